@@ -1,0 +1,187 @@
+import { realpathSync, statSync } from 'node:fs';
+import { execa } from 'execa';
+import { ExternalToolError, NotFoundError, UserInputError } from '../errors.js';
+
+/**
+ * The git adapter: every git call ringmaster makes goes through here. Paths are
+ * passed as argv, never through a shell, so spaces and unicode are safe.
+ * (Plain execa rather than simple-git: simple-git resolves quiet commands that
+ * fail without stderr, such as `show-ref --quiet`, as if they had succeeded.)
+ */
+export class Git {
+  constructor(private readonly binary = 'git') {}
+
+  async run(cwd: string, args: string[]): Promise<string> {
+    const result = await execa(this.binary, args, {
+      cwd,
+      reject: false,
+      stripFinalNewline: false,
+      stdin: 'ignore',
+      // Never stop to ask for credentials or an editor: there is nobody to answer.
+      env: { GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', LC_ALL: 'C' },
+    });
+    if (result.exitCode === 0) return result.stdout;
+    if (result.exitCode === undefined) {
+      throw new ExternalToolError(`git could not be run (${result.shortMessage}). Install git 2.25 or newer and make sure it is on PATH.`);
+    }
+    throw new GitCommandError(args, result.stderr.trim() || `exit code ${result.exitCode}`, undefined);
+  }
+
+  /** Like run(), but a failing command yields undefined instead of throwing. */
+  async tryRun(cwd: string, args: string[]): Promise<string | undefined> {
+    try {
+      return await this.run(cwd, args);
+    } catch (error) {
+      if (error instanceof GitCommandError) return undefined;
+      throw error;
+    }
+  }
+
+  async version(): Promise<string> {
+    return (await this.run(process.cwd(), ['--version'])).trim();
+  }
+
+  /**
+   * Turns any path inside a work tree into the repository's top level, or
+   * explains exactly why it can't be used.
+   */
+  async resolveRepo(path: string): Promise<string> {
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      throw new NotFoundError(`Repository path ${JSON.stringify(path)} does not exist. Pass the absolute path of a git checkout.`);
+    }
+    if (!stats.isDirectory()) throw new UserInputError(`${JSON.stringify(path)} is a file, not a directory. Pass the path of a git checkout.`);
+    const bare = await this.tryRun(path, ['rev-parse', '--is-bare-repository']);
+    if (bare === undefined) {
+      throw new UserInputError(`${JSON.stringify(path)} is not a git repository. Pass a git checkout, or run \`git init\` there and commit first.`);
+    }
+    if (bare.trim() === 'true') {
+      throw new UserInputError(
+        `${JSON.stringify(path)} is a bare repository, which has no working tree to branch from. Clone it (\`git clone ${path} <dir>\`) and pass the clone.`,
+      );
+    }
+    const topLevel = (await this.run(path, ['rev-parse', '--show-toplevel'])).trim();
+    if (!topLevel) throw new UserInputError(`${JSON.stringify(path)} is inside a .git directory, not a work tree. Pass the checkout itself.`);
+    return realpathSync(topLevel);
+  }
+
+  async hasCommits(repo: string): Promise<boolean> {
+    return (await this.tryRun(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])) !== undefined;
+  }
+
+  /** The branch HEAD points to, or undefined when HEAD is detached. */
+  async currentBranch(repo: string): Promise<string | undefined> {
+    const name = await this.tryRun(repo, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
+    return name?.trim() || undefined;
+  }
+
+  async resolveCommit(repo: string, ref: string): Promise<string | undefined> {
+    if (ref.startsWith('-')) return undefined;
+    const sha = await this.tryRun(repo, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
+    return sha?.trim() || undefined;
+  }
+
+  async branchExists(repo: string, branch: string): Promise<boolean> {
+    return (await this.tryRun(repo, ['show-ref', '--verify', '--quiet', `refs/heads/${branch}`])) !== undefined;
+  }
+
+  async isValidBranchName(repo: string, branch: string): Promise<boolean> {
+    if (branch.startsWith('-')) return false;
+    return (await this.tryRun(repo, ['check-ref-format', '--branch', branch])) !== undefined;
+  }
+
+  async addWorktree(repo: string, worktreePath: string, branch: string, baseCommit: string): Promise<void> {
+    await withRepoLock(repo, () =>
+      retryOnLock(() => this.run(repo, ['worktree', 'add', '--quiet', '--no-track', '-b', branch, worktreePath, baseCommit])),
+    );
+  }
+
+  /** Removes a registered worktree (and its files) even if dirty; callers check for unsaved work first. */
+  async removeWorktree(repo: string, worktreePath: string): Promise<void> {
+    await withRepoLock(repo, () => retryOnLock(() => this.run(repo, ['worktree', 'remove', '--force', '--force', worktreePath])));
+  }
+
+  async pruneWorktrees(repo: string): Promise<void> {
+    await withRepoLock(repo, () => retryOnLock(() => this.run(repo, ['worktree', 'prune'])));
+  }
+
+  async listWorktreePaths(repo: string): Promise<string[]> {
+    const out = await this.run(repo, ['worktree', 'list', '--porcelain', '-z']);
+    return out
+      .split('\0')
+      .filter((line) => line.startsWith('worktree '))
+      .map((line) => line.slice('worktree '.length));
+  }
+
+  /** Uncommitted changes, including untracked files that aren't ignored. One entry per path. */
+  async dirtyFiles(worktreePath: string): Promise<string[]> {
+    const out = await this.run(worktreePath, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+    const entries: string[] = [];
+    const parts = out.split('\0');
+    for (let i = 0; i < parts.length; i++) {
+      const entry = parts[i]!;
+      if (entry.length < 4) continue;
+      entries.push(entry.slice(3));
+      // Renames and copies carry the original path as the next NUL-separated field.
+      if (entry[0] === 'R' || entry[0] === 'C') i++;
+    }
+    return entries;
+  }
+
+  async headCommit(worktreePath: string): Promise<string | undefined> {
+    return (await this.tryRun(worktreePath, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']))?.trim() || undefined;
+  }
+
+  /**
+   * Commits reachable from `commit` that no other local branch and no
+   * remote-tracking branch contains: the work that would be lost with `branch`.
+   */
+  async commitsOnlyOn(repo: string, commit: string, branch: string): Promise<string[]> {
+    const out = await this.run(repo, ['rev-list', commit, '--not', `--exclude=refs/heads/${branch}`, '--branches', '--remotes']);
+    return out.split('\n').filter(Boolean);
+  }
+
+  async deleteBranch(repo: string, branch: string): Promise<void> {
+    await withRepoLock(repo, () => retryOnLock(() => this.run(repo, ['branch', '--delete', '--force', '--end-of-options', branch])));
+  }
+}
+
+export class GitCommandError extends ExternalToolError {
+  constructor(
+    readonly args: string[],
+    readonly stderr: string,
+    cause: unknown,
+  ) {
+    super(`git ${args.join(' ')} failed: ${stderr}`, { cause });
+  }
+}
+
+// In-process serialisation of ref and worktree writes per repository; git's own
+// lock files protect us across processes, and retryOnLock waits those out.
+const repoLocks = new Map<string, Promise<unknown>>();
+
+async function withRepoLock<T>(repo: string, action: () => Promise<T>): Promise<T> {
+  const previous = repoLocks.get(repo) ?? Promise.resolve();
+  const next = previous.then(action, action);
+  const settled = next.catch(() => undefined);
+  repoLocks.set(repo, settled);
+  try {
+    return await next;
+  } finally {
+    if (repoLocks.get(repo) === settled) repoLocks.delete(repo);
+  }
+}
+
+async function retryOnLock<T>(action: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      const transient = error instanceof GitCommandError && /\.lock'?: File exists|Unable to create .*\.lock|could not lock/i.test(error.stderr);
+      if (!transient || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { ExternalToolError } from '../errors.js';
+
+export interface PaneInfo {
+  panePid: number;
+  paneDead: boolean;
+  /** The exit status of a dead pane's process (sessions keep dead panes: remain-on-exit). */
+  deadStatus: number | null;
+  currentCommand: string;
+}
+
+/**
+ * The tmux adapter. `socket` selects the server: unset is the user's default
+ * server, a bare name is `-L name`, a path is `-S path`. Tests always pass a
+ * private socket so they never touch the user's server.
+ */
+export class Tmux {
+  constructor(
+    readonly command = 'tmux',
+    readonly socket: string | null = null,
+  ) {}
+
+  static socketArgs(socket: string | null): string[] {
+    if (!socket) return [];
+    return socket.includes('/') ? ['-S', socket] : ['-L', socket];
+  }
+
+  /** The exact shell command a human types to reach a session on this server. */
+  attachCommand(session: string): string {
+    return ['tmux', ...Tmux.socketArgs(this.socket), 'attach', '-t', session].map(shellQuote).join(' ');
+  }
+
+  private async run(args: string[], input?: string): Promise<{ stdout: string; exitCode: number; stderr: string }> {
+    try {
+      const result = await execa(this.command, [...Tmux.socketArgs(this.socket), ...args], {
+        reject: false,
+        input,
+        stripFinalNewline: false,
+        env: { TMUX: undefined, TMUX_PANE: undefined },
+        extendEnv: true,
+      });
+      if (result.failed && result.exitCode === undefined) {
+        throw Object.assign(new Error(result.shortMessage), { code: (result as { code?: string }).code });
+      }
+      return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? 1 };
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT' || /ENOENT/.test((error as Error).message)) {
+        throw new ExternalToolError(
+          `tmux is not installed or not on PATH (looked for "${this.command}"). Install tmux 3.0 or newer (apt-get install tmux, brew install tmux), or set RINGMASTER_TMUX to its path.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async check(args: string[], input?: string): Promise<string> {
+    const result = await this.run(args, input);
+    if (result.exitCode !== 0) throw new ExternalToolError(`tmux ${args[0]} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+    return result.stdout;
+  }
+
+  async version(): Promise<string> {
+    return (await this.check(['-V'])).trim();
+  }
+
+  async hasSession(session: string): Promise<boolean> {
+    return (await this.run(['has-session', '-t', `=${session}`])).exitCode === 0;
+  }
+
+  async newSession(options: { session: string; cwd: string; command: string[]; env: Record<string, string>; width?: number; height?: number }): Promise<void> {
+    const envArgs = Object.entries(options.env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+    await this.check([
+      'new-session',
+      '-d',
+      '-s',
+      options.session,
+      '-c',
+      options.cwd,
+      '-x',
+      String(options.width ?? 200),
+      '-y',
+      String(options.height ?? 50),
+      ...envArgs,
+      ...options.command,
+      // Same command queue, so it applies before tmux can notice the process exit:
+      // a dead pane stays, with its exit status and last screen, until cleanup.
+      ';',
+      'set-option',
+      '-w',
+      '-t',
+      `=${options.session}:`,
+      'remain-on-exit',
+      'on',
+    ]);
+  }
+
+  /** True when a session was killed, false when there was none. */
+  async killSession(session: string): Promise<boolean> {
+    const result = await this.run(['kill-session', '-t', `=${session}`]);
+    return result.exitCode === 0;
+  }
+
+  async pane(session: string): Promise<PaneInfo | undefined> {
+    const result = await this.run(['list-panes', '-t', `=${session}:`, '-F', '#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_current_command}']);
+    if (result.exitCode !== 0) return undefined;
+    const [pid, dead, deadStatus, current] = result.stdout.split('\n')[0]!.split('\t');
+    return parsePane(pid, dead, deadStatus, current);
+  }
+
+  /** Every pane on this server by session name, from one tmux call; empty when no server runs. */
+  async listPanes(): Promise<Map<string, PaneInfo>> {
+    const result = await this.run(['list-panes', '-a', '-F', '#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_current_command}']);
+    const panes = new Map<string, PaneInfo>();
+    if (result.exitCode !== 0) return panes;
+    for (const line of result.stdout.split('\n')) {
+      const [session, pid, dead, deadStatus, current] = line.split('\t');
+      if (!session || panes.has(session)) continue;
+      panes.set(session, parsePane(pid, dead, deadStatus, current));
+    }
+    return panes;
+  }
+
+  /** The visible screen, joined lines, trailing blanks dropped. Undefined when the session is gone. */
+  async capturePane(session: string): Promise<string | undefined> {
+    const result = await this.run(['capture-pane', '-p', '-J', '-t', `=${session}:`]);
+    if (result.exitCode !== 0) return undefined;
+    return result.stdout.replace(/\s+$/, '');
+  }
+
+  async sendKeys(session: string, keys: string[]): Promise<void> {
+    await this.check(['send-keys', '-t', `=${session}:`, ...keys]);
+  }
+
+  /**
+   * Delivers text as one bracketed paste from a uniquely named buffer, so that
+   * newlines don't submit line by line and long text never hits "command too long".
+   */
+  async paste(session: string, text: string): Promise<void> {
+    const buffer = `ringmaster-${randomBytes(6).toString('hex')}`;
+    await this.check(['load-buffer', '-b', buffer, '-'], text);
+    await this.check(['paste-buffer', '-p', '-d', '-b', buffer, '-t', `=${session}:`]);
+  }
+}
+
+function parsePane(pid?: string, dead?: string, deadStatus?: string, current?: string): PaneInfo {
+  return {
+    panePid: Number(pid),
+    paneDead: dead === '1',
+    deadStatus: dead === '1' && deadStatus ? Number(deadStatus) : null,
+    currentCommand: current ?? '',
+  };
+}
+
+export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

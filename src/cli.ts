@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { listAgents, getAgent, type AgentSummary } from './core/agents.js';
+import { cleanupAgent } from './core/cleanup.js';
+import { createContext, tmuxFor, type Context } from './core/context.js';
+import { runDoctor } from './core/doctor.js';
+import { installIntoClaude } from './core/install.js';
+import { AGENT_KINDS, spawnAgent } from './core/spawn.js';
+import { describeError, UserInputError } from './errors.js';
+import { serveHttp } from './server/http.js';
+import { serveStdio } from './server/stdio.js';
+import type { AgentKind } from './store/store.js';
+
+const USAGE = `ringmaster: run a fleet of coding agents, each in its own git worktree and tmux session.
+
+Usage:
+  ringmaster serve [--http] [--port N]     MCP server on stdio, or Streamable HTTP on 127.0.0.1
+  ringmaster install                       register with Claude Code (claude mcp add, user scope)
+  ringmaster status [--json]               table of agents and whether they are alive
+  ringmaster attach <name>                 attach to an agent's tmux session
+  ringmaster spawn --repo DIR --task TEXT [--name N] [--base REF] [--agent KIND]
+  ringmaster cleanup <name> [--force] [--delete-branch]
+  ringmaster doctor                        check git, tmux, claude, the store and the registration
+
+Environment: RINGMASTER_HOME (default ~/.ringmaster), RINGMASTER_TMUX_SOCKET, RINGMASTER_CLAUDE,
+RINGMASTER_CHILD_PERMISSION_MODE, RINGMASTER_TOKEN (HTTP bearer token), RINGMASTER_PORT.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'install':
+      return withContext(async (context) => {
+        const result = await installIntoClaude(context);
+        process.stdout.write(
+          `${result.replacedExisting ? 'Replaced the existing' : 'Added the'} user-scope registration:\n  ${result.command.join(' ')}\n${result.output ? `${result.output}\n` : ''}` +
+            `Claude Code sessions started from now on have the ringmaster tools. Check with: claude mcp list\n`,
+        );
+        return 0;
+      });
+    case 'status':
+      return withContext(async (context) => {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+        const agents = await listAgents(context);
+        process.stdout.write(values.json ? `${JSON.stringify(agents, null, 2)}\n` : statusTable(agents));
+        return 0;
+      });
+    case 'attach':
+      return withContext(async (context) => {
+        const name = rest[0];
+        if (!name) throw new UserInputError('Usage: ringmaster attach <name>. See the names with ringmaster status.');
+        const agent = await getAgent(context, name);
+        if (!agent.sessionAlive) throw new UserInputError(`Agent "${name}" has no tmux session any more. Clean it up with ringmaster cleanup ${name}.`);
+        const tmux = tmuxFor(context, agent.tmuxSocket);
+        const socketArgs = agent.tmuxSocket ? (agent.tmuxSocket.includes('/') ? ['-S', agent.tmuxSocket] : ['-L', agent.tmuxSocket]) : [];
+        // Inside tmux already, switch this client instead of nesting a second one.
+        const verb = process.env.TMUX && !agent.tmuxSocket ? ['switch-client', '-t', agent.tmuxSession] : ['attach', '-t', agent.tmuxSession];
+        const result = spawnSync(tmux.command, [...socketArgs, ...verb], { stdio: 'inherit' });
+        return result.status ?? 1;
+      });
+    case 'spawn':
+      return withContext(async (context) => {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            repo: { type: 'string' },
+            task: { type: 'string' },
+            name: { type: 'string' },
+            base: { type: 'string' },
+            branch: { type: 'string' },
+            agent: { type: 'string' },
+            model: { type: 'string' },
+          },
+        });
+        if (!values.repo || !values.task) throw new UserInputError('Usage: ringmaster spawn --repo DIR --task TEXT [--name N] [--base REF] [--agent KIND]');
+        if (values.agent && !(AGENT_KINDS as readonly string[]).includes(values.agent)) {
+          throw new UserInputError(`--agent must be one of ${AGENT_KINDS.join(', ')}.`);
+        }
+        const result = await spawnAgent(
+          context,
+          {
+            repo: values.repo,
+            task: values.task,
+            name: values.name,
+            base: values.base,
+            branch: values.branch,
+            agent: values.agent as AgentKind | undefined,
+            model: values.model,
+          },
+          (message) => process.stderr.write(`${message}\n`),
+        );
+        process.stdout.write(`Spawned ${result.name} (${result.id}) on ${result.branch} in ${result.worktreePath}\nAttach: ${result.attachCommand}\n`);
+        for (const note of result.notes) process.stdout.write(`Note: ${note}\n`);
+        return 0;
+      });
+    case 'cleanup':
+      return withContext(async (context) => {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { force: { type: 'boolean' }, 'delete-branch': { type: 'boolean' } },
+        });
+        if (!positionals[0]) throw new UserInputError('Usage: ringmaster cleanup <name> [--force] [--delete-branch]');
+        const result = await cleanupAgent(context, { name: positionals[0], force: values.force, deleteBranch: values['delete-branch'] });
+        if (result.alreadyRemoved) process.stdout.write(`${result.name} was already cleaned up; nothing to do.\n`);
+        for (const item of result.removed) process.stdout.write(`removed: ${item}\n`);
+        for (const item of result.kept) process.stdout.write(`kept:    ${item}\n`);
+        return 0;
+      });
+    case 'doctor':
+      return withContext(async (context) => {
+        const checks = await runDoctor(context);
+        for (const check of checks) {
+          process.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name.padEnd(13)} ${check.detail}\n`);
+          if (!check.ok && check.fix) process.stdout.write(`     fix: ${check.fix}\n`);
+        }
+        return checks.every((check) => check.ok) ? 0 : 1;
+      });
+    default:
+      process.stderr.write(`ringmaster: unknown command "${command}".\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { http: { type: 'boolean' }, port: { type: 'string' } } });
+  const context = createContext();
+  if (!values.http) {
+    await serveStdio(context);
+    context.store.close();
+    return 0;
+  }
+  const port = values.port === undefined ? context.config.http.port : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserInputError(`--port ${values.port} is not a port number (0-65535).`);
+  const handle = await serveHttp(context, { port, token: process.env.RINGMASTER_TOKEN });
+  // Machine-readable first line for scripts; the token line for humans.
+  process.stdout.write(`${JSON.stringify({ url: handle.url, token: process.env.RINGMASTER_TOKEN ? '(from RINGMASTER_TOKEN)' : handle.token })}\n`);
+  process.stderr.write(`ringmaster: MCP over Streamable HTTP at ${handle.url}\nSend the header: Authorization: Bearer ${process.env.RINGMASTER_TOKEN ? '$RINGMASTER_TOKEN' : handle.token}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await handle.close();
+  context.store.close();
+  return 0;
+}
+
+async function withContext(action: (context: Context) => Promise<number>): Promise<number> {
+  const context = createContext();
+  try {
+    return await action(context);
+  } finally {
+    context.store.close();
+  }
+}
+
+function statusTable(agents: AgentSummary[]): string {
+  if (agents.length === 0) return 'No agents. Start one with spawn_agent from Claude Code, or ringmaster spawn.\n';
+  const rows = agents.map((agent) => [
+    agent.name,
+    agent.agent,
+    agent.processAlive ? 'running' : agent.sessionAlive ? `exited${agent.exitStatus === null ? '' : ` (${agent.exitStatus})`}` : 'no session',
+    agent.branch,
+    agent.worktreePath + (agent.worktreeExists ? '' : ' (missing)'),
+    agent.tmuxSession,
+  ]);
+  const header = ['NAME', 'AGENT', 'STATE', 'BRANCH', 'WORKTREE', 'SESSION'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`ringmaster: ${describeError(error)}\n`);
+    process.exit(1);
+  },
+);

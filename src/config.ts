@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { UserInputError } from './errors.js';
+
+/**
+ * One config schema for the whole process. Sources, later wins:
+ * defaults < `$RINGMASTER_HOME/config.json` < environment variables.
+ * Unknown keys in the file are errors so that typos don't silently do nothing.
+ */
+const agentCommands = z.strictObject({
+  claude: z.string().min(1).default('claude'),
+  codex: z.string().min(1).default('codex'),
+  aider: z.string().min(1).default('aider'),
+  opencode: z.string().min(1).default('opencode'),
+});
+
+export const configSchema = z.strictObject({
+  home: z.string().min(1),
+  worktreeRoot: z.string().min(1),
+  tmux: z
+    .strictObject({
+      command: z.string().min(1).default('tmux'),
+      /** Unset means the user's default tmux server, so `tmux attach -t ringmaster-x` just works. */
+      socket: z.string().min(1).optional(),
+    })
+    .default({ command: 'tmux' }),
+  agents: agentCommands.default({ claude: 'claude', codex: 'codex', aider: 'aider', opencode: 'opencode' }),
+  claude: z
+    .strictObject({
+      /** Passed as `--permission-mode` to Claude children when set; the user chooses. */
+      permissionMode: z.enum(['default', 'acceptEdits', 'plan', 'auto', 'dontAsk', 'bypassPermissions']).optional(),
+      /** Where Claude Code keeps `.claude.json`; defaults to CLAUDE_CONFIG_DIR or HOME like Claude itself. */
+      configDir: z.string().min(1).optional(),
+    })
+    .default({}),
+  spawn: z
+    .strictObject({
+      /** How long spawn watches a new child's screen for start-up dialogs before returning. */
+      startupTimeoutMs: z.number().int().min(0).max(600_000).default(20_000),
+      setupTimeoutSec: z.number().int().min(1).max(7_200).default(600),
+    })
+    .default({ startupTimeoutMs: 20_000, setupTimeoutSec: 600 }),
+  http: z
+    .strictObject({
+      port: z.number().int().min(0).max(65_535).default(7411),
+    })
+    .default({ port: 7411 }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+type Env = Record<string, string | undefined>;
+
+function intFromEnv(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new UserInputError(`${name}=${raw} is not a whole number; unset it or give e.g. ${name}=7411.`);
+  return value;
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const home = resolve(env.RINGMASTER_HOME || join(env.HOME || homedir(), '.ringmaster'));
+  const file = join(home, 'config.json');
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new UserInputError(`${file} is not valid JSON (${(error as Error).message}); fix or delete it.`);
+    }
+  }
+  const merged = {
+    ...fromFile,
+    home,
+    worktreeRoot: resolve(env.RINGMASTER_WORKTREE_ROOT || (fromFile.worktreeRoot as string | undefined) || join(home, 'worktrees')),
+    tmux: { ...(fromFile.tmux as object), ...dropUndefined({ command: env.RINGMASTER_TMUX || undefined, socket: env.RINGMASTER_TMUX_SOCKET || undefined }) },
+    agents: {
+      ...(fromFile.agents as object),
+      ...dropUndefined({
+        claude: env.RINGMASTER_CLAUDE || undefined,
+        codex: env.RINGMASTER_CODEX || undefined,
+        aider: env.RINGMASTER_AIDER || undefined,
+        opencode: env.RINGMASTER_OPENCODE || undefined,
+      }),
+    },
+    claude: {
+      ...(fromFile.claude as object),
+      ...dropUndefined({
+        permissionMode: env.RINGMASTER_CHILD_PERMISSION_MODE || undefined,
+        configDir: env.CLAUDE_CONFIG_DIR || undefined,
+      }),
+    },
+    spawn: { ...(fromFile.spawn as object), ...dropUndefined({ startupTimeoutMs: intFromEnv(env, 'RINGMASTER_STARTUP_TIMEOUT_MS') }) },
+    http: { ...(fromFile.http as object), ...dropUndefined({ port: intFromEnv(env, 'RINGMASTER_PORT') }) },
+  };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    throw new UserInputError(`Invalid ringmaster configuration (${file} or RINGMASTER_* variables): ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** Where Claude Code keeps its global state file for the given environment. */
+export function claudeJsonPath(config: Config, env: Env = process.env): string {
+  if (config.claude.configDir) return join(config.claude.configDir, '.claude.json');
+  return join(env.HOME || homedir(), '.claude.json');
+}

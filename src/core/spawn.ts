@@ -1,0 +1,376 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { execa } from 'execa';
+import { glob } from 'tinyglobby';
+import { buildLaunchPlan, MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
+import { claudeJsonFor, forgetFolder, trustFolder } from '../adapters/claude-config.js';
+import { findExecutable } from '../adapters/process.js';
+import { ConflictError, ExternalToolError, UserInputError } from '../errors.js';
+import type { AgentKind } from '../store/store.js';
+import { agentDir, type Context } from './context.js';
+import { childEnvironment, envFileText, launchScript } from './launch-script.js';
+import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
+import { renderPrompt } from './paths.js';
+import { watchStartup } from './startup.js';
+
+export const AGENT_KINDS = ['claude', 'codex', 'aider', 'opencode', 'custom'] as const;
+const MAX_TASK_BYTES = 10 * 1024 * 1024;
+
+export interface SpawnInput {
+  repo: string;
+  task: string;
+  name?: string;
+  base?: string;
+  branch?: string;
+  agent?: AgentKind;
+  /** argv of the agent when `agent` is "custom"; `{task}` / `{task_file}` are filled in. */
+  command?: string[];
+  model?: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+  bootstrap?: { copy?: string[]; setup?: string; setupTimeoutSec?: number };
+}
+
+export interface SpawnResult {
+  id: string;
+  name: string;
+  agent: AgentKind;
+  repo: string;
+  branch: string;
+  base: string;
+  baseCommit: string;
+  worktreePath: string;
+  tmuxSession: string;
+  tmuxSocket: string | null;
+  attachCommand: string;
+  /** True once the agent confirmed it received its task; null where the CLI cannot tell us. */
+  taskSubmitted: boolean | null;
+  copiedFiles: string[];
+  setup: { command: string; exitCode: number; durationMs: number } | null;
+  notes: string[];
+}
+
+export type ProgressReporter = (message: string) => void;
+
+/**
+ * Creates a branch, a worktree and a tmux session, and starts an agent there
+ * with its task. Everything is checked before anything is made; if a later
+ * step fails, every earlier step is undone, so a failed spawn leaves nothing.
+ */
+export async function spawnAgent(context: Context, input: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
+  const { config, git, store, tmux } = context;
+  const kind: AgentKind = input.agent ?? 'claude';
+  const plan = await checkSpawnInput(context, input, kind);
+  const { name, repo, branch, baseRef, baseCommit, env } = plan;
+
+  const id = `ag_${randomBytes(6).toString('hex')}`;
+  const session = sessionName(name);
+  // The real path, so that it matches what git and Claude Code record for the folder.
+  const worktreeParent = join(config.worktreeRoot, repoSlug(repo));
+  mkdirSync(worktreeParent, { recursive: true });
+  const worktreePath = join(realpathSync(worktreeParent), name);
+  const dir = agentDir(context, id);
+  const undo: Array<{ what: string; run: () => Promise<unknown> | unknown }> = [];
+
+  progress(`Reserving agent "${name}"`);
+  store.insertAgent({
+    id,
+    name,
+    repo,
+    baseRef,
+    baseCommit,
+    branch,
+    worktreePath,
+    tmuxSocket: tmux.socket,
+    tmuxSession: session,
+    agentKind: kind,
+    model: input.model ?? null,
+    task: input.task,
+    taskPreview: input.task.slice(0, 200),
+  });
+  undo.push({ what: 'database row', run: () => store.deleteAgent(id) });
+
+  try {
+    if (await tmux.hasSession(session)) {
+      throw new ConflictError(`A tmux session named ${session} already exists on this server. Pick another name, or end that session (tmux kill-session -t ${session}).`);
+    }
+    if (existsSync(worktreePath)) {
+      throw new ConflictError(`${worktreePath} already exists. Pick another name, or move that folder away.`);
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    undo.push({ what: 'agent folder', run: () => rmSync(dir, { recursive: true, force: true }) });
+
+    progress(`Creating branch ${branch} and worktree at ${worktreePath}`);
+    // Registered before the attempt: a worktree add that fails half-way can leave either piece.
+    undo.push({ what: 'branch', run: async () => (await git.branchExists(repo, branch)) && git.deleteBranch(repo, branch) });
+    undo.push({
+      what: 'worktree',
+      run: async () => {
+        if (existsSync(worktreePath)) await git.removeWorktree(repo, worktreePath);
+        await git.pruneWorktrees(repo);
+      },
+    });
+    await git.addWorktree(repo, worktreePath, branch, baseCommit);
+
+    const copiedFiles = await copyBootstrapFiles(repo, worktreePath, input.bootstrap?.copy ?? [], progress);
+    let setup: SpawnResult['setup'] = null;
+    if (input.bootstrap?.setup) {
+      setup = await runSetup(input.bootstrap.setup, worktreePath, env, (input.bootstrap.setupTimeoutSec ?? config.spawn.setupTimeoutSec) * 1000, progress);
+    }
+
+    const childEnv = childEnvironment(context.env, {
+      ...env,
+      RINGMASTER_AGENT_ID: id,
+      RINGMASTER_AGENT_NAME: name,
+      RINGMASTER_HOME: config.home,
+    });
+    const files = writeAgentFiles(dir, { id, name, branch, baseRef, worktreePath, task: input.task, childEnv });
+    const launch = buildLaunchPlan({
+      kind,
+      config,
+      model: input.model,
+      extraArgs: [...(input.extraArgs ?? []), ...(kind === 'claude' && files.taskIsPointer ? ['--add-dir', dir] : [])],
+      customCommand: input.command,
+      settingsPath: files.settingsPath,
+      systemPromptPlaceholder: '{system_prompt}',
+      taskPlaceholder: '{task}',
+    });
+    writeFileSync(
+      files.launchPath,
+      launchScript({
+        agentId: id,
+        agentName: name,
+        envFile: files.envPath,
+        worktreePath,
+        taskArgFile: launch.delivery === 'argv' ? files.taskArgPath : files.emptyPath,
+        taskFile: files.taskPath,
+        systemPromptFile: files.systemPromptPath,
+        argv: launch.argv,
+      }),
+      { mode: 0o700 },
+    );
+
+    const claudeJson = claudeJsonFor(childEnv);
+    if (kind === 'claude') {
+      trustFolder(claudeJson, worktreePath);
+      undo.push({ what: 'folder trust', run: () => forgetFolder(claudeJson, worktreePath) });
+    }
+
+    progress(`Starting ${kind} in tmux session ${session}`);
+    undo.push({ what: 'tmux session', run: () => tmux.killSession(session) });
+    await tmux.newSession({ session, cwd: worktreePath, command: ['bash', files.launchPath], env: { RINGMASTER_AGENT_ID: id } });
+
+    const startup = await watchStartup({
+      tmux,
+      session,
+      kind,
+      delivery: launch.delivery,
+      task: input.task,
+      submittedMarker: files.submittedMarker,
+      timeoutMs: config.spawn.startupTimeoutMs,
+      progress,
+    });
+
+    store.markRunning(id, launch.argv);
+    store.addEvent(id, 'spawned', { branch, worktreePath, session, kind });
+    progress(startup.taskSubmitted ? `Agent "${name}" is working` : `Agent "${name}" started`);
+    return {
+      id,
+      name,
+      agent: kind,
+      repo,
+      branch,
+      base: baseRef,
+      baseCommit,
+      worktreePath,
+      tmuxSession: session,
+      tmuxSocket: tmux.socket,
+      attachCommand: tmux.attachCommand(session),
+      taskSubmitted: startup.taskSubmitted,
+      copiedFiles,
+      setup,
+      notes: [...files.notes, ...startup.notes],
+    };
+  } catch (error) {
+    const leftovers: string[] = [];
+    for (const step of undo.reverse()) {
+      try {
+        await step.run();
+      } catch (undoError) {
+        leftovers.push(`${step.what} (${(undoError as Error).message})`);
+      }
+    }
+    if (leftovers.length > 0 && error instanceof Error) {
+      error.message += ` Rolling back also failed for: ${leftovers.join('; ')}; run cleanup_worktree on "${name}" with force: true.`;
+    }
+    throw error;
+  }
+}
+
+interface CheckedSpawn {
+  name: string;
+  repo: string;
+  branch: string;
+  baseRef: string;
+  baseCommit: string;
+  env: Record<string, string>;
+}
+
+/** Every check that can fail before anything is created. */
+async function checkSpawnInput(context: Context, input: SpawnInput, kind: AgentKind): Promise<CheckedSpawn> {
+  const { git, tmux } = context;
+  if (typeof input.task !== 'string' || input.task.trim() === '') throw new UserInputError('task is empty. Describe what the agent should do.');
+  if (input.task.includes('\0')) throw new UserInputError('task contains a NUL byte, which no terminal program can receive. Remove it.');
+  if (Buffer.byteLength(input.task) > MAX_TASK_BYTES) {
+    throw new UserInputError(`task is ${Buffer.byteLength(input.task)} bytes; the limit is ${MAX_TASK_BYTES}. Put the material in a file in the repo and point the task at it.`);
+  }
+  const name = input.name === undefined ? nameFromTask(input.task) : validateName(input.name);
+
+  const env = input.env ?? {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UserInputError(`env key ${JSON.stringify(key)} is not a valid variable name. Use letters, digits and "_".`);
+    if (key.startsWith('RINGMASTER_')) throw new UserInputError(`env key ${key} is reserved for ringmaster. Choose another name.`);
+    if (value.includes('\0')) throw new UserInputError(`env value of ${key} contains a NUL byte. Remove it.`);
+  }
+
+  if (kind === 'custom' && (!input.command || input.command.length === 0)) {
+    throw new UserInputError('agent "custom" needs `command`: the argv to run, e.g. ["my-agent", "--prompt", "{task}"].');
+  }
+  if (kind !== 'custom' && input.command) throw new UserInputError(`command is only used with agent "custom"; drop it or set agent to "custom".`);
+  const executable = kind === 'custom' ? input.command![0]! : context.config.agents[kind];
+  const childPath = env.PATH ?? context.env.PATH;
+  if (!findExecutable(executable, childPath)) {
+    throw new ExternalToolError(
+      `The ${kind} agent CLI "${executable}" was not found on PATH. Install it, or point ringmaster at it (RINGMASTER_${kind.toUpperCase()}=/path/to/${kind}).`,
+    );
+  }
+  await tmux.version();
+
+  if (typeof input.repo !== 'string' || input.repo.trim() === '') throw new UserInputError('repo is empty. Pass the absolute path of a git checkout.');
+  if (!isAbsolute(input.repo)) throw new UserInputError(`repo ${JSON.stringify(input.repo)} is relative. Pass an absolute path; ringmaster may run in another folder.`);
+  const repo = await git.resolveRepo(input.repo);
+  if (!(await git.hasCommits(repo))) {
+    throw new UserInputError(`${repo} has no commits yet, so there is nothing to branch from. Make a first commit (git commit --allow-empty -m init) and try again.`);
+  }
+
+  const baseRef = input.base ?? (await git.currentBranch(repo)) ?? 'HEAD';
+  const baseCommit = await git.resolveCommit(repo, baseRef);
+  if (!baseCommit) throw new UserInputError(`base ${JSON.stringify(baseRef)} does not exist in ${repo}. Pass an existing branch, tag or commit (see git branch -a).`);
+
+  const branch = input.branch ?? `agent/${name}`;
+  if (!(await git.isValidBranchName(repo, branch))) {
+    throw new UserInputError(`branch ${JSON.stringify(branch)} is not a valid git branch name (see git check-ref-format). Use e.g. "agent/${name}".`);
+  }
+  if (await git.branchExists(repo, branch)) {
+    throw new ConflictError(`branch ${branch} already exists in ${repo}. Pass another branch (or name), or delete it with git branch -D ${branch}.`);
+  }
+  return { name, repo, branch, baseRef, baseCommit, env };
+}
+
+interface AgentFiles {
+  settingsPath: string;
+  systemPromptPath: string;
+  taskPath: string;
+  taskArgPath: string;
+  emptyPath: string;
+  envPath: string;
+  launchPath: string;
+  submittedMarker: string;
+  taskIsPointer: boolean;
+  notes: string[];
+}
+
+/** The per-agent folder under $RINGMASTER_HOME/agents/<id>: nothing is ever written into the repo. */
+function writeAgentFiles(
+  dir: string,
+  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string> },
+): AgentFiles {
+  const files: AgentFiles = {
+    settingsPath: join(dir, 'settings.json'),
+    systemPromptPath: join(dir, 'system-prompt.md'),
+    taskPath: join(dir, 'task.md'),
+    taskArgPath: join(dir, 'task-arg.txt'),
+    emptyPath: join(dir, 'empty.txt'),
+    envPath: join(dir, 'env.sh'),
+    launchPath: join(dir, 'launch.sh'),
+    submittedMarker: join(dir, 'task-submitted'),
+    taskIsPointer: Buffer.byteLength(agent.task) > MAX_TASK_ARG_BYTES,
+    notes: [],
+  };
+  writeFileSync(files.taskPath, agent.task, { mode: 0o600 });
+  const taskArg = files.taskIsPointer
+    ? `Your task is too long to type, so it is in the file ${files.taskPath} (${Buffer.byteLength(agent.task)} bytes). Read the whole file first, then carry out the task it describes.`
+    : agent.task;
+  if (files.taskIsPointer) files.notes.push(`The task is ${Buffer.byteLength(agent.task)} bytes, over the ${MAX_TASK_ARG_BYTES}-byte argument limit, so the agent was told to read ${files.taskPath}.`);
+  writeFileSync(files.taskArgPath, taskArg, { mode: 0o600 });
+  writeFileSync(files.emptyPath, '', { mode: 0o600 });
+  writeFileSync(
+    files.systemPromptPath,
+    renderPrompt('child-system.md', { name: agent.name, branch: agent.branch, base: agent.baseRef, worktree: agent.worktreePath }),
+    { mode: 0o600 },
+  );
+  // Child-only Claude settings, passed with --settings. The hook only marks
+  // that the first prompt was submitted; it costs one `touch` per prompt.
+  const marker = files.submittedMarker.replace(/'/g, `'\\''`);
+  writeFileSync(
+    files.settingsPath,
+    `${JSON.stringify({ hooks: { UserPromptSubmit: [{ hooks: [{ type: 'command', command: `touch '${marker}'` }] }] } }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
+  writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });
+  return files;
+}
+
+async function copyBootstrapFiles(repo: string, worktree: string, patterns: string[], progress: ProgressReporter): Promise<string[]> {
+  if (patterns.length === 0) return [];
+  for (const pattern of patterns) {
+    if (isAbsolute(pattern) || normalize(pattern).split('/').includes('..')) {
+      throw new UserInputError(`bootstrap.copy pattern ${JSON.stringify(pattern)} must be relative to the repo and must not contain "..".`);
+    }
+  }
+  const matches = await glob(patterns, { cwd: repo, dot: true, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'], expandDirectories: false });
+  const copied: string[] = [];
+  for (const relative of matches.sort()) {
+    const target = join(worktree, relative);
+    // Tracked files are already in the worktree at the base commit; don't overwrite them.
+    if (existsSync(target)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(join(repo, relative), target);
+    chmodSync(target, statSync(join(repo, relative)).mode & 0o777);
+    copied.push(relative);
+  }
+  progress(`Copied ${copied.length} file(s) from the main checkout${copied.length ? `: ${copied.slice(0, 10).join(', ')}` : ''}`);
+  return copied;
+}
+
+async function runSetup(
+  command: string,
+  cwd: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+  progress: ProgressReporter,
+): Promise<{ command: string; exitCode: number; durationMs: number }> {
+  progress(`Running setup: ${command}`);
+  const started = Date.now();
+  const child = execa('sh', ['-c', command], { cwd, env, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore', forceKillAfterDelay: 2000 });
+  const tail: string[] = [];
+  child.all?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      progress(`setup: ${line.slice(0, 300)}`);
+    }
+  });
+  const result = await child;
+  const durationMs = Date.now() - started;
+  const output = tail.join('\n');
+  if (result.timedOut) {
+    throw new UserInputError(`bootstrap setup ${JSON.stringify(command)} did not finish within ${timeoutMs / 1000} s and was stopped. Raise bootstrap.setup_timeout_sec or make it faster. Last output:\n${output}`);
+  }
+  if (result.exitCode !== 0) {
+    throw new UserInputError(`bootstrap setup ${JSON.stringify(command)} failed with exit code ${result.exitCode ?? 'unknown'}. Nothing was kept. Last output:\n${output}`);
+  }
+  return { command, exitCode: 0, durationMs };
+}

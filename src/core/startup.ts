@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { ExternalToolError } from '../errors.js';
+import type { Tmux } from '../adapters/tmux.js';
+import type { AgentKind } from '../store/store.js';
+import type { ProgressReporter } from './spawn.js';
+
+export interface StartupWatch {
+  tmux: Tmux;
+  session: string;
+  kind: AgentKind;
+  delivery: 'argv' | 'paste';
+  task: string;
+  submittedMarker: string;
+  timeoutMs: number;
+  progress: ProgressReporter;
+}
+
+/** Claude's "Quick safety check" trust dialog, in case the pre-written trust entry did not take. */
+const TRUST_DIALOG = /trust this folder/i;
+const POLL_MS = 150;
+/** A CLI that dies this fast did not start; one that lives this long is taken as up. */
+const SETTLE_MS = 1500;
+
+/**
+ * Watches a new agent until it has demonstrably taken its task, so that no
+ * child sits at a dialog waiting for a keystroke nobody will send. Throws when
+ * the agent dies during start-up (the caller rolls everything back).
+ */
+export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted: boolean | null; notes: string[] }> {
+  const notes: string[] = [];
+  const deadline = Date.now() + Math.max(watch.timeoutMs, SETTLE_MS);
+  let lastScreen = '';
+  let stableSince = Date.now();
+  let trustAnswered = false;
+  const started = Date.now();
+  for (;;) {
+    const pane = await watch.tmux.pane(watch.session);
+    const screen = (await watch.tmux.capturePane(watch.session)) ?? '';
+    if (!pane || pane.paneDead) {
+      const status = pane?.deadStatus ?? 'unknown';
+      throw new ExternalToolError(
+        `The ${watch.kind} agent exited during start-up (exit status ${status}). Its last screen was:\n${tail(screen)}\nCheck the agent CLI works in that folder (run it by hand), then spawn again.`,
+      );
+    }
+    if (screen !== lastScreen) {
+      lastScreen = screen;
+      stableSince = Date.now();
+    }
+    if (watch.kind === 'claude') {
+      if (existsSync(watch.submittedMarker)) return { taskSubmitted: true, notes };
+      if (!trustAnswered && TRUST_DIALOG.test(screen)) {
+        watch.progress('Answering the folder trust dialog');
+        await acceptTrustDialog(watch.tmux, watch.session, screen);
+        trustAnswered = true;
+        notes.push('Claude asked whether to trust the worktree; ringmaster answered yes.');
+      }
+    } else if (Date.now() - started >= SETTLE_MS) {
+      if (watch.delivery === 'argv') return { taskSubmitted: null, notes };
+      // A TUI that takes its task by paste: wait until its first screen has settled.
+      if (screen.trim() !== '' && Date.now() - stableSince >= SETTLE_MS) {
+        await watch.tmux.paste(watch.session, watch.task);
+        await watch.tmux.sendKeys(watch.session, ['Enter']);
+        notes.push('The task was pasted into the agent once its screen settled; this CLI gives no delivery confirmation.');
+        return { taskSubmitted: null, notes };
+      }
+    }
+    if (Date.now() >= deadline) {
+      if (watch.kind === 'claude') {
+        notes.push(
+          `Claude had not confirmed the task after ${Math.round(watch.timeoutMs / 1000)} s; it is still running. Attach to look. Last screen:\n${tail(screen)}`,
+        );
+        return { taskSubmitted: false, notes };
+      }
+      if (watch.delivery === 'paste') {
+        await watch.tmux.paste(watch.session, watch.task);
+        await watch.tmux.sendKeys(watch.session, ['Enter']);
+        notes.push('The agent screen never settled; the task was pasted at the start-up deadline.');
+      }
+      return { taskSubmitted: null, notes };
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+async function acceptTrustDialog(tmux: Tmux, session: string, screen: string): Promise<void> {
+  // The dialog preselects "No, exit", so a blind Enter would quit: pick the "Yes" entry by its number.
+  const yes = /(\d)\.\s*Yes, I trust this folder/i.exec(screen);
+  await tmux.sendKeys(session, [yes?.[1] ?? '1']);
+}
+
+function tail(screen: string, lines = 15): string {
+  return screen.split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,24 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { registerPrompts } from '../../prompts/index.js';
+import { tools } from '../../tools/index.js';
+import type { Context } from '../core/context.js';
+import { registerTool } from './tool.js';
+
+export const SERVER_NAME = 'ringmaster';
+export const SERVER_VERSION = '0.1.0';
+
+/** One MCP server over a shared core context; each transport session gets its own. */
+export function createServer(context: Context): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    {
+      capabilities: { logging: {} },
+      instructions:
+        'ringmaster runs child coding agents, each on its own branch in its own git worktree and tmux session. ' +
+        'Use the "orchestrate" prompt for the workflow: split work into non-overlapping tasks, spawn_agent, list_agents, review, cleanup_worktree.',
+    },
+  );
+  for (const tool of tools) registerTool(server, context, tool);
+  registerPrompts(server);
+  return server;
+}

@@ -1,0 +1,67 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { Context } from '../core/context.js';
+import { describeError } from '../errors.js';
+
+/** What a handler gets besides its arguments. */
+export interface ToolExtras {
+  /** Sends an MCP progress notification when the caller asked for progress; otherwise a no-op. */
+  progress: (message: string) => void;
+  signal: AbortSignal;
+}
+
+export interface ToolDefinition<In extends z.ZodObject, Out extends z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: In;
+  outputSchema: Out;
+  annotations: ToolAnnotations;
+  handle: (context: Context, args: z.infer<In>, extras: ToolExtras) => Promise<z.infer<Out>>;
+}
+
+// The list of tools holds definitions of different schema types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyToolDefinition = ToolDefinition<any, any>;
+
+export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(definition: ToolDefinition<In, Out>): ToolDefinition<In, Out> {
+  return definition;
+}
+
+/**
+ * Registers a tool so that every failure becomes an `isError` result with a
+ * message the caller can act on; the server itself never crashes on a call.
+ */
+export function registerTool(server: McpServer, context: Context, tool: AnyToolDefinition): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      annotations: { title: tool.title, ...tool.annotations },
+    },
+    async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
+      const progressToken = extra._meta?.progressToken;
+      let step = 0;
+      const progress = (message: string) => {
+        if (progressToken === undefined) return;
+        step += 1;
+        extra
+          .sendNotification({ method: 'notifications/progress', params: { progressToken, progress: step, message } })
+          .catch(() => {
+            // A client that went away mid-call must not fail the operation.
+          });
+      };
+      try {
+        const structuredContent = await tool.handle(context, args, { progress, signal: extra.signal });
+        return { content: [{ type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) }], structuredContent };
+      } catch (error) {
+        return { isError: true, content: [{ type: 'text' as const, text: describeError(error) }] };
+      }
+    },
+  );
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { cleanupAgent } from '../src/core/cleanup.js';
+import { defineTool } from '../src/server/tool.js';
+
+export const cleanupWorktreeTool = defineTool({
+  name: 'cleanup_worktree',
+  title: 'Clean up agent',
+  description:
+    "Stop an agent's tmux session and remove its worktree. Refuses while the worktree has uncommitted changes or commits that exist on no other branch or remote, unless force is true. " +
+    'The branch is kept unless delete_branch is true. Safe to repeat: a half-removed agent is finished off. The result lists exactly what was removed and what was kept.',
+  inputSchema: z.object({
+    name: z.string().describe('The agent name.'),
+    force: z.boolean().optional().describe('Discard uncommitted changes and unshared commits. Default false.'),
+    delete_branch: z.boolean().optional().describe('Also delete the branch. Default false (kept).'),
+  }),
+  outputSchema: z.object({
+    name: z.string(),
+    id: z.string(),
+    tmux_session: z.enum(['killed', 'not running']),
+    worktree: z.enum(['removed', 'already gone']),
+    branch: z.enum(['deleted', 'kept', 'already gone']),
+    removed: z.array(z.string()),
+    kept: z.array(z.string()),
+    already_removed: z.boolean().describe('true when an earlier call had already finished the cleanup.'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  async handle(context, args) {
+    const result = await cleanupAgent(context, { name: args.name, force: args.force, deleteBranch: args.delete_branch });
+    return {
+      name: result.name,
+      id: result.id,
+      tmux_session: result.tmuxSession,
+      worktree: result.worktree,
+      branch: result.branch,
+      removed: result.removed,
+      kept: result.kept,
+      already_removed: result.alreadyRemoved,
+    };
+  },
+});

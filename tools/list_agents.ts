@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { listAgents, type AgentSummary } from '../src/core/agents.js';
+import { defineTool } from '../src/server/tool.js';
+
+export const agentSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  agent: z.string(),
+  repo: z.string(),
+  branch: z.string(),
+  base: z.string(),
+  worktree_path: z.string(),
+  worktree_exists: z.boolean(),
+  tmux_session: z.string(),
+  tmux_socket: z.string().nullable(),
+  attach_command: z.string(),
+  session_alive: z.boolean().describe('The tmux session exists.'),
+  process_alive: z.boolean().describe('The agent process inside it is running.'),
+  exit_status: z.number().nullable().describe('How the agent process ended, when it has.'),
+  created_at: z.string(),
+  task_preview: z.string(),
+});
+
+export function agentSummaryOutput(agent: AgentSummary): z.infer<typeof agentSummarySchema> {
+  return {
+    id: agent.id,
+    name: agent.name,
+    agent: agent.agent,
+    repo: agent.repo,
+    branch: agent.branch,
+    base: agent.base,
+    worktree_path: agent.worktreePath,
+    worktree_exists: agent.worktreeExists,
+    tmux_session: agent.tmuxSession,
+    tmux_socket: agent.tmuxSocket,
+    attach_command: agent.attachCommand,
+    session_alive: agent.sessionAlive,
+    process_alive: agent.processAlive,
+    exit_status: agent.exitStatus,
+    created_at: agent.createdAt,
+    task_preview: agent.taskPreview,
+  };
+}
+
+export const listAgentsTool = defineTool({
+  name: 'list_agents',
+  title: 'List agents',
+  description:
+    'Every agent ringmaster manages, with its repo, branch, worktree and tmux session, and whether its tmux session and its agent process are alive right now (probed, not remembered).',
+  inputSchema: z.object({}),
+  outputSchema: z.object({ agents: z.array(agentSummarySchema) }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async handle(context) {
+    return { agents: (await listAgents(context)).map(agentSummaryOutput) };
+  },
+});

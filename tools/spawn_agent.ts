@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { AGENT_KINDS, spawnAgent } from '../src/core/spawn.js';
+import { defineTool } from '../src/server/tool.js';
+
+export const spawnAgentTool = defineTool({
+  name: 'spawn_agent',
+  title: 'Spawn agent',
+  description:
+    'Start a child coding agent on its own new branch, in its own git worktree and tmux session, and hand it a task. ' +
+    'The child starts working with no keystroke from anyone. Returns the agent id and name, the branch, the worktree path, ' +
+    'the tmux session and the exact command a human runs to attach. Give each agent a task that touches different files from the others.',
+  inputSchema: z.object({
+    repo: z.string().describe('Absolute path of a git checkout (any folder inside it works).'),
+    task: z.string().describe('The prompt the agent starts with. Any length; long tasks are handed over as a file.'),
+    name: z.string().optional().describe('Agent name: 1-40 of A-Z a-z 0-9 - _. Default: from the task, plus a short random suffix.'),
+    base: z.string().optional().describe("Branch, tag or commit to start from. Default: the repo's current branch."),
+    branch: z.string().optional().describe('New branch to create. Default: agent/<name>. Must not exist yet.'),
+    agent: z.enum(AGENT_KINDS).optional().describe('Which agent CLI to run. Default: claude.'),
+    command: z.array(z.string()).optional().describe('With agent "custom": the argv to run. "{task}" and "{task_file}" are replaced; otherwise the task is the last argument.'),
+    model: z.string().optional().describe('Model name passed to the agent CLI (--model).'),
+    extra_args: z.array(z.string()).optional().describe('Extra arguments for the agent CLI, e.g. ["--permission-mode", "acceptEdits"].'),
+    env: z.record(z.string(), z.string()).optional().describe('Extra environment variables for the agent.'),
+    bootstrap: z
+      .object({
+        copy: z.array(z.string()).optional().describe('Globs of untracked files to copy from the main checkout, e.g. [".env*"].'),
+        setup: z.string().optional().describe('Shell command run in the new worktree before the agent starts, e.g. "npm ci".'),
+        setup_timeout_sec: z.number().int().min(1).max(7200).optional().describe('Limit for the setup command. Default 600.'),
+      })
+      .optional()
+      .describe('Prepare the worktree before the agent starts; progress is sent as MCP progress notifications.'),
+  }),
+  outputSchema: z.object({
+    id: z.string(),
+    name: z.string(),
+    agent: z.string(),
+    repo: z.string(),
+    branch: z.string(),
+    base: z.string(),
+    base_commit: z.string(),
+    worktree_path: z.string(),
+    tmux_session: z.string(),
+    tmux_socket: z.string().nullable(),
+    attach_command: z.string().describe('Run this in a terminal to watch or steer the agent.'),
+    task_submitted: z.boolean().nullable().describe('true once Claude confirmed the task; null for CLIs that cannot confirm.'),
+    copied_files: z.array(z.string()),
+    setup: z.object({ command: z.string(), exit_code: z.number(), duration_ms: z.number() }).nullable(),
+    notes: z.array(z.string()),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async handle(context, args, { progress }) {
+    const agent = await spawnAgent(
+      context,
+      {
+        repo: args.repo,
+        task: args.task,
+        name: args.name,
+        base: args.base,
+        branch: args.branch,
+        agent: args.agent,
+        command: args.command,
+        model: args.model,
+        extraArgs: args.extra_args,
+        env: args.env,
+        bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
+      },
+      progress,
+    );
+    return {
+      id: agent.id,
+      name: agent.name,
+      agent: agent.agent,
+      repo: agent.repo,
+      branch: agent.branch,
+      base: agent.base,
+      base_commit: agent.baseCommit,
+      worktree_path: agent.worktreePath,
+      tmux_session: agent.tmuxSession,
+      tmux_socket: agent.tmuxSocket,
+      attach_command: agent.attachCommand,
+      task_submitted: agent.taskSubmitted,
+      copied_files: agent.copiedFiles,
+      setup: agent.setup && { command: agent.setup.command, exit_code: agent.setup.exitCode, duration_ms: agent.setup.durationMs },
+      notes: agent.notes,
+    };
+  },
+});
