@@ -58,15 +58,75 @@ export function updateClaudeJson(path: string, mutate: (json: ClaudeJson) => boo
   throw new ExternalToolError(`Could not update ${path}: it kept changing or is not valid JSON. Check the file, then try again.`);
 }
 
-/** Marks a folder trusted so Claude's "Quick safety check" never blocks a child. */
-export function trustFolder(claudeJsonPath: string, folder: string): void {
-  updateClaudeJson(claudeJsonPath, (json) => {
+/** Per-project decisions a worktree should inherit from its main checkout. */
+const INHERITED_PROJECT_KEYS = [
+  'enabledMcpjsonServers',
+  'disabledMcpjsonServers',
+  'enableAllProjectMcpServers',
+  'hasClaudeMdExternalIncludesApproved',
+  'hasClaudeMdExternalIncludesWarningShown',
+];
+
+export interface PrepareProjectInput {
+  claudeJsonPath: string;
+  /** The worktree, as a real path: Claude keys projects by realpath. */
+  folder: string;
+  /** The main checkout, whose answers the worktree inherits. */
+  mainCheckout: string;
+  /** Server names in the worktree's .mcp.json. */
+  projectMcpServers: string[];
+  /** ANTHROPIC_API_KEY as the child will see it. */
+  apiKey?: string;
+}
+
+/**
+ * Answers, ahead of time, every start-up question Claude Code would otherwise
+ * block on in a new folder, the way the user already answered them:
+ * - folder trust: yes, for the worktree ringmaster itself created;
+ * - project MCP servers and CLAUDE.md imports: as in the main checkout, and
+ *   servers never approved there stay off (the safe answer);
+ * - the custom API key from the environment: approved unless the user rejected it.
+ * Returns notes for anything decided on the user's behalf.
+ */
+export function prepareClaudeProject(input: PrepareProjectInput): string[] {
+  const notes: string[] = [];
+  updateClaudeJson(input.claudeJsonPath, (json) => {
+    notes.length = 0;
     const projects = (json.projects ??= {});
-    const entry = (projects[folder] ??= {});
-    if (entry.hasTrustDialogAccepted === true) return false;
-    entry.hasTrustDialogAccepted = true;
-    return true;
+    const main = projects[input.mainCheckout] ?? {};
+    const entry = (projects[input.folder] ??= {});
+    let changed = false;
+    const set = (key: string, value: unknown) => {
+      if (JSON.stringify(entry[key]) === JSON.stringify(value)) return;
+      entry[key] = value;
+      changed = true;
+    };
+    set('hasTrustDialogAccepted', true);
+    for (const key of INHERITED_PROJECT_KEYS) if (main[key] !== undefined && entry[key] === undefined) set(key, main[key]);
+    if (entry.hasClaudeMdExternalIncludesWarningShown === undefined) set('hasClaudeMdExternalIncludesWarningShown', true);
+    if (input.projectMcpServers.length > 0 && entry.enableAllProjectMcpServers !== true) {
+      const enabled = (entry.enabledMcpjsonServers as string[] | undefined) ?? [];
+      const disabled = (entry.disabledMcpjsonServers as string[] | undefined) ?? [];
+      const undecided = input.projectMcpServers.filter((server) => !enabled.includes(server) && !disabled.includes(server));
+      if (undecided.length > 0) {
+        set('disabledMcpjsonServers', [...disabled, ...undecided]);
+        notes.push(`.mcp.json servers never approved in the main checkout were left off for this agent: ${undecided.join(', ')}. Approve them in the main checkout to pass them on.`);
+      }
+    }
+    if (input.apiKey) {
+      const responses = ((json.customApiKeyResponses as { approved?: string[]; rejected?: string[] } | undefined) ??= {});
+      json.customApiKeyResponses = responses;
+      const suffix = input.apiKey.slice(-20);
+      if (!(responses.rejected ?? []).includes(suffix) && !(responses.approved ?? []).includes(suffix)) {
+        responses.approved = [...(responses.approved ?? []), suffix];
+        responses.rejected ??= [];
+        changed = true;
+        notes.push('Approved the ANTHROPIC_API_KEY from the environment for Claude Code, so the child does not stop at "Do you want to use this API key?".');
+      }
+    }
+    return changed;
   });
+  return notes;
 }
 
 /** Drops the per-folder entry ringmaster's trust created, once the worktree is gone. */

@@ -122,9 +122,14 @@ export class Tmux {
     return panes;
   }
 
-  /** The visible screen, joined lines, trailing blanks dropped. Undefined when the session is gone. */
-  async capturePane(session: string): Promise<string | undefined> {
-    const result = await this.run(['capture-pane', '-p', '-J', '-t', `=${session}:`]);
+  /**
+   * The visible screen (plus `scrollback` lines above it), wrapped lines joined,
+   * trailing blanks dropped. Undefined when the session is gone. A dead pane's
+   * output has scrolled into the history, so read it with scrollback.
+   */
+  async capturePane(session: string, scrollback = 0): Promise<string | undefined> {
+    const range = scrollback > 0 ? ['-S', `-${scrollback}`] : [];
+    const result = await this.run(['capture-pane', '-p', '-J', ...range, '-t', `=${session}:`]);
     if (result.exitCode !== 0) return undefined;
     return result.stdout.replace(/\s+$/, '');
   }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { execa } from 'execa';
 import { glob } from 'tinyglobby';
 import { buildLaunchPlan, MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
-import { claudeJsonFor, forgetFolder, trustFolder } from '../adapters/claude-config.js';
+import { claudeJsonFor, forgetFolder, prepareClaudeProject } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
 import { ConflictError, ExternalToolError, UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
@@ -153,8 +153,16 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
 
     const claudeJson = claudeJsonFor(childEnv);
     if (kind === 'claude') {
-      trustFolder(claudeJson, worktreePath);
       undo.push({ what: 'folder trust', run: () => forgetFolder(claudeJson, worktreePath) });
+      files.notes.push(
+        ...prepareClaudeProject({
+          claudeJsonPath: claudeJson,
+          folder: worktreePath,
+          mainCheckout: repo,
+          projectMcpServers: projectMcpServers(worktreePath),
+          apiKey: childEnv.ANTHROPIC_API_KEY,
+        }),
+      );
     }
 
     progress(`Starting ${kind} in tmux session ${session}`);
@@ -320,6 +328,16 @@ function writeAgentFiles(
   );
   writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });
   return files;
+}
+
+/** Server names in the worktree's .mcp.json, which Claude would ask about on start. */
+function projectMcpServers(worktreePath: string): string[] {
+  try {
+    const json = JSON.parse(readFileSync(join(worktreePath, '.mcp.json'), 'utf8')) as { mcpServers?: Record<string, unknown> };
+    return Object.keys(json.mcpServers ?? {});
+  } catch {
+    return [];
+  }
 }
 
 async function copyBootstrapFiles(repo: string, worktree: string, patterns: string[], progress: ProgressReporter): Promise<string[]> {

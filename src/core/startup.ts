@@ -38,8 +38,9 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
     const screen = (await watch.tmux.capturePane(watch.session)) ?? '';
     if (!pane || pane.paneDead) {
       const status = pane?.deadStatus ?? 'unknown';
+      const finalScreen = (await watch.tmux.capturePane(watch.session, 200)) ?? screen;
       throw new ExternalToolError(
-        `The ${watch.kind} agent exited during start-up (exit status ${status}). Its last screen was:\n${tail(screen)}\nCheck the agent CLI works in that folder (run it by hand), then spawn again.`,
+        `The ${watch.kind} agent exited during start-up (exit status ${status}). Its last screen was:\n${tail(finalScreen)}\nCheck the agent CLI works in that folder (run it by hand), then spawn again.`,
       );
     }
     if (screen !== lastScreen) {
@@ -50,7 +51,7 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
       if (existsSync(watch.submittedMarker)) return { taskSubmitted: true, notes };
       if (!trustAnswered && TRUST_DIALOG.test(screen)) {
         watch.progress('Answering the folder trust dialog');
-        await acceptTrustDialog(watch.tmux, watch.session, screen);
+        await acceptTrustDialog(watch.tmux, watch.session);
         trustAnswered = true;
         notes.push('Claude asked whether to trust the worktree; ringmaster answered yes.');
       }
@@ -82,12 +83,17 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
   }
 }
 
-async function acceptTrustDialog(tmux: Tmux, session: string, screen: string): Promise<void> {
-  // The dialog preselects "No, exit", so a blind Enter would quit: pick the "Yes" entry by its number.
-  const yes = /(\d)\.\s*Yes, I trust this folder/i.exec(screen);
-  await tmux.sendKeys(session, [yes?.[1] ?? '1']);
+async function acceptTrustDialog(tmux: Tmux, session: string): Promise<void> {
+  // "No, exit" is preselected and digits do nothing in this dialog: move down to "Yes", then confirm.
+  await tmux.sendKeys(session, ['Down']);
+  await tmux.sendKeys(session, ['Enter']);
 }
 
+/** The last non-blank lines of a screen: a TUI often leaves most of its 50 rows empty. */
 function tail(screen: string, lines = 15): string {
-  return screen.split('\n').slice(-lines).join('\n');
+  return screen
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-lines)
+    .join('\n');
 }

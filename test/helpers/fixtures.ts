@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createContext, type Context } from '../../src/core/context.js';
+import { loadConfig } from '../../src/config.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const FAKE_AGENT = join(ROOT, 'test/fixtures/fake-agent.sh');
+export const CLAUDE_BIN = join(ROOT, 'node_modules/.bin/claude');
+export const CLI = join(ROOT, 'dist/src/cli.js');
+
+export function tempDir(prefix = 'rm-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A real repository with one commit on main, at a path that may hold spaces and unicode. */
+export function makeRepo(parent: string, name = 'repo'): string {
+  const repo = join(parent, name);
+  mkdirSync(repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'README.md'), '# test repo\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'initial');
+  return repo;
+}
+
+export interface TestWorld {
+  dir: string;
+  home: string;
+  socket: string;
+  env: Record<string, string | undefined>;
+  context: Context;
+  fakeLog: string;
+  tmux: (...args: string[]) => string;
+  close: () => void;
+}
+
+/**
+ * A private world per test file: its own RINGMASTER_HOME, HOME and tmux
+ * server, so tests can run side by side and never touch the user's.
+ */
+export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
+  const dir = tempDir();
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  writeFileSync(join(home, '.claude.json'), JSON.stringify({ hasCompletedOnboarding: true }));
+  const socket = `rm-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const fakeLog = join(dir, 'fake-agent-log');
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    HOME: home,
+    RINGMASTER_HOME: join(dir, 'ringmaster'),
+    RINGMASTER_TMUX_SOCKET: socket,
+    RINGMASTER_CODEX: FAKE_AGENT,
+    RINGMASTER_CLAUDE: CLAUDE_BIN,
+    FAKE_AGENT_LOG: fakeLog,
+    ...extraEnv,
+  };
+  const context = createContext(env, loadConfig(env));
+  const tmux = (...args: string[]) => {
+    try {
+      return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch {
+      return '';
+    }
+  };
+  return {
+    dir,
+    home,
+    socket,
+    env,
+    context,
+    fakeLog,
+    tmux,
+    close: () => {
+      context.store.close();
+      tmux('kill-server');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The argv the fake agent was started with. */
+export function fakeAgentArgs(log: string): string[] {
+  const count = Number(readFileSync(join(log, 'argc'), 'utf8'));
+  return Array.from({ length: count }, (_, index) => readFileSync(join(log, `arg.${index}`), 'utf8'));
+}
+
+export async function waitUntil<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function exists(path: string): boolean {
+  return existsSync(path);
+}
