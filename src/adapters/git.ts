@@ -139,7 +139,8 @@ export class Git {
    * remote-tracking branch contains: the work that would be lost with `branch`.
    */
   async commitsOnlyOn(repo: string, commit: string, branch: string): Promise<string[]> {
-    const out = await this.run(repo, ['rev-list', commit, '--not', `--exclude=refs/heads/${branch}`, '--branches', '--remotes']);
+    // With --branches, --exclude patterns are relative to refs/heads/ (git-rev-list(1)).
+    const out = await this.run(repo, ['rev-list', commit, '--not', `--exclude=${branch}`, '--branches', '--remotes']);
     return out.split('\n').filter(Boolean);
   }
 
