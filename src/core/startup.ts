@@ -20,6 +20,8 @@ const TRUST_DIALOG = /trust this folder/i;
 const POLL_MS = 150;
 /** A CLI that dies this fast did not start; one that lives this long is taken as up. */
 const SETTLE_MS = 1500;
+/** Time for a TUI to redraw after a key before we look and press again. */
+const KEY_INTERVAL_MS = 400;
 
 /**
  * Watches a new agent until it has demonstrably taken its task, so that no
@@ -32,6 +34,7 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
   let lastScreen = '';
   let stableSince = Date.now();
   let trustAnswered = false;
+  let lastKeyAt = 0;
   const started = Date.now();
   for (;;) {
     const pane = await watch.tmux.pane(watch.session);
@@ -49,11 +52,14 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
     }
     if (watch.kind === 'claude') {
       if (existsSync(watch.submittedMarker)) return { taskSubmitted: true, notes };
-      if (!trustAnswered && TRUST_DIALOG.test(screen)) {
-        watch.progress('Answering the folder trust dialog');
-        await acceptTrustDialog(watch.tmux, watch.session);
-        trustAnswered = true;
-        notes.push('Claude asked whether to trust the worktree; ringmaster answered yes.');
+      if (TRUST_DIALOG.test(screen) && Date.now() - lastKeyAt >= KEY_INTERVAL_MS) {
+        if (!trustAnswered) {
+          watch.progress('Answering the folder trust dialog');
+          notes.push('Claude asked whether to trust the worktree; ringmaster answered yes.');
+          trustAnswered = true;
+        }
+        await answerTrustDialog(watch.tmux, watch.session, screen);
+        lastKeyAt = Date.now();
       }
     } else if (Date.now() - started >= SETTLE_MS) {
       if (watch.delivery === 'argv') return { taskSubmitted: null, notes };
@@ -83,10 +89,14 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
   }
 }
 
-async function acceptTrustDialog(tmux: Tmux, session: string): Promise<void> {
-  // "No, exit" is preselected and digits do nothing in this dialog: move down to "Yes", then confirm.
-  await tmux.sendKeys(session, ['Down']);
-  await tmux.sendKeys(session, ['Enter']);
+/**
+ * One key per look at the screen: "No, exit" is preselected, so a blind Enter
+ * would quit, and keys sent before the dialog takes input are lost. Move the
+ * cursor until it rests on "Yes", and only then confirm.
+ */
+async function answerTrustDialog(tmux: Tmux, session: string, screen: string): Promise<void> {
+  const onYes = /❯\s*(\d\.\s*)?Yes, I trust this folder/.test(screen);
+  await tmux.sendKeys(session, [onYes ? 'Enter' : 'Down']);
 }
 
 /** The last non-blank lines of a screen: a TUI often leaves most of its 50 rows empty. */
