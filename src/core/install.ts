@@ -34,7 +34,8 @@ export async function installIntoClaude(context: Context): Promise<InstallResult
   const existing = await run(['mcp', 'get', 'ringmaster']);
   const replacedExisting = existing.exitCode === 0;
   if (replacedExisting) await run(['mcp', 'remove', '--scope', 'user', 'ringmaster']);
-  const args = ['mcp', 'add', '--scope', 'user', ...envArgs, 'ringmaster', '--', ...serveCommand];
+  // The name goes before -e: -e takes any number of values and would swallow it.
+  const args = ['mcp', 'add', '--scope', 'user', 'ringmaster', ...envArgs, '--', ...serveCommand];
   const added = await run(args);
   if (added.exitCode !== 0) {
     throw new ExternalToolError(`\`claude ${args.join(' ')}\` failed (exit ${added.exitCode}): ${added.all?.trim()}`);

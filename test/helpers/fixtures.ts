@@ -81,7 +81,8 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
     close: () => {
       context.store.close();
       tmux('kill-server');
-      rmSync(dir, { recursive: true, force: true });
+      // A Claude child may still be flushing files into HOME as it dies.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
