@@ -1,8 +1,12 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { git, makeRepo, makeWorld, ROOT, type TestWorld } from '../helpers/fixtures.js';
 import { connectHttp, startHttpServer, type HttpServerProcess } from '../helpers/mcp.js';
 
+const run = promisify(execFile);
 let world: TestWorld;
 let repo: string;
 let server: HttpServerProcess;
@@ -85,6 +89,16 @@ describe('Streamable HTTP transport', () => {
     expect(result.structuredContent).toMatchObject({ setup: { exit_code: 0 } });
     const cleaned = await client.callTool({ name: 'cleanup_worktree', arguments: { name: 'via-http' } });
     expect(cleaned.structuredContent).toMatchObject({ worktree: 'removed' });
+  });
+
+  it('runs examples/chain-over-http.ts: spawn_agent -> list_agents -> cleanup_worktree', async () => {
+    const { stdout } = await run(process.execPath, [join(ROOT, 'dist/examples/chain-over-http.js'), server.url, server.token, repo, 'codex'], {
+      env: world.env as NodeJS.ProcessEnv,
+    });
+    expect(stdout).toMatch(/spawned example-agent on agent\/example-agent; watch it with: tmux -L \S+ attach -t ringmaster-example-agent/);
+    expect(stdout).toContain('listed example-agent: running');
+    expect(stdout).toMatch(/cleaned up: removed tmux session ringmaster-example-agent, worktree .*, branch agent\/example-agent/);
+    expect(git(repo, 'branch', '--list', 'agent/example-agent').trim()).toBe('');
   });
 
   it('rejects requests for unknown sessions and other paths', async () => {

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
+
+const exec = promisify(execFile);
+let world: TestWorld;
+let repo: string;
+
+beforeAll(() => {
+  world = makeWorld();
+  repo = makeRepo(world.dir);
+});
+afterAll(() => world.close());
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], { env: world.env as NodeJS.ProcessEnv });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('the ringmaster CLI', () => {
+  it('spawns, shows a status table, and cleans up through the same core', async () => {
+    const spawned = await cli('spawn', '--repo', repo, '--task', 'cli task', '--name', 'cli-agent', '--agent', 'codex');
+    expect(spawned.code).toBe(0);
+    expect(spawned.stdout).toMatch(/Spawned cli-agent \(ag_[0-9a-f]+\) on agent\/cli-agent/);
+    expect(spawned.stdout).toContain(`Attach: tmux -L ${world.socket} attach -t ringmaster-cli-agent`);
+
+    const status = await cli('status');
+    expect(status.stdout.split('\n')[0]).toMatch(/^NAME\s+AGENT\s+STATE\s+BRANCH\s+WORKTREE\s+SESSION$/);
+    expect(status.stdout).toMatch(/cli-agent\s+codex\s+running\s+agent\/cli-agent/);
+
+    world.tmux('kill-session', '-t', '=ringmaster-cli-agent');
+    expect((await cli('status')).stdout).toMatch(/cli-agent\s+codex\s+no session/);
+    const json = JSON.parse((await cli('status', '--json')).stdout);
+    expect(json[0]).toMatchObject({ name: 'cli-agent', sessionAlive: false, processAlive: false });
+
+    const attach = await cli('attach', 'cli-agent');
+    expect(attach.code).toBe(1);
+    expect(attach.stderr).toMatch(/has no tmux session any more/);
+
+    const cleaned = await cli('cleanup', 'cli-agent');
+    expect(cleaned.stdout).toMatch(/removed: worktree /);
+  });
+
+  it('answers bad input with one line on stderr and a non-zero exit, never a stack trace', async () => {
+    const unknown = await cli('attach', 'nobody');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('ringmaster: No agent named "nobody". Run list_agents (or ringmaster status) to see the agents that exist.\n');
+    const badCommand = await cli('frobnicate');
+    expect(badCommand.code).toBe(2);
+    expect(badCommand.stderr).toMatch(/unknown command "frobnicate"/);
+    const badSpawn = await cli('spawn', '--repo', '/nonexistent', '--task', 't');
+    expect(badSpawn.stderr).toMatch(/^ringmaster: Repository path "\/nonexistent" does not exist/);
+    expect(badSpawn.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('doctor reports each check with a fix, and fails while ringmaster is not registered', async () => {
+    const doctor = await cli('doctor');
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toMatch(/ok {3}git +git version 2\./);
+    expect(doctor.stdout).toMatch(/FAIL registration +ringmaster is not registered at user scope/);
+    expect(doctor.stdout).toMatch(/fix: Run `ringmaster install`\./);
+
+    const noTmux = await exec(process.execPath, [CLI, 'doctor'], { env: { ...world.env, RINGMASTER_TMUX: '/nonexistent/tmux' } as NodeJS.ProcessEnv }).catch((error: { stdout: string }) => error);
+    expect(noTmux.stdout).toMatch(/FAIL tmux +tmux is not installed or not on PATH/);
+  });
+});
