@@ -69,30 +69,21 @@ export class Tmux {
     return (await this.run(['has-session', '-t', `=${session}`])).exitCode === 0;
   }
 
+  /**
+   * Starts `command` in a new detached session whose pane survives the
+   * command's exit (remain-on-exit), keeping its exit status and last screen.
+   * The session starts on a placeholder, gets the option, and only then is the
+   * pane respawned with the real command, so even an instant exit is kept.
+   */
   async newSession(options: { session: string; cwd: string; command: string[]; env: Record<string, string>; width?: number; height?: number }): Promise<void> {
     const envArgs = Object.entries(options.env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+    const pane = `=${options.session}:`;
     await this.check([
-      'new-session',
-      '-d',
-      '-s',
-      options.session,
-      '-c',
-      options.cwd,
-      '-x',
-      String(options.width ?? 200),
-      '-y',
-      String(options.height ?? 50),
-      ...envArgs,
-      ...options.command,
-      // Same command queue, so it applies before tmux can notice the process exit:
-      // a dead pane stays, with its exit status and last screen, until cleanup.
-      ';',
-      'set-option',
-      '-w',
-      '-t',
-      `=${options.session}:`,
-      'remain-on-exit',
-      'on',
+      'new-session', '-d', '-s', options.session, '-c', options.cwd,
+      '-x', String(options.width ?? 200), '-y', String(options.height ?? 50),
+      'sleep', '3600',
+      ';', 'set-option', '-w', '-t', pane, 'remain-on-exit', 'on',
+      ';', 'respawn-pane', '-k', '-t', pane, '-c', options.cwd, ...envArgs, ...options.command,
     ]);
   }
 
