@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { execa } from 'execa';
 import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
@@ -105,7 +104,9 @@ export async function runDoctor(context: Context): Promise<DoctorCheck[]> {
     'worktrees',
     async () => {
       const root = context.config.worktreeRoot;
-      return { ok: true, detail: `${root}${existsSync(join(root)) ? '' : ' (created on first spawn)'}` };
+      mkdirSync(root, { recursive: true });
+      accessSync(root, constants.W_OK);
+      return { ok: true, detail: `${root} (writable)` };
     },
     'Set RINGMASTER_WORKTREE_ROOT to a writable folder.',
   );

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { execa } from 'execa';
 import { glob } from 'tinyglobby';
 import { buildLaunchPlan, MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
-import { claudeJsonFor, forgetFolder, prepareClaudeProject } from '../adapters/claude-config.js';
+import { claudeJsonFor, forgetFolder, prepareClaudeProject, readClaudeJson } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
 import { ConflictError, ExternalToolError, UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
@@ -153,6 +153,9 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
 
     const claudeJson = claudeJsonFor(childEnv);
     if (kind === 'claude') {
+      if (readClaudeJson(claudeJson)?.hasCompletedOnboarding !== true) {
+        files.notes.push(`Claude Code's first-run setup is not marked complete in ${claudeJson}; if the child shows the welcome screens, run \`claude\` once in a terminal and finish them.`);
+      }
       undo.push({ what: 'folder trust', run: () => forgetFolder(claudeJson, worktreePath) });
       files.notes.push(
         ...prepareClaudeProject({

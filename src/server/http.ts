@@ -14,6 +14,7 @@ export interface HttpServerHandle {
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const TOO_LARGE = Symbol('too large');
 
 /**
  * Streamable HTTP on 127.0.0.1 only, behind a bearer token. Each MCP session
@@ -40,6 +41,7 @@ export async function serveHttp(context: Context, options: { port: number; token
     const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (request.method === 'POST') {
       const body = await readJsonBody(request);
+      if (body === TOO_LARGE) return sendJson(response, 413, jsonRpcError(`request body is over ${MAX_BODY_BYTES} bytes`));
       if (body === undefined) return sendJson(response, 400, jsonRpcError('request body is not valid JSON'));
       if (existing) return existing.handleRequest(request, response, body);
       if (sessionId === undefined && isInitializeRequest(body)) {
@@ -100,7 +102,7 @@ async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > MAX_BODY_BYTES) return TOO_LARGE;
     chunks.push(chunk as Buffer);
   }
   try {

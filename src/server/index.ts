@@ -12,7 +12,6 @@ export function createServer(context: Context): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      capabilities: { logging: {} },
       instructions:
         'ringmaster runs child coding agents, each on its own branch in its own git worktree and tmux session. ' +
         'Use the "orchestrate" prompt for the workflow: split work into non-overlapping tasks, spawn_agent, list_agents, review, cleanup_worktree.',

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.close();
-  world?.close();
+  await world?.close();
   await model?.close();
 });
 
@@ -96,6 +96,6 @@ describe('a real Claude Code child, interactive in tmux', () => {
     expect(seen).toContain('Answering the folder trust dialog');
     expect(startup.taskSubmitted, startup.notes.join('\n')).toBe(true);
     await model.waitFor((request) => isMainConversation(request.body) && userTexts(request.body).includes(task), 30_000);
-    await tmux.killSession('untrusted');
+    // world.close() ends the session and waits for Claude to exit.
   });
 });

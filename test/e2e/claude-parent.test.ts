@@ -17,7 +17,7 @@ beforeAll(async () => {
   repo = makeRepo(world.dir, 'parent repo');
 });
 afterAll(async () => {
-  world?.close();
+  await world?.close();
   await model?.close();
 });
 

@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await server?.stop();
-  world.close();
+  await world.close();
 });
 
 const initialize = {

@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.close();
-  world.close();
+  await world.close();
 });
 
 describe('the built server over stdio, with the SDK client', () => {

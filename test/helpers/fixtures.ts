@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContext, type Context } from '../../src/core/context.js';
+import { isProcessAlive } from '../../src/adapters/process.js';
 import { loadConfig } from '../../src/config.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -11,8 +12,9 @@ export const FAKE_AGENT = join(ROOT, 'test/fixtures/fake-agent.sh');
 export const CLAUDE_BIN = join(ROOT, 'node_modules/.bin/claude');
 export const CLI = join(ROOT, 'dist/src/cli.js');
 
-export function tempDir(prefix = 'rm-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** A fresh folder under this test file's root (see isolate.ts), removed with it. */
+export function tempDir(prefix = 'dir-'): string {
+  return mkdtempSync(join(process.env.RINGMASTER_TEST_ROOT ?? tmpdir(), prefix));
 }
 
 export function git(cwd: string, ...args: string[]): string {
@@ -38,7 +40,7 @@ export interface TestWorld {
   context: Context;
   fakeLog: string;
   tmux: (...args: string[]) => string;
-  close: () => void;
+  close: () => Promise<void>;
 }
 
 /**
@@ -78,11 +80,17 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
     context,
     fakeLog,
     tmux,
-    close: () => {
+    close: async () => {
       context.store.close();
+      // Let the agents die before removing their HOME: Claude writes its logs on the way out.
+      const pids = tmux('list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
       tmux('kill-server');
-      // A Claude child may still be flushing files into HOME as it dies.
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      await waitUntil(() => pids.every((pid) => !isProcessAlive(pid)), 10_000, 'agents to exit').catch(() => undefined);
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch {
+        // A Claude child may still be flushing logs into HOME as it dies; isolate.ts removes the rest.
+      }
     },
   };
 }
