@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { listAgents, getAgent, type AgentSummary } from './core/agents.js';
 import { cleanupAgent } from './core/cleanup.js';
+import { agentStatuses, readAgentState, type StatusReport } from './core/state.js';
 import { createContext, tmuxFor, type Context } from './core/context.js';
 import { runDoctor } from './core/doctor.js';
 import { installIntoClaude } from './core/install.js';
@@ -18,6 +19,7 @@ Usage:
   ringmaster serve [--http] [--port N]     MCP server on stdio, or Streamable HTTP on 127.0.0.1
   ringmaster install                       register with Claude Code (claude mcp add, user scope)
   ringmaster status [--json]               table of agents and whether they are alive
+  ringmaster state [name] [--verbose]      full state as JSON: status, transcript summary, git summary
   ringmaster attach <name>                 attach to an agent's tmux session
   ringmaster spawn --repo DIR --task TEXT [--name N] [--base REF] [--agent KIND]
   ringmaster cleanup <name> [--force] [--delete-branch]
@@ -48,7 +50,16 @@ async function main(argv: string[]): Promise<number> {
       return withContext(async (context) => {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
         const agents = await listAgents(context);
-        process.stdout.write(values.json ? `${JSON.stringify(agents, null, 2)}\n` : statusTable(agents));
+        const statuses = await agentStatuses(context, context.store.listAgents());
+        const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id) }));
+        process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : statusTable(rows));
+        return 0;
+      });
+    case 'state':
+      return withContext(async (context) => {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { verbose: { type: 'boolean' } } });
+        const reports = await readAgentState(context, { name: positionals[0], verbose: values.verbose });
+        process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
         return 0;
       });
     case 'attach':
@@ -161,20 +172,26 @@ async function withContext(action: (context: Context) => Promise<number>): Promi
   }
 }
 
-function statusTable(agents: AgentSummary[]): string {
+function statusTable(agents: Array<AgentSummary & { status?: StatusReport }>): string {
   if (agents.length === 0) return 'No agents. Start one with spawn_agent from Claude Code, or ringmaster spawn.\n';
   const rows = agents.map((agent) => [
     agent.name,
     agent.agent,
-    agent.processAlive ? 'running' : agent.sessionAlive ? `exited${agent.exitStatus === null ? '' : ` (${agent.exitStatus})`}` : 'no session',
+    agent.status ? `${agent.status.state}${agent.status.exitStatus === null ? '' : ` (${agent.status.exitStatus})`} ${formatDuration(agent.status.secondsInState)}` : 'unknown',
     agent.branch,
     agent.worktreePath + (agent.worktreeExists ? '' : ' (missing)'),
     agent.tmuxSession,
   ]);
-  const header = ['NAME', 'AGENT', 'STATE', 'BRANCH', 'WORKTREE', 'SESSION'];
+  const header = ['NAME', 'AGENT', 'STATUS', 'BRANCH', 'WORKTREE', 'SESSION'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
 }
 
 main(process.argv.slice(2)).then(

@@ -16,6 +16,23 @@ const agentCommands = z.strictObject({
   opencode: z.string().min(1).default('opencode'),
 });
 
+const price = z.strictObject({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cacheWrite: z.number().min(0),
+  cacheRead: z.number().min(0),
+});
+
+/**
+ * USD per million tokens, matched against the model name by substring, first
+ * match wins. Prices change: override them in config.json under "prices".
+ */
+export const DEFAULT_PRICES: Record<string, z.infer<typeof price>> = {
+  opus: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
+  sonnet: { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
+  haiku: { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 },
+};
+
 export const configSchema = z.strictObject({
   home: z.string().min(1),
   worktreeRoot: z.string().min(1),
@@ -47,6 +64,7 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65_535).default(7411),
     })
     .default({ port: 7411 }),
+  prices: z.record(z.string().min(1), price).default(DEFAULT_PRICES),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -71,6 +71,8 @@ export interface PrepareProjectInput {
   claudeJsonPath: string;
   /** The worktree, as a real path: Claude keys projects by realpath. */
   folder: string;
+  /** Extra folders the child is started with (--add-dir); they get a trust answer too. */
+  extraFolders?: string[];
   /** The main checkout, whose answers the worktree inherits. */
   mainCheckout: string;
   /** Server names in the worktree's .mcp.json. */
@@ -102,6 +104,13 @@ export function prepareClaudeProject(input: PrepareProjectInput): string[] {
       changed = true;
     };
     set('hasTrustDialogAccepted', true);
+    for (const extra of input.extraFolders ?? []) {
+      const extraEntry = (projects[extra] ??= {});
+      if (extraEntry.hasTrustDialogAccepted !== true) {
+        extraEntry.hasTrustDialogAccepted = true;
+        changed = true;
+      }
+    }
     for (const key of INHERITED_PROJECT_KEYS) if (main[key] !== undefined && entry[key] === undefined) set(key, main[key]);
     if (entry.hasClaudeMdExternalIncludesWarningShown === undefined) set('hasClaudeMdExternalIncludesWarningShown', true);
     if (input.projectMcpServers.length > 0 && entry.enableAllProjectMcpServers !== true) {
@@ -129,13 +138,13 @@ export function prepareClaudeProject(input: PrepareProjectInput): string[] {
   return notes;
 }
 
-/** Drops the per-folder entry ringmaster's trust created, once the worktree is gone. */
-export function forgetFolder(claudeJsonPath: string, folder: string): void {
+/** Drops the per-folder entries ringmaster created, once the folders are gone. */
+export function forgetFolder(claudeJsonPath: string, folders: string[]): void {
   if (!existsSync(claudeJsonPath)) return;
   updateClaudeJson(claudeJsonPath, (json) => {
-    if (!json.projects || !(folder in json.projects)) return false;
-    delete json.projects[folder];
-    return true;
+    const present = folders.filter((folder) => json.projects && folder in json.projects);
+    for (const folder of present) delete json.projects![folder];
+    return present.length > 0;
   });
 }
 

@@ -144,6 +144,32 @@ export class Git {
     return out.split('\n').filter(Boolean);
   }
 
+  /** Commits on HEAD not in base (ahead) and in base not on HEAD (behind). */
+  async aheadBehind(worktreePath: string, base: string): Promise<{ ahead: number; behind: number }> {
+    const out = await this.run(worktreePath, ['rev-list', '--left-right', '--count', `${base}...HEAD`]);
+    const [behind = 0, ahead = 0] = out.trim().split(/\s+/).map(Number);
+    return { ahead, behind };
+  }
+
+  /** Files, insertions and deletions from the fork point with base to the working tree (committed or not). */
+  async diffStat(worktreePath: string, base: string): Promise<{ files: number; insertions: number; deletions: number }> {
+    const forkPoint = (await this.run(worktreePath, ['merge-base', base, 'HEAD'])).trim();
+    const out = await this.run(worktreePath, ['diff', '--shortstat', forkPoint]);
+    const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
+    return { files: number(/(\d+) files? changed/), insertions: number(/(\d+) insertions?/), deletions: number(/(\d+) deletions?/) };
+  }
+
+  /** The upstream of HEAD's branch and how many commits it lacks; or, with no upstream, whether any remote branch has HEAD. */
+  async pushState(worktreePath: string): Promise<{ upstream: string | null; unpushed: number | null; onRemote: boolean }> {
+    const upstream = (await this.tryRun(worktreePath, ['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']))?.trim() || null;
+    if (upstream) {
+      const count = Number((await this.run(worktreePath, ['rev-list', '--count', '@{upstream}..HEAD'])).trim());
+      return { upstream, unpushed: count, onRemote: count === 0 };
+    }
+    const remotes = (await this.run(worktreePath, ['branch', '--remotes', '--contains', 'HEAD'])).trim();
+    return { upstream: null, unpushed: null, onRemote: remotes !== '' };
+  }
+
   async deleteBranch(repo: string, branch: string): Promise<void> {
     await withRepoLock(repo, () => retryOnLock(() => this.run(repo, ['branch', '--delete', '--force', '--end-of-options', branch])));
   }

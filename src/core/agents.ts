@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { isProcessAlive } from '../adapters/process.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { tmuxFor, type Context } from './context.js';
+import { liveness } from './liveness.js';
 
 export interface AgentSummary {
   id: string;
@@ -48,6 +48,7 @@ export async function getAgent(context: Context, name: string): Promise<AgentSum
 }
 
 function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undefined): AgentSummary {
+  const live = liveness(context, record, pane);
   return {
     id: record.id,
     name: record.name,
@@ -60,9 +61,9 @@ function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undef
     tmuxSession: record.tmuxSession,
     tmuxSocket: record.tmuxSocket,
     attachCommand: tmuxFor(context, record.tmuxSocket).attachCommand(record.tmuxSession),
-    sessionAlive: pane !== undefined,
-    processAlive: pane !== undefined && !pane.paneDead && isProcessAlive(pane.panePid),
-    exitStatus: pane?.deadStatus ?? null,
+    sessionAlive: live.sessionAlive,
+    processAlive: live.processAlive,
+    exitStatus: live.exitStatus,
     recordState: record.state,
     createdAt: new Date(record.createdAt).toISOString(),
     taskPreview: record.taskPreview,

@@ -4,6 +4,7 @@ import { claudeJsonFor, forgetFolder } from '../adapters/claude-config.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from './context.js';
+import { inboxDir } from './agent-files.js';
 
 export interface CleanupInput {
   name: string;
@@ -95,7 +96,7 @@ export async function cleanupAgent(context: Context, input: CleanupInput): Promi
     }
   }
 
-  forgetFolder(claudeJsonFor(context.env), record.worktreePath);
+  forgetFolder(claudeJsonFor(context.env), [record.worktreePath, inboxDir(agentDir(context, record.id))]);
   rmSync(agentDir(context, record.id), { recursive: true, force: true });
   store.markRemoved(record.id);
   store.addEvent(record.id, 'cleaned_up', { removed, kept, force: Boolean(input.force) });

@@ -52,14 +52,18 @@ export interface LaunchScriptInput {
   /** Path offered to templates as "$task_file": the full task, however long. */
   taskFile: string;
   systemPromptFile: string;
+  /** Where the agent's exit status is written when it ends. */
+  exitStatusFile: string;
   argv: string[];
 }
 
 /**
  * The script a tmux pane runs. Reading the task from a file keeps every byte
  * intact (quotes, `$VARS`, backticks, trailing newlines) and keeps long text
- * out of tmux's own command size limit; `exec` makes the agent the pane's
- * process so tmux reports its exit status.
+ * out of tmux's own command size limit. The agent runs as the script's one
+ * child, in the foreground of the pane, and the script records its exit
+ * status itself: tmux's own pane_dead_status is lost when a process exits
+ * quickly (seen here with tmux 3.3a).
  */
 export function launchScript(input: LaunchScriptInput): string {
   const readExact = (variable: string, file: string) =>
@@ -72,7 +76,10 @@ export function launchScript(input: LaunchScriptInput): string {
     readExact('task', input.taskArgFile),
     readExact('system_prompt', input.systemPromptFile),
     `cd -- ${shellQuote(input.worktreePath)} || exit 98`,
-    `exec ${input.argv.map(shellWord).join(' ')}`,
+    input.argv.map(shellWord).join(' '),
+    'status=$?',
+    `printf '%s\\n' "$status" > ${shellQuote(input.exitStatusFile)}`,
+    'exit "$status"',
     '',
   ].join('\n');
 }

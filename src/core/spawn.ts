@@ -11,7 +11,10 @@ import type { AgentKind } from '../store/store.js';
 import { agentDir, type Context } from './context.js';
 import { childEnvironment, envFileText, launchScript } from './launch-script.js';
 import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
-import { renderPrompt } from './paths.js';
+import { packageRoot, renderPrompt } from './paths.js';
+import { ingestEvents, spoolDir } from './events.js';
+import { exitStatusFile, inboxDir, readExitStatus } from './agent-files.js';
+import { shellQuote } from '../adapters/tmux.js';
 import { watchStartup } from './startup.js';
 
 export const AGENT_KINDS = ['claude', 'codex', 'aider', 'opencode', 'custom'] as const;
@@ -130,7 +133,8 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
       kind,
       config,
       model: input.model,
-      extraArgs: [...(input.extraArgs ?? []), ...(kind === 'claude' && files.taskIsPointer ? ['--add-dir', dir] : [])],
+      // The inbox holds texts too long to type (a long task, a long prompt); Claude may read it without asking.
+      extraArgs: [...(input.extraArgs ?? []), ...(kind === 'claude' ? ['--add-dir', inboxDir(dir)] : [])],
       customCommand: input.command,
       settingsPath: files.settingsPath,
       systemPromptPlaceholder: '{system_prompt}',
@@ -146,6 +150,7 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
         taskArgFile: launch.delivery === 'argv' ? files.taskArgPath : files.emptyPath,
         taskFile: files.taskPath,
         systemPromptFile: files.systemPromptPath,
+        exitStatusFile: exitStatusFile(dir),
         argv: launch.argv,
       }),
       { mode: 0o700 },
@@ -156,11 +161,12 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
       if (readClaudeJson(claudeJson)?.hasCompletedOnboarding !== true) {
         files.notes.push(`Claude Code's first-run setup is not marked complete in ${claudeJson}; if the child shows the welcome screens, run \`claude\` once in a terminal and finish them.`);
       }
-      undo.push({ what: 'folder trust', run: () => forgetFolder(claudeJson, worktreePath) });
+      undo.push({ what: 'folder trust', run: () => forgetFolder(claudeJson, [worktreePath, inboxDir(dir)]) });
       files.notes.push(
         ...prepareClaudeProject({
           claudeJsonPath: claudeJson,
           folder: worktreePath,
+          extraFolders: [inboxDir(dir)],
           mainCheckout: repo,
           projectMcpServers: projectMcpServers(worktreePath),
           apiKey: childEnv.ANTHROPIC_API_KEY,
@@ -178,7 +184,11 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
       kind,
       delivery: launch.delivery,
       task: input.task,
-      submittedMarker: files.submittedMarker,
+      exitStatus: () => readExitStatus(dir),
+      taskSubmitted: () => {
+        ingestEvents(store, id, dir);
+        return store.recentEvents(id, 20).some((event) => event.kind === 'UserPromptSubmit');
+      },
       timeoutMs: config.spawn.startupTimeoutMs,
       progress,
     });
@@ -287,9 +297,28 @@ interface AgentFiles {
   emptyPath: string;
   envPath: string;
   launchPath: string;
-  submittedMarker: string;
   taskIsPointer: boolean;
   notes: string[];
+}
+
+/** Hook events ringmaster records for every Claude child. */
+export const RECORDED_HOOK_EVENTS = [
+  'SessionStart',
+  'UserPromptSubmit',
+  'PreToolUse',
+  'PostToolUse',
+  'PermissionRequest',
+  'Notification',
+  'Stop',
+  'SubagentStop',
+  'SessionEnd',
+] as const;
+
+export function childSettings(spool: string): { hooks: Record<string, unknown> } {
+  const command = `/bin/bash ${shellQuote(join(packageRoot(), 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
+  const hooks: Record<string, unknown> = {};
+  for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command, timeout: 10 }] }];
+  return { hooks };
 }
 
 /** The per-agent folder under $RINGMASTER_HOME/agents/<id>: nothing is ever written into the repo. */
@@ -300,15 +329,15 @@ function writeAgentFiles(
   const files: AgentFiles = {
     settingsPath: join(dir, 'settings.json'),
     systemPromptPath: join(dir, 'system-prompt.md'),
-    taskPath: join(dir, 'task.md'),
+    taskPath: join(inboxDir(dir), 'task.md'),
     taskArgPath: join(dir, 'task-arg.txt'),
     emptyPath: join(dir, 'empty.txt'),
     envPath: join(dir, 'env.sh'),
     launchPath: join(dir, 'launch.sh'),
-    submittedMarker: join(dir, 'task-submitted'),
     taskIsPointer: Buffer.byteLength(agent.task) > MAX_TASK_ARG_BYTES,
     notes: [],
   };
+  mkdirSync(inboxDir(dir), { recursive: true, mode: 0o700 });
   writeFileSync(files.taskPath, agent.task, { mode: 0o600 });
   const taskArg = files.taskIsPointer
     ? `Your task is too long to type, so it is in the file ${files.taskPath} (${Buffer.byteLength(agent.task)} bytes). Read the whole file first, then carry out the task it describes.`
@@ -321,14 +350,10 @@ function writeAgentFiles(
     renderPrompt('child-system.md', { name: agent.name, branch: agent.branch, base: agent.baseRef, worktree: agent.worktreePath }),
     { mode: 0o600 },
   );
-  // Child-only Claude settings, passed with --settings. The hook only marks
-  // that the first prompt was submitted; it costs one `touch` per prompt.
-  const marker = files.submittedMarker.replace(/'/g, `'\\''`);
-  writeFileSync(
-    files.settingsPath,
-    `${JSON.stringify({ hooks: { UserPromptSubmit: [{ hooks: [{ type: 'command', command: `touch '${marker}'` }] }] } }, null, 2)}\n`,
-    { mode: 0o600 },
-  );
+  // Child-only Claude settings, passed with --settings: every hook event is
+  // spooled for ringmaster's status (see src/hooks/record-event.sh).
+  mkdirSync(spoolDir(dir), { recursive: true, mode: 0o700 });
+  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir)), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });
   return files;
 }

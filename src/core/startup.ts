@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { ExternalToolError } from '../errors.js';
 import type { Tmux } from '../adapters/tmux.js';
 import type { AgentKind } from '../store/store.js';
@@ -10,13 +9,17 @@ export interface StartupWatch {
   kind: AgentKind;
   delivery: 'argv' | 'paste';
   task: string;
-  submittedMarker: string;
+  /** The exit status the launch script recorded, once the agent has ended. */
+  exitStatus: () => number | null;
+  /** True once the agent has demonstrably received its task (Claude: a UserPromptSubmit hook). */
+  taskSubmitted: () => boolean;
   timeoutMs: number;
   progress: ProgressReporter;
 }
 
 /** Claude's "Quick safety check" trust dialog, in case the pre-written trust entry did not take. */
-const TRUST_DIALOG = /trust this folder/i;
+/** Claude's trust dialogs: for the folder it starts in, and for each --add-dir folder. Both preselect "No, exit". */
+const TRUST_DIALOG = /Yes, I trust this folder|Yes, add it/;
 const POLL_MS = 150;
 /** A CLI that dies this fast did not start; one that lives this long is taken as up. */
 const SETTLE_MS = 1500;
@@ -40,7 +43,7 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
     const pane = await watch.tmux.pane(watch.session);
     const screen = (await watch.tmux.capturePane(watch.session)) ?? '';
     if (!pane || pane.paneDead) {
-      const status = pane?.deadStatus ?? 'unknown';
+      const status = watch.exitStatus() ?? pane?.deadStatus ?? 'unknown';
       const finalScreen = (await watch.tmux.capturePane(watch.session, 200)) ?? screen;
       throw new ExternalToolError(
         `The ${watch.kind} agent exited during start-up (exit status ${status}). Its last screen was:\n${tail(finalScreen)}\nCheck the agent CLI works in that folder (run it by hand), then spawn again.`,
@@ -51,7 +54,7 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
       stableSince = Date.now();
     }
     if (watch.kind === 'claude') {
-      if (existsSync(watch.submittedMarker)) return { taskSubmitted: true, notes };
+      if (watch.taskSubmitted()) return { taskSubmitted: true, notes };
       if (TRUST_DIALOG.test(screen) && Date.now() - lastKeyAt >= KEY_INTERVAL_MS) {
         if (!trustAnswered) {
           watch.progress('Answering the folder trust dialog');
@@ -95,7 +98,7 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
  * cursor until it rests on "Yes", and only then confirm.
  */
 async function answerTrustDialog(tmux: Tmux, session: string, screen: string): Promise<void> {
-  const onYes = /❯\s*(\d\.\s*)?Yes, I trust this folder/.test(screen);
+  const onYes = /❯\s*(\d\.\s*)?Yes, (I trust this folder|add it)/.test(screen);
   await tmux.sendKeys(session, [onYes ? 'Enter' : 'Down']);
 }
 

@@ -2,6 +2,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerPrompts } from '../../prompts/index.js';
 import { tools } from '../../tools/index.js';
 import type { Context } from '../core/context.js';
+import { Monitor } from '../core/monitor.js';
+import { registerResources } from './resources.js';
 import { registerTool } from './tool.js';
 
 export const SERVER_NAME = 'ringmaster';
@@ -12,12 +14,28 @@ export function createServer(context: Context): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
+      capabilities: { logging: {} },
       instructions:
         'ringmaster runs child coding agents, each on its own branch in its own git worktree and tmux session. ' +
-        'Use the "orchestrate" prompt for the workflow: split work into non-overlapping tasks, spawn_agent, list_agents, review, cleanup_worktree.',
+        'Use the "orchestrate" prompt for the workflow: split work into non-overlapping tasks, spawn_agent, wait_for_agents, read_agent_state, send_prompt, review, cleanup_worktree.',
     },
   );
   for (const tool of tools) registerTool(server, context, tool);
   registerPrompts(server);
+  registerResources(server, context, monitorFor(context));
   return server;
+}
+
+const monitors = new WeakMap<Context, Monitor>();
+
+/** One status monitor per process and context, shared by every session's server. */
+export function monitorFor(context: Context): Monitor {
+  let monitor = monitors.get(context);
+  if (!monitor) {
+    monitor = new Monitor(context);
+    monitor.setMaxListeners(0);
+    monitor.start();
+    monitors.set(context, monitor);
+  }
+  return monitor;
 }

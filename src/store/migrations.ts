@@ -36,6 +36,46 @@ const MIGRATIONS: string[] = [
      detail_json TEXT
    );
    CREATE INDEX events_agent ON events (agent_id, id);`,
+  // Live state (issue 3): hook events carry where they came from, so that two
+  // processes ingesting the same spool file store it once.
+  `ALTER TABLE events ADD COLUMN source TEXT;
+   CREATE UNIQUE INDEX events_source ON events (agent_id, source) WHERE source IS NOT NULL;
+   ALTER TABLE agents ADD COLUMN claude_session_id TEXT;
+   ALTER TABLE agents ADD COLUMN transcript_path TEXT;
+   ALTER TABLE agents ADD COLUMN status TEXT;
+   ALTER TABLE agents ADD COLUMN status_since INTEGER;
+   CREATE TABLE transcripts (
+     path TEXT PRIMARY KEY,
+     agent_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('main', 'subagent')),
+     offset INTEGER NOT NULL DEFAULT 0,
+     size_seen INTEGER NOT NULL DEFAULT 0,
+     summary_json TEXT NOT NULL DEFAULT '{}',
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX transcripts_agent ON transcripts (agent_id);
+   -- One row per API response: several transcript lines share a request id and the last one counts.
+   CREATE TABLE transcript_usage (
+     path TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     model TEXT,
+     sidechain INTEGER NOT NULL DEFAULT 0,
+     input_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (path, request_id)
+   );
+   CREATE TABLE prompt_queue (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     agent_id TEXT NOT NULL,
+     text TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('queued', 'delivering', 'delivered', 'failed')),
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     result_json TEXT
+   );
+   CREATE INDEX prompt_queue_agent ON prompt_queue (agent_id, state);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -73,6 +73,15 @@ function toRecord(row: AgentRow): AgentRecord {
   };
 }
 
+export interface StoredEvent {
+  id: number;
+  at: number;
+  kind: string;
+  detail: Record<string, unknown> | null;
+  /** True for Claude Code hook events, false for ringmaster's own (spawned, cleaned_up, …). */
+  fromHook: boolean;
+}
+
 export type NewAgent = Omit<AgentRecord, 'state' | 'createdAt' | 'updatedAt' | 'removedAt' | 'command'> & { task: string };
 
 /**
@@ -163,6 +172,43 @@ export class Store {
     const where = options.includeRemoved ? '' : 'WHERE removed_at IS NULL';
     const rows = this.db.prepare(`SELECT ${AGENT_COLUMNS} FROM agents ${where} ORDER BY created_at, name`).all() as AgentRow[];
     return rows.map(toRecord);
+  }
+
+  /** Stores a hook event once, however many processes ingest the same spool file. */
+  insertHookEvent(agentId: string, source: string, at: number, kind: string, detail: unknown): boolean {
+    const result = this.db
+      .prepare(`INSERT OR IGNORE INTO events (agent_id, at, kind, detail_json, source) VALUES (?, ?, ?, ?, ?)`)
+      .run(agentId, at, kind, JSON.stringify(detail), source);
+    return result.changes > 0;
+  }
+
+  /** The newest events of an agent, newest first. */
+  recentEvents(agentId: string, limit = 50): StoredEvent[] {
+    const rows = this.db
+      .prepare(`SELECT id, at, kind, detail_json, source FROM events WHERE agent_id = ? ORDER BY at DESC, id DESC LIMIT ?`)
+      .all(agentId, limit) as Array<{ id: number; at: number; kind: string; detail_json: string | null; source: string | null }>;
+    return rows.map((row) => ({ id: row.id, at: row.at, kind: row.kind, detail: row.detail_json ? JSON.parse(row.detail_json) : null, fromHook: row.source !== null }));
+  }
+
+  setClaudeSession(agentId: string, sessionId: string, transcriptPath: string | null): void {
+    this.db
+      .prepare(`UPDATE agents SET claude_session_id = ?, transcript_path = COALESCE(?, transcript_path), updated_at = ? WHERE id = ?`)
+      .run(sessionId, transcriptPath, Date.now(), agentId);
+  }
+
+  claudeSession(agentId: string): { sessionId: string | null; transcriptPath: string | null } {
+    const row = this.db.prepare(`SELECT claude_session_id, transcript_path FROM agents WHERE id = ?`).get(agentId) as
+      | { claude_session_id: string | null; transcript_path: string | null }
+      | undefined;
+    return { sessionId: row?.claude_session_id ?? null, transcriptPath: row?.transcript_path ?? null };
+  }
+
+  /** Remembers when a derived status began; returns the start time in force. */
+  noteStatus(agentId: string, status: string, since: number): number {
+    const row = this.db.prepare(`SELECT status, status_since FROM agents WHERE id = ?`).get(agentId) as { status: string | null; status_since: number | null } | undefined;
+    if (row?.status === status && row.status_since !== null) return row.status_since;
+    this.db.prepare(`UPDATE agents SET status = ?, status_since = ? WHERE id = ?`).run(status, since, agentId);
+    return since;
   }
 
   addEvent(agentId: string, kind: string, detail: unknown = null): void {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tmux } from '../../src/adapters/tmux.js';
+import { childSettings } from '../../src/core/spawn.js';
 import { watchStartup } from '../../src/core/startup.js';
 import { CLAUDE_BIN, git, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
@@ -78,9 +79,11 @@ describe('a real Claude Code child, interactive in tmux', () => {
   it('answers the trust dialog when a folder was not trusted ahead of time', async () => {
     const folder = join(world.dir, 'untrusted folder');
     mkdirSync(folder);
-    const marker = join(world.dir, 'untrusted-submitted');
+    const spool = join(world.dir, 'untrusted-spool');
+    mkdirSync(spool);
     const settings = join(world.dir, 'untrusted-settings.json');
-    writeFileSync(settings, JSON.stringify({ hooks: { UserPromptSubmit: [{ hooks: [{ type: 'command', command: `touch '${marker}'` }] }] } }));
+    writeFileSync(settings, JSON.stringify(childSettings(spool)));
+    const submitted = () => readdirSync(spool).some((file) => readFileSync(join(spool, file), 'utf8').includes('"hook_event_name":"UserPromptSubmit"'));
     const task = 'task behind the trust dialog';
     model.setScript(() => ({ text: 'ok' }));
     const tmux = new Tmux('tmux', world.socket);
@@ -92,7 +95,7 @@ describe('a real Claude Code child, interactive in tmux', () => {
       env: {},
     });
     const seen: string[] = [];
-    const startup = await watchStartup({ tmux, session: 'untrusted', kind: 'claude', delivery: 'argv', task, submittedMarker: marker, timeoutMs: 30_000, progress: (message) => seen.push(message) });
+    const startup = await watchStartup({ tmux, session: 'untrusted', kind: 'claude', delivery: 'argv', task, taskSubmitted: submitted, exitStatus: () => null, timeoutMs: 30_000, progress: (message) => seen.push(message) });
     expect(seen).toContain('Answering the folder trust dialog');
     expect(startup.taskSubmitted, startup.notes.join('\n')).toBe(true);
     await model.waitFor((request) => isMainConversation(request.body) && userTexts(request.body).includes(task), 30_000);

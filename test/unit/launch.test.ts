@@ -55,12 +55,14 @@ describe('the launch script', () => {
       taskArgFile: taskFile,
       taskFile,
       systemPromptFile: systemFile,
+      exitStatusFile: join(dir, 'exit-status'),
       argv: ['node', '-e', `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify([process.argv.slice(1), process.env.ODD]))`, '{system_prompt}', 'pre-{task}'],
     });
     const scriptPath = join(dir, 'launch.sh');
     writeFileSync(scriptPath, script);
     execFileSync('bash', [scriptPath]);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([['SYSTEM', `pre-${task}`], `a'b"c$d\n`]);
+    expect(readFileSync(join(dir, 'exit-status'), 'utf8')).toBe('0\n');
   });
 
   it('quotes words for the shell', () => {

@@ -1,0 +1,87 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../store/store.js';
+
+/** Where a child's hook writes its events until they are ingested. */
+export function spoolDir(agentDir: string): string {
+  return join(agentDir, 'events');
+}
+
+/** How long a file that does not parse yet may still be in the middle of being written. */
+const WRITE_GRACE_MS = 5_000;
+
+/** The parts of a hook payload ringmaster keeps; tool inputs can be megabytes. */
+function slim(payload: Record<string, unknown>): Record<string, unknown> {
+  const keep = ['session_id', 'transcript_path', 'source', 'reason', 'tool_name', 'tool_use_id', 'notification_type', 'message', 'prompt', 'stop_hook_active', 'agent_type', 'permission_mode'];
+  const detail: Record<string, unknown> = {};
+  for (const key of keep) if (payload[key] !== undefined) detail[key] = payload[key];
+  const input = payload.tool_input as Record<string, unknown> | undefined;
+  if (input && typeof input === 'object') {
+    const summary: Record<string, unknown> = {};
+    for (const key of ['command', 'file_path', 'path', 'pattern', 'url', 'description', 'subagent_type']) {
+      if (typeof input[key] === 'string') summary[key] = (input[key] as string).slice(0, 500);
+    }
+    detail.tool_input = summary;
+  }
+  return detail;
+}
+
+/**
+ * Moves an agent's spooled hook events into the store, in the order they
+ * happened. Safe to run from several processes at once: each file is stored
+ * once (unique source) and removed after.
+ */
+export function ingestEvents(store: Store, agentId: string, agentDir: string): number {
+  const dir = spoolDir(agentDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return 0;
+  }
+  names.sort();
+  let stored = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // another process took it
+      const age = Date.now() - safeMtime(path);
+      if (age < WRITE_GRACE_MS) break; // still being written; keep order and look again later
+      quarantine(dir, name);
+      continue;
+    }
+    const micros = Number(name.split('-')[0]);
+    const at = Number.isFinite(micros) && micros > 0 ? Math.floor(micros / 1000) : safeMtime(path);
+    const kind = typeof payload.hook_event_name === 'string' ? payload.hook_event_name : 'Unknown';
+    if (store.insertHookEvent(agentId, name, at, kind, slim(payload))) stored++;
+    if (typeof payload.session_id === 'string') {
+      store.setClaudeSession(agentId, payload.session_id, typeof payload.transcript_path === 'string' ? payload.transcript_path : null);
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      // already removed by a concurrent ingest
+    }
+  }
+  return stored;
+}
+
+function safeMtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}
+
+function quarantine(dir: string, name: string): void {
+  try {
+    mkdirSync(join(dir, 'unreadable'), { recursive: true });
+    renameSync(join(dir, name), join(dir, 'unreadable', name));
+  } catch {
+    // leave it; it will be looked at again
+  }
+}

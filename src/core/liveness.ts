@@ -1,0 +1,23 @@
+import { childPids, isProcessAlive } from '../adapters/process.js';
+import type { PaneInfo } from '../adapters/tmux.js';
+import type { AgentRecord } from '../store/store.js';
+import { agentDir, type Context } from './context.js';
+import { readExitStatus } from './agent-files.js';
+
+export interface Liveness {
+  sessionAlive: boolean;
+  processAlive: boolean;
+  /** The agent CLI's pid: the one child of the pane's launch script. */
+  agentPid: number | null;
+  exitStatus: number | null;
+}
+
+/** Whether an agent's tmux session and agent process live, probed now, with its exit status once it ended. */
+export function liveness(context: Context, record: AgentRecord, pane: PaneInfo | undefined): Liveness {
+  const exitStatus = readExitStatus(agentDir(context, record.id)) ?? pane?.deadStatus ?? null;
+  if (!pane) return { sessionAlive: false, processAlive: false, agentPid: null, exitStatus };
+  if (pane.paneDead) return { sessionAlive: true, processAlive: false, agentPid: null, exitStatus };
+  const agentPid = childPids(pane.panePid)[0] ?? null;
+  return { sessionAlive: true, processAlive: agentPid !== null && isProcessAlive(agentPid), agentPid, exitStatus };
+}
+

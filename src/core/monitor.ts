@@ -1,0 +1,81 @@
+import { EventEmitter } from 'node:events';
+import type { Context } from './context.js';
+import { deliver } from './prompt.js';
+import { agentStatuses, type StatusReport } from './state.js';
+
+export interface StatusChange {
+  name: string;
+  id: string;
+  from: string | null;
+  to: StatusReport;
+}
+
+/**
+ * Polls every live agent's status in the background of a server process,
+ * announces changes (for resource subscriptions and log messages), and
+ * delivers queued prompts when their agent turns idle.
+ */
+export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }] }> {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private last = new Map<string, string>();
+
+  constructor(
+    private readonly context: Context,
+    private readonly intervalMs = 1_000,
+  ) {
+    super();
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One round; overlapping rounds are skipped rather than queued. */
+  async poll(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const records = this.context.store.listAgents();
+      const statuses = await agentStatuses(this.context, records);
+      for (const record of records) {
+        const status = statuses.get(record.id)!;
+        const previous = this.last.get(record.id) ?? null;
+        if (previous !== status.state) {
+          this.last.set(record.id, status.state);
+          this.emit('change', { name: record.name, id: record.id, from: previous, to: status });
+        }
+        if (status.state === 'idle' || status.state === 'unknown') await this.deliverQueued(record.id, record.name);
+      }
+      for (const id of this.last.keys()) if (!records.some((record) => record.id === id)) this.last.delete(id);
+    } catch {
+      // A failed round (a store busy past its timeout, tmux restarting) is retried next tick.
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async deliverQueued(agentId: string, name: string): Promise<void> {
+    const { store } = this.context;
+    const next = store.db.prepare(`SELECT id, text FROM prompt_queue WHERE agent_id = ? AND state = 'queued' ORDER BY id LIMIT 1`).get(agentId) as
+      | { id: number; text: string }
+      | undefined;
+    if (!next) return;
+    // Claim it: several ringmaster processes may watch the same agent.
+    const claimed = store.db.prepare(`UPDATE prompt_queue SET state = 'delivering', updated_at = ? WHERE id = ? AND state = 'queued'`).run(Date.now(), next.id);
+    if (claimed.changes === 0) return;
+    const record = store.getAgent(agentId)!;
+    const result = await deliver(this.context, record, next.text, 20_000).catch((error: unknown) => ({ delivered: false, notes: [(error as Error).message] }));
+    store.db
+      .prepare(`UPDATE prompt_queue SET state = ?, updated_at = ?, result_json = ? WHERE id = ?`)
+      .run(result.delivered === false ? 'failed' : 'delivered', Date.now(), JSON.stringify(result), next.id);
+    this.emit('delivered', { name, queueId: next.id, delivered: result.delivered });
+  }
+}

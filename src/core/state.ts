@@ -1,0 +1,113 @@
+import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-session.js';
+import type { PaneInfo } from '../adapters/tmux.js';
+import { NotFoundError } from '../errors.js';
+import type { AgentRecord } from '../store/store.js';
+import { agentDir, tmuxFor, type Context } from './context.js';
+import { ingestEvents } from './events.js';
+import { liveness } from './liveness.js';
+import { gitSummary, type GitSummary } from './git-summary.js';
+import { deriveStatus, type AgentState } from './status.js';
+import { refreshTranscripts, type TranscriptState } from './transcripts.js';
+
+export interface StatusReport {
+  state: AgentState;
+  since: string;
+  secondsInState: number;
+  reason: string;
+  exitStatus: number | null;
+  currentTool: string | null;
+}
+
+export interface AgentStateReport {
+  id: string;
+  name: string;
+  agent: string;
+  branch: string;
+  worktreePath: string;
+  tmuxSession: string;
+  status: StatusReport;
+  claudeSessionId: string | null;
+  transcriptPath: string | null;
+  transcript: Omit<TranscriptState, 'path'> | null;
+  git: GitSummary | null;
+  /** Only with verbose: the last screen of the pane. */
+  screen?: string;
+}
+
+/** The live status of one agent from every signal. Cheap: no git, no transcript. */
+export async function agentStatus(context: Context, record: AgentRecord, pane?: PaneInfo | null): Promise<StatusReport> {
+  ingestEvents(context.store, record.id, agentDir(context, record.id));
+  const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
+  const live = liveness(context, record, paneInfo);
+  const now = Date.now();
+  const derived = deriveStatus({
+    kind: record.agentKind,
+    pane: paneInfo,
+    processAlive: live.processAlive,
+    exitStatus: live.exitStatus,
+    events: context.store.recentEvents(record.id, 30),
+    sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
+    createdAt: record.createdAt,
+    now,
+  });
+  // Signals that carry no time of their own (a dead pane) start their clock when first seen.
+  const since = context.store.noteStatus(record.id, derived.state, derived.since);
+  const effectiveSince = derived.since === now ? since : derived.since;
+  return {
+    state: derived.state,
+    since: new Date(effectiveSince).toISOString(),
+    secondsInState: Math.max(0, Math.round((now - effectiveSince) / 1000)),
+    reason: derived.reason,
+    exitStatus: derived.exitStatus,
+    currentTool: derived.currentTool ?? null,
+  };
+}
+
+export function findLiveAgent(context: Context, name: string): AgentRecord {
+  const record = context.store.findAgentByName(name);
+  if (!record || record.state === 'removed') {
+    throw new NotFoundError(`No agent named ${JSON.stringify(name)}. Run list_agents (or ringmaster status) to see the agents that exist.`);
+  }
+  return record;
+}
+
+/** Status for several agents, with one tmux call per server. */
+export async function agentStatuses(context: Context, records: AgentRecord[]): Promise<Map<string, StatusReport>> {
+  const panesBySocket = new Map<string | null, Map<string, PaneInfo>>();
+  for (const socket of new Set(records.map((record) => record.tmuxSocket))) panesBySocket.set(socket, await tmuxFor(context, socket).listPanes());
+  const statuses = new Map<string, StatusReport>();
+  for (const record of records) statuses.set(record.id, await agentStatus(context, record, panesBySocket.get(record.tmuxSocket)?.get(record.tmuxSession) ?? null));
+  return statuses;
+}
+
+/** Everything ringmaster knows about agents: status, transcript summary, git summary, and with verbose the screen. */
+export async function readAgentState(context: Context, options: { name?: string; verbose?: boolean } = {}): Promise<AgentStateReport[]> {
+  const records = options.name ? [findLiveAgent(context, options.name)] : context.store.listAgents();
+  const statuses = await agentStatuses(context, records);
+  return Promise.all(
+    records.map(async (record) => {
+      const session = context.store.claudeSession(record.id);
+      let transcript: AgentStateReport['transcript'] = null;
+      if (session.transcriptPath) {
+        const state = refreshTranscripts(context.store, context.config, record.id, session.transcriptPath);
+        const summary = options.verbose ? state.summary : { ...state.summary, recentLines: [] };
+        transcript = { summary, usage: state.usage, unpricedModels: state.unpricedModels };
+      }
+      const report: AgentStateReport = {
+        id: record.id,
+        name: record.name,
+        agent: record.agentKind,
+        branch: record.branch,
+        worktreePath: record.worktreePath,
+        tmuxSession: record.tmuxSession,
+        status: statuses.get(record.id)!,
+        claudeSessionId: session.sessionId,
+        transcriptPath: session.transcriptPath,
+        transcript,
+        git: (await gitSummary(context.git, record).catch(() => undefined)) ?? null,
+      };
+      if (options.verbose) report.screen = (await tmuxFor(context, record.tmuxSocket).capturePane(record.tmuxSession)) ?? '';
+      return report;
+    }),
+  );
+}

@@ -1,0 +1,58 @@
+import { UserInputError } from '../errors.js';
+import type { Context } from './context.js';
+import { agentStatuses, findLiveAgent, type StatusReport } from './state.js';
+
+/** States that need the parent's attention. */
+export const ATTENTION_STATES = ['idle', 'waiting_input', 'waiting_permission', 'exited'] as const;
+
+export interface WaitInput {
+  names?: string[];
+  timeoutSec: number;
+  /** Ignore agents already in an attention state when the wait starts; wait for new arrivals. */
+  onlyChanges?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+  pollMs?: number;
+}
+
+export interface WaitResult {
+  timedOut: boolean;
+  waitedSeconds: number;
+  /** The agents that reached (or were in) an attention state. */
+  ready: Array<{ name: string; status: StatusReport }>;
+  /** Every watched agent's status at the end. */
+  agents: Array<{ name: string; status: StatusReport }>;
+}
+
+/** Blocks until one of the agents needs attention (idle, waiting, exited) or the timeout passes. */
+export async function waitForAgents(context: Context, input: WaitInput): Promise<WaitResult> {
+  const records = input.names?.length ? input.names.map((name) => findLiveAgent(context, name)) : context.store.listAgents();
+  if (records.length === 0) throw new UserInputError('There are no agents to wait for. Spawn one with spawn_agent first.');
+  const started = Date.now();
+  const deadline = started + input.timeoutSec * 1000;
+  const attention = (state: string) => (ATTENTION_STATES as readonly string[]).includes(state);
+  let baseline: Map<string, StatusReport> | undefined;
+  let lastProgress = 0;
+  for (;;) {
+    const statuses = await agentStatuses(context, records);
+    const snapshot = records.map((record) => ({ name: record.name, status: statuses.get(record.id)! }));
+    baseline ??= statuses;
+    const ready = snapshot.filter(({ status }, index) => {
+      if (!attention(status.state)) return false;
+      if (!input.onlyChanges) return true;
+      // New since the wait began: a different state, or the same state begun again later.
+      const before = baseline!.get(records[index]!.id)!;
+      return before.state !== status.state || before.since !== status.since;
+    });
+    const waitedSeconds = Math.round((Date.now() - started) / 1000);
+    if (ready.length > 0) return { timedOut: false, waitedSeconds, ready, agents: snapshot };
+    if (Date.now() >= deadline || input.signal?.aborted) return { timedOut: true, waitedSeconds, ready: [], agents: snapshot };
+    if (input.onProgress && Date.now() - lastProgress >= 5_000) {
+      lastProgress = Date.now();
+      const counts = new Map<string, number>();
+      for (const { status } of snapshot) counts.set(status.state, (counts.get(status.state) ?? 0) + 1);
+      input.onProgress(`waited ${waitedSeconds} s: ${[...counts].map(([state, count]) => `${count} ${state}`).join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, input.pollMs ?? 500));
+  }
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { waitForAgents } from '../src/core/wait.js';
+import { defineTool } from '../src/server/tool.js';
+import { statusOutput, statusSchema } from './read_agent_state.js';
+
+const agentStatusSchema = z.object({ name: z.string(), status: statusSchema });
+
+export const waitForAgentsTool = defineTool({
+  name: 'wait_for_agents',
+  title: 'Wait for agents',
+  description:
+    'Block until one of the named agents (default: all) is idle, waiting for input or permission, or exited, or until the timeout; sends progress notifications while waiting. ' +
+    'Use it instead of polling. With only_changes, agents already in such a state when the call starts are ignored.',
+  inputSchema: z.object({
+    names: z.array(z.string()).optional().describe('Agents to watch; default all.'),
+    timeout_sec: z.number().int().min(1).max(3600).optional().describe('Default 600.'),
+    only_changes: z.boolean().optional().describe('Wait for a new arrival in an attention state.'),
+  }),
+  outputSchema: z.object({
+    timed_out: z.boolean(),
+    waited_seconds: z.number(),
+    ready: z.array(agentStatusSchema).describe('The agents that need attention.'),
+    agents: z.array(agentStatusSchema).describe('Every watched agent at the end.'),
+  }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async handle(context, args, { progress, signal }) {
+    const result = await waitForAgents(context, { names: args.names, timeoutSec: args.timeout_sec ?? 600, onlyChanges: args.only_changes, signal, onProgress: progress });
+    const shape = ({ name, status }: { name: string; status: Parameters<typeof statusOutput>[0] }) => ({ name, status: statusOutput(status) });
+    return { timed_out: result.timedOut, waited_seconds: result.waitedSeconds, ready: result.ready.map(shape), agents: result.agents.map(shape) };
+  },
+});
