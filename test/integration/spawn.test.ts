@@ -92,6 +92,21 @@ describe('spawn_agent core against real git and tmux', () => {
     expect(result.notes.join(' ')).toMatch(/over the 100000-byte argument limit/);
   });
 
+  it('pastes the task into a CLI that cannot take it as an argument (aider), once its screen settles', async () => {
+    const env = { ...world.env, RINGMASTER_AIDER: FAKE_AGENT };
+    const context = createContext(env, loadConfig(env));
+    const log = join(world.dir, 'logs', 'aider');
+    try {
+      const result = await spawnAgent(context, { repo, task: 'aider task: fix $THING', name: 'aider-like', agent: 'aider', env: { FAKE_AGENT_LOG: log } });
+      expect(result.taskSubmitted).toBeNull();
+      expect(result.notes.join(' ')).toMatch(/pasted into the agent once its screen settled/);
+      expect(fakeAgentArgs(log)).toEqual([]);
+      await waitUntil(() => existsSync(join(log, 'input')) && readFileSync(join(log, 'input'), 'utf8') === 'aider task: fix $THING\n', 10_000, 'the pasted task');
+    } finally {
+      context.store.close();
+    }
+  });
+
   it('copies bootstrap files and runs the setup command in the new worktree', async () => {
     writeFileSync(join(repo, '.env.local'), 'SECRET=1\n');
     mkdirSync(join(repo, 'config'), { recursive: true });
