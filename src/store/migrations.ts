@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ConflictError } from '../errors.js';
 
 /**
  * Ordered schema steps. `PRAGMA user_version` records how many have run; the
@@ -76,6 +77,8 @@ const MIGRATIONS: string[] = [
      result_json TEXT
    );
    CREATE INDEX prompt_queue_agent ON prompt_queue (agent_id, state);`,
+  // Status reads take an agent's newest events by time on every call; every tool call adds two.
+  `CREATE INDEX events_agent_at ON events (agent_id, at, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -84,7 +87,9 @@ export function migrate(db: Database.Database): void {
   const run = db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > MIGRATIONS.length) {
-      throw new Error(`the store has schema version ${current}, newer than this ringmaster (${MIGRATIONS.length}); upgrade ringmaster`);
+      throw new ConflictError(
+        `The state store has schema version ${current}, newer than this ringmaster understands (${MIGRATIONS.length}). Upgrade ringmaster, or point RINGMASTER_HOME at another folder.`,
+      );
     }
     for (let version = current; version < MIGRATIONS.length; version++) {
       db.exec(MIGRATIONS[version]!);

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConflictError, ExternalToolError } from '../errors.js';
+import { ConflictError, ExternalToolError, RingmasterError } from '../errors.js';
 import { migrate } from './migrations.js';
 
 export type AgentKind = 'claude' | 'codex' | 'aider' | 'opencode' | 'custom';
@@ -103,6 +103,7 @@ export class Store {
       this.db.pragma('foreign_keys = ON');
       migrate(this.db);
     } catch (error) {
+      if (error instanceof RingmasterError) throw error;
       throw new ExternalToolError(
         `Cannot open the state store at ${path}: ${(error as Error).message}. Check that the directory is writable, or point RINGMASTER_HOME elsewhere.`,
         { cause: error },

@@ -47,7 +47,7 @@ describe('SQLite state store', () => {
     const db = new Database(path);
     db.pragma('user_version = 999');
     db.close();
-    expect(() => new Store(path)).toThrow(/schema version 999, newer than this ringmaster/);
+    expect(() => new Store(path)).toThrow(/schema version 999, newer than this ringmaster understands \(\d+\)\. Upgrade ringmaster/);
   });
 
   it('keeps live names unique but lets removed names be reused', () => {
