@@ -138,6 +138,10 @@ export async function deliver(context: Context, record: AgentRecord, text: strin
     if (submitted) {
       const prompt = submitted.detail!.prompt as string;
       if (normalize(prompt) === expected) return { name: record.name, delivered: true, method, verifiedBy: 'UserPromptSubmit', queueId: null, notes };
+      if (expected.includes('\t') && normalize(prompt) === expected.replace(/\t/g, '    ')) {
+        notes.push('Claude Code turned each tab of the pasted text into four spaces; everything else arrived as sent.');
+        return { name: record.name, delivered: true, method, verifiedBy: 'UserPromptSubmit', queueId: null, notes };
+      }
       const unwrapped = unwrapPaste(prompt);
       if (unwrapped !== undefined && normalize(unwrapped) === expected) {
         notes.push('Claude received the text intact, wrapped as one <pasted_content> block (how it marks large pastes for the model).');

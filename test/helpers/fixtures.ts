@@ -85,6 +85,8 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
       // Let the agents die before removing their HOME: Claude writes its logs on the way out.
       const pids = tmux('list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
       tmux('kill-server');
+      // tmux 3.3a leaves the socket file behind.
+      rmSync(join(tmpdir(), `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       await waitUntil(() => pids.every((pid) => !isProcessAlive(pid)), 10_000, 'agents to exit').catch(() => undefined);
       try {
         rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });

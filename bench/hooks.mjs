@@ -1,0 +1,113 @@
+/**
+ * Benchmark 3, hooks: what a hook costs per tool call of a child.
+ *
+ * One `claude -p go --output-format json --permission-mode acceptEdits
+ * --allowedTools Bash` turn in a temp git repo, against a scripted model that
+ * makes 20 Bash calls (`true`) one after the other and then ends the turn.
+ * The same turn runs with different `--settings` files:
+ *   none      no hooks (the baseline)
+ *   true      PreToolUse + PostToolUse command hooks running `true`
+ *   recorder  PreToolUse + PostToolUse running ringmaster's recorder exactly as
+ *             spawn configures it (the hook entries of childSettings(spool))
+ *   all       childSettings(spool) unchanged: the recorder on every event, as a
+ *             real child gets it (SessionStart, UserPromptSubmit, Stop, ... too)
+ * One warm-up run, then RUNS rounds; each round runs every setting once, in a
+ * rotating order. Medians of the wall time of the whole `claude -p` process.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { childSettings } from '../dist/src/core/spawn.js';
+import { CLAUDE_BIN } from './world.mjs';
+import { claudeEnv, isMainConversation, startModelServer, toolResultCount } from './model-server.mjs';
+import { ratio, round, summarize } from './stats.mjs';
+
+const TOOL_CALLS = 20;
+const RUNS = 5;
+
+export async function benchHooks(world, log) {
+  const model = await startModelServer(({ body }) => {
+    if (!isMainConversation(body)) return { text: 'ok' };
+    const done = toolResultCount(body);
+    if (done >= TOOL_CALLS) return { text: `done after ${done} calls` };
+    return { toolUse: { name: 'Bash', input: { command: 'true', description: `call ${done + 1}` } } };
+  });
+  try {
+    const repo = world.makeRepo('hooks');
+    const dir = join(world.root, 'hooks-bench');
+    mkdirSync(dir, { recursive: true });
+    const spool = join(dir, 'spool');
+    mkdirSync(spool, { recursive: true });
+    const full = childSettings(spool);
+    const pick = (events) => ({ hooks: Object.fromEntries(events.map((event) => [event, full.hooks[event]])) });
+    const trueHook = [{ hooks: [{ type: 'command', command: 'true', timeout: 10 }] }];
+    const settings = {
+      none: {},
+      true: { hooks: { PreToolUse: trueHook, PostToolUse: trueHook } },
+      recorder: pick(['PreToolUse', 'PostToolUse']),
+      all: full,
+    };
+    const files = {};
+    for (const [name, value] of Object.entries(settings)) {
+      files[name] = join(dir, `settings-${name}.json`);
+      writeFileSync(files[name], `${JSON.stringify(value, null, 2)}\n`);
+    }
+    const env = { ...world.env, ...claudeEnv(model) };
+
+    const runOnce = async (name) => {
+      rmSync(spool, { recursive: true, force: true });
+      mkdirSync(spool, { recursive: true });
+      const before = model.requests.length;
+      const result = await world.run(
+        CLAUDE_BIN,
+        ['-p', '--output-format', 'json', '--permission-mode', 'acceptEdits', '--settings', files[name], '--allowedTools', 'Bash', '--', 'go'],
+        { cwd: repo, env, timeoutMs: 120_000 },
+      );
+      const mainRequests = model.requests.slice(before).filter((request) => request.main).length;
+      let output;
+      try {
+        output = JSON.parse(result.stdout);
+      } catch {
+        output = undefined;
+      }
+      const problems = [];
+      if (result.code !== 0) problems.push(`exit ${result.code ?? result.signal}: ${result.stderr.trim().slice(-500)}`);
+      if (!output || output.is_error) problems.push(`bad result: ${result.stdout.slice(0, 300)}`);
+      if (mainRequests !== TOOL_CALLS + 1) problems.push(`expected ${TOOL_CALLS + 1} model requests, saw ${mainRequests}`);
+      const spooled = readdirSync(spool).filter((file) => file.endsWith('.json')).length;
+      if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
+      if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
+      return { ms: result.ms, spooled };
+    };
+
+    log('hooks: warm-up run');
+    await runOnce('none');
+    const names = Object.keys(settings);
+    const times = Object.fromEntries(names.map((name) => [name, []]));
+    const spooled = {};
+    for (let round_ = 0; round_ < RUNS; round_++) {
+      const order = names.map((_, index) => names[(index + round_) % names.length]);
+      for (const name of order) {
+        const run = await runOnce(name);
+        times[name].push(run.ms);
+        spooled[name] = run.spooled;
+      }
+      log(`hooks: round ${round_ + 1}: ${names.map((name) => `${name} ${Math.round(times[name][round_])} ms`).join(', ')}`);
+    }
+
+    const stats = Object.fromEntries(names.map((name) => [name, summarize(times[name], 1)]));
+    const base = stats.none.median;
+    const perCall = (name) => round((stats[name].median - base) / TOOL_CALLS, 2);
+    return {
+      toolCallsPerRun: TOOL_CALLS,
+      runs: RUNS,
+      wallMs: stats,
+      overheadPerToolCallMs: { true: perCall('true'), recorder: perCall('recorder'), all: perCall('all') },
+      recorderOverTrue: ratio(perCall('recorder'), perCall('true')),
+      wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), all: ratio(stats.all.median, base) },
+      eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
+      recorderCommand: full.hooks.PreToolUse[0].hooks[0].command.replace(spool, '<spool>'),
+    };
+  } finally {
+    await model.close();
+  }
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+/**
+ * ringmaster benchmarks: `npm run bench` (builds, then runs this file), or
+ * `node bench/run.mjs [state] [delivery] [hooks]` after `npm run build`.
+ *
+ *   state     refreshTranscripts / read_agent_state over 20 agents with 20 MB transcripts
+ *   delivery  sendPrompt to a verified delivery into one real Claude Code child
+ *   hooks     hook overhead per tool call of a `claude -p` turn with 20 Bash calls
+ *
+ * Every figure is a median over several runs, and each has a baseline
+ * measured in the same run, so the ratios mean something on any machine.
+ * Nothing about timing is asserted: a benchmark fails only when it could not
+ * do what it measures (e.g. a prompt was not verified as delivered).
+ * Results go to .bench/results.json (gitignored) and a table to stdout.
+ *
+ * Everything runs in a throwaway world (bench/world.mjs): temp HOME and
+ * RINGMASTER_HOME, a private tmux socket, temp repos, a scripted model server
+ * on 127.0.0.1; all of it is removed at the end, also on failure or Ctrl-C.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { CLAUDE_BIN, ROOT, createWorld } from './world.mjs';
+import { fmt, table } from './stats.mjs';
+
+const ALL = ['state', 'delivery', 'hooks'];
+const selected = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+for (const name of selected) {
+  if (!ALL.includes(name)) {
+    console.error(`bench: unknown benchmark "${name}"; choose from ${ALL.join(', ')}`);
+    process.exit(2);
+  }
+}
+const toRun = selected.length ? ALL.filter((name) => selected.includes(name)) : ALL;
+
+if (!existsSync(join(ROOT, 'dist', 'src', 'core', 'spawn.js'))) {
+  console.error('bench: dist/ is missing; run `npm run build` first (or `npm run bench`, which builds).');
+  process.exit(2);
+}
+if ((toRun.includes('delivery') || toRun.includes('hooks')) && !existsSync(CLAUDE_BIN)) {
+  console.error(`bench: ${CLAUDE_BIN} is missing; run \`npm ci\` (the delivery and hooks benchmarks need the real Claude Code CLI).`);
+  process.exit(2);
+}
+
+const world = createWorld();
+// Anything the benchmarks start without an explicit env (git through execa, tmux) sees the temp world too.
+process.env.HOME = world.home;
+process.env.RINGMASTER_HOME = world.ringmasterHome;
+process.env.RINGMASTER_TMUX_SOCKET = world.socket;
+for (const key of ['GIT_AUTHOR_NAME', 'GIT_COMMITTER_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_EMAIL', 'GIT_CONFIG_NOSYSTEM']) process.env[key] = world.env[key];
+for (const key of ['TMUX', 'TMUX_PANE', 'CLAUDECODE']) delete process.env[key];
+
+process.on('exit', () => world.cleanup());
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.on(signal, () => {
+    console.error(`\nbench: ${signal}, cleaning up`);
+    world.cleanup();
+    process.exit(code);
+  });
+}
+
+const started = Date.now();
+const log = (message) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
+
+async function claudeVersion() {
+  if (!existsSync(CLAUDE_BIN)) return null;
+  const result = await world.run(CLAUDE_BIN, ['--version'], { timeoutMs: 30_000 });
+  return result.code === 0 ? result.stdout.trim() : null;
+}
+
+const results = {
+  startedAt: new Date(started).toISOString(),
+  machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGB: Math.round(totalmem() / 2 ** 30) },
+  claudeVersion: null,
+  benchmarks: {},
+};
+let failed = false;
+
+try {
+  results.claudeVersion = await claudeVersion();
+  const modules = {
+    state: async () => (await import('./state.mjs')).benchState,
+    delivery: async () => (await import('./delivery.mjs')).benchDelivery,
+    hooks: async () => (await import('./hooks.mjs')).benchHooks,
+  };
+  for (const name of toRun) {
+    const benchStarted = Date.now();
+    try {
+      const bench = await modules[name]();
+      results.benchmarks[name] = { ...(await bench(world, log)), seconds: Math.round((Date.now() - benchStarted) / 100) / 10 };
+    } catch (error) {
+      failed = true;
+      results.benchmarks[name] = { error: error instanceof Error ? error.message : String(error), seconds: Math.round((Date.now() - benchStarted) / 100) / 10 };
+      log(`${name}: FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  }
+} finally {
+  world.cleanup();
+}
+results.totalSeconds = Math.round((Date.now() - started) / 100) / 10;
+
+const outDir = join(ROOT, '.bench');
+mkdirSync(outDir, { recursive: true });
+const outFile = join(outDir, 'results.json');
+writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+
+// ---------------------------------------------------------------------------
+// The human-readable summary
+// ---------------------------------------------------------------------------
+const rows = [['benchmark', 'median', 'baseline (same run)', 'ratio', 'note']];
+const failedRow = (name) => rows.push([`${name}`, 'FAILED', '', '', results.benchmarks[name].error.split('\n')[0].slice(0, 100)]);
+
+const state = results.benchmarks.state;
+if (state?.error) failedRow('state');
+else if (state) {
+  rows.push([
+    `state: first pass, ${state.agents} x ${fmt(state.totalMB / state.agents, ' MB', 0)}`,
+    `${fmt(state.firstPassMs.median, ' ms', 0)} (${fmt(state.firstPassMBps, ' MB/s', 0)})`,
+    `readFile ${fmt(state.readFileMs.median, ' ms', 0)} (${fmt(state.readFileMBps, ' MB/s', 0)})`,
+    `${fmt(state.firstPassOverReadFile, 'x', 1)}`,
+    'refreshTranscripts, no stored offsets',
+  ]);
+  const appendedKB = state.incrementalAppendedBytesPerRep.reduce((a, b) => a + b, 0) / state.incrementalAppendedBytesPerRep.length / state.agents / 1024;
+  rows.push([`state: incremental pass, ${state.agents} agents`, fmt(state.incrementalMs.median, ' ms', 1), '', '', `~${appendedKB.toFixed(0)} KB appended to each`]);
+  rows.push([`state: read_agent_state, ${state.agents} agents`, fmt(state.readAgentStateAll20Ms.median, ' ms', 1), '', '', 'nothing new; status + transcript + git']);
+}
+
+const delivery = results.benchmarks.delivery;
+if (delivery?.error) failedRow('delivery');
+else if (delivery) {
+  for (const [label, size] of Object.entries(delivery.sizes)) {
+    rows.push([
+      `delivery: send_prompt ${label} (${size.bytes} B)`,
+      fmt(size.sendPromptMs.median, ' ms', 0),
+      `bare paste ${fmt(size.barePasteMs.median, ' ms', 1)}`,
+      fmt(size.sendPromptOverBarePaste, 'x', 0),
+      'to verified delivery (UserPromptSubmit)',
+    ]);
+  }
+}
+
+const hooks = results.benchmarks.hooks;
+if (hooks?.error) failedRow('hooks');
+else if (hooks) {
+  const base = hooks.wallMs.none.median;
+  rows.push([`hooks: claude -p, ${hooks.toolCallsPerRun} Bash calls, no hooks`, fmt(base, ' ms', 0), '', '', 'baseline']);
+  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', all: 'recorder on all events' };
+  for (const key of ['true', 'recorder', 'all']) {
+    rows.push([
+      `hooks: ${labels[key]}`,
+      fmt(hooks.wallMs[key].median, ' ms', 0),
+      `no hooks ${fmt(base, ' ms', 0)}`,
+      fmt(hooks.wallRatioAgainstNone[key], 'x', 2),
+      `+${fmt(hooks.overheadPerToolCallMs[key], ' ms', 2)} per tool call`,
+    ]);
+  }
+  rows.push(['hooks: recorder / true, per tool call', fmt(hooks.recorderOverTrue, 'x', 2), '', '', '(c)/(b) of the per-call overheads']);
+}
+
+console.log(`\nringmaster benchmarks (${results.machine.cpus} CPUs, Node ${results.machine.node}, ${results.claudeVersion ?? 'no Claude Code'}), ${results.totalSeconds} s\n`);
+console.log(table(rows));
+console.log(`\nResults: ${outFile}`);
+process.exitCode = failed ? 1 : 0;
