@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { listAgents, getAgent, type AgentSummary } from './core/agents.js';
 import { cleanupAgent } from './core/cleanup.js';
+import { decide, listAudit, listRequests } from './core/permissions.js';
 import { agentStatuses, readAgentState, type StatusReport } from './core/state.js';
 import { createContext, tmuxFor, type Context } from './core/context.js';
 import { runDoctor } from './core/doctor.js';
@@ -23,6 +24,10 @@ Usage:
   ringmaster attach <name>                 attach to an agent's tmux session
   ringmaster spawn --repo DIR --task TEXT [--name N] [--base REF] [--agent KIND]
   ringmaster cleanup <name> [--force] [--delete-branch]
+  ringmaster permissions [--all]           gated actions waiting for a human (all: with decided ones)
+  ringmaster approve <id> [--for 30m]      approve one request, or that agent's category for a while
+  ringmaster deny <id> [--reason TEXT]     deny a request; the agent sees the reason
+  ringmaster audit [--agent NAME]          every gated decision: who, when, what, outcome
   ringmaster doctor                        check git, tmux, claude, the store and the registration
 
 Environment: RINGMASTER_HOME (default ~/.ringmaster), RINGMASTER_TMUX_SOCKET, RINGMASTER_CLAUDE,
@@ -124,6 +129,34 @@ async function main(argv: string[]): Promise<number> {
         for (const item of result.kept) process.stdout.write(`kept:    ${item}\n`);
         return 0;
       });
+    case 'permissions':
+      return withContext(async (context) => {
+        const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' }, json: { type: 'boolean' } } });
+        const requests = listRequests(context.store, { pendingOnly: !values.all });
+        if (values.json) process.stdout.write(`${JSON.stringify(requests, null, 2)}\n`);
+        else if (requests.length === 0) process.stdout.write(values.all ? 'No permission requests yet.\n' : 'Nothing waits for approval.\n');
+        else for (const request of requests) process.stdout.write(`${request.id}  ${request.state.padEnd(8)} ${(request.agentName ?? '?').padEnd(16)} ${request.category.padEnd(14)} ${request.summary.split('\n')[0]!.slice(0, 100)}\n    why: ${request.reason}\n`);
+        return 0;
+      });
+    case 'approve':
+    case 'deny':
+      return withContext(async (context) => {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { for: { type: 'string' }, reason: { type: 'string' } } });
+        const id = positionals[0];
+        if (!id) throw new UserInputError(`Usage: ringmaster ${command} <request id>${command === 'approve' ? ' [--for 30m]' : ' [--reason …]'}. See the ids with ringmaster permissions.`);
+        const minutes = values.for === undefined ? undefined : parseMinutes(values.for);
+        const request = decide(context.store, id, { approve: command === 'approve', actor: `human (${process.env.USER ?? 'cli'})`, note: values.reason, minutes });
+        process.stdout.write(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (this agent, category ${request.category})` : ''}: ${request.summary.split('\n')[0]!.slice(0, 100)}\n`);
+        return 0;
+      });
+    case 'audit':
+      return withContext(async (context) => {
+        const { values } = parseArgs({ args: rest, options: { agent: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
+        const entries = listAudit(context.store, { agentName: values.agent, limit: values.limit ? Number(values.limit) : 100 });
+        if (values.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        else for (const entry of entries) process.stdout.write(`${new Date(entry.at).toISOString()}  ${(entry.agentName ?? '-').padEnd(16)} ${entry.category.padEnd(14)} ${entry.outcome.padEnd(18)} ${entry.actor.padEnd(18)} ${(entry.summary ?? '').split('\n')[0]!.slice(0, 80)}\n`);
+        return 0;
+      });
     case 'doctor':
       return withContext(async (context) => {
         const checks = await runDoctor(context);
@@ -186,6 +219,12 @@ function statusTable(agents: Array<AgentSummary & { status?: StatusReport }>): s
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+function parseMinutes(text: string): number {
+  const match = /^(\d+)\s*(m|min|h)?$/.exec(text.trim());
+  if (!match) throw new UserInputError(`--for ${text}: give minutes or hours, e.g. 30m or 2h.`);
+  return Number(match[1]) * (match[2] === 'h' ? 60 : 1);
 }
 
 function formatDuration(seconds: number): string {

@@ -1,10 +1,21 @@
 import type { AnyToolDefinition } from '../src/server/tool.js';
 import { cleanupWorktreeTool } from './cleanup_worktree.js';
 import { listAgentsTool } from './list_agents.js';
+import { listPermissionRequestsTool } from './list_permission_requests.js';
 import { readAgentStateTool } from './read_agent_state.js';
+import { requestPermissionTool } from './request_permission.js';
 import { sendPromptTool } from './send_prompt.js';
 import { spawnAgentTool } from './spawn_agent.js';
 import { waitForAgentsTool } from './wait_for_agents.js';
 
 /** Every MCP tool ringmaster serves, in the order clients list them. */
-export const tools: AnyToolDefinition[] = [spawnAgentTool, listAgentsTool, readAgentStateTool, sendPromptTool, waitForAgentsTool, cleanupWorktreeTool];
+export const tools: AnyToolDefinition[] = [
+  spawnAgentTool,
+  listAgentsTool,
+  readAgentStateTool,
+  sendPromptTool,
+  waitForAgentsTool,
+  requestPermissionTool,
+  listPermissionRequestsTool,
+  cleanupWorktreeTool,
+];

@@ -12,6 +12,7 @@ import { agentDir, type Context } from './context.js';
 import { childEnvironment, envFileText, launchScript } from './launch-script.js';
 import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
 import { packageRoot, renderPrompt } from './paths.js';
+import { defaultPolicy, loadPolicy, type Policy } from '../policy/policy.js';
 import { ingestEvents, spoolDir } from './events.js';
 import { exitStatusFile, inboxDir, readExitStatus } from './agent-files.js';
 import { shellQuote } from '../adapters/tmux.js';
@@ -127,8 +128,9 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
       RINGMASTER_AGENT_ID: id,
       RINGMASTER_AGENT_NAME: name,
       RINGMASTER_HOME: config.home,
+      RINGMASTER_WORKTREE_ROOT: realpathSync(config.worktreeRoot),
     });
-    const files = writeAgentFiles(dir, { id, name, branch, baseRef, worktreePath, task: input.task, childEnv });
+    const files = writeAgentFiles(dir, { id, name, branch, baseRef, worktreePath, task: input.task, childEnv, waitSeconds: plan.policy.waitSeconds, worktreeRoot: realpathSync(config.worktreeRoot) });
     const launch = buildLaunchPlan({
       kind,
       config,
@@ -236,6 +238,7 @@ interface CheckedSpawn {
   baseRef: string;
   baseCommit: string;
   env: Record<string, string>;
+  policy: Policy;
 }
 
 /** Every check that can fail before anything is created. */
@@ -286,7 +289,9 @@ async function checkSpawnInput(context: Context, input: SpawnInput, kind: AgentK
   if (await git.branchExists(repo, branch)) {
     throw new ConflictError(`branch ${branch} already exists in ${repo}. Pass another branch (or name), or delete it with git branch -D ${branch}.`);
   }
-  return { name, repo, branch, baseRef, baseCommit, env };
+  // A child must not start with a gate that cannot read its policy.
+  const policy = loadPolicy(context.config.home);
+  return { name, repo, branch, baseRef, baseCommit, env, policy };
 }
 
 interface AgentFiles {
@@ -314,17 +319,27 @@ export const RECORDED_HOOK_EVENTS = [
   'SessionEnd',
 ] as const;
 
-export function childSettings(spool: string): { hooks: Record<string, unknown> } {
-  const command = `/bin/bash ${shellQuote(join(packageRoot(), 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
+/**
+ * Child-only Claude settings, passed with --settings: every hook event is
+ * spooled for ringmaster's status (src/hooks/record-event.sh), and every tool
+ * call passes the permission gate first (src/hooks/gate.sh), whose hook
+ * timeout outlasts the gate's own wait so that Claude never times it out
+ * (a timed-out hook lets the call through).
+ */
+export function childSettings(spool: string, worktreeRoot: string, waitSeconds = defaultPolicy().waitSeconds): { hooks: Record<string, unknown> } {
+  const root = packageRoot();
+  const record = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
+  const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)}`;
   const hooks: Record<string, unknown> = {};
-  for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command, timeout: 10 }] }];
+  for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
+  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: record, timeout: 10 }, { type: 'command', command: gate, timeout: waitSeconds + 60 }] }];
   return { hooks };
 }
 
 /** The per-agent folder under $RINGMASTER_HOME/agents/<id>: nothing is ever written into the repo. */
 function writeAgentFiles(
   dir: string,
-  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string> },
+  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string>; waitSeconds: number; worktreeRoot: string },
 ): AgentFiles {
   const files: AgentFiles = {
     settingsPath: join(dir, 'settings.json'),
@@ -353,7 +368,7 @@ function writeAgentFiles(
   // Child-only Claude settings, passed with --settings: every hook event is
   // spooled for ringmaster's status (see src/hooks/record-event.sh).
   mkdirSync(spoolDir(dir), { recursive: true, mode: 0o700 });
-  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir)), null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir), agent.worktreeRoot, agent.waitSeconds), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });
   return files;
 }

@@ -4,6 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from './context.js';
 import { ingestEvents } from './events.js';
+import { pendingForAgent } from './permissions.js';
 import { liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
 import { deriveStatus, type AgentState } from './status.js';
@@ -47,6 +48,7 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
     exitStatus: live.exitStatus,
     events: context.store.recentEvents(record.id, 30),
     sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
+    pendingPermission: pendingPermission(context, record.id),
     createdAt: record.createdAt,
     now,
   });
@@ -61,6 +63,11 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
     exitStatus: derived.exitStatus,
     currentTool: derived.currentTool ?? null,
   };
+}
+
+function pendingPermission(context: Context, agentId: string): { since: number; what: string } | undefined {
+  const request = pendingForAgent(context.store, agentId);
+  return request && { since: request.createdAt, what: `${request.category} request ${request.id} (${request.summary.slice(0, 120)})` };
 }
 
 export function findLiveAgent(context: Context, name: string): AgentRecord {

@@ -10,6 +10,14 @@ export interface ToolExtras {
   /** Sends an MCP progress notification when the caller asked for progress; otherwise a no-op. */
   progress: (message: string) => void;
   signal: AbortSignal;
+  /** Asks the human through the client's elicitation dialog; undefined when the client has none. */
+  elicit?: (params: { message: string; requestedSchema: ElicitSchema }) => Promise<{ action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> }>;
+}
+
+export interface ElicitSchema {
+  type: 'object';
+  properties: Record<string, Record<string, unknown>>;
+  required?: string[];
 }
 
 export interface ToolDefinition<In extends z.ZodObject, Out extends z.ZodObject> {
@@ -57,7 +65,11 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
           });
       };
       try {
-        const structuredContent = await tool.handle(context, args, { progress, signal: extra.signal });
+        const canElicit = Boolean(server.server.getClientCapabilities()?.elicitation);
+        const elicit: ToolExtras['elicit'] = canElicit
+          ? async (params) => (await server.server.elicitInput(params as Parameters<typeof server.server.elicitInput>[0])) as Awaited<ReturnType<NonNullable<ToolExtras['elicit']>>>
+          : undefined;
+        const structuredContent = await tool.handle(context, args, { progress, signal: extra.signal, elicit });
         return { content: [{ type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) }], structuredContent };
       } catch (error) {
         return { isError: true, content: [{ type: 'text' as const, text: describeError(error) }] };

@@ -79,6 +79,47 @@ const MIGRATIONS: string[] = [
    CREATE INDEX prompt_queue_agent ON prompt_queue (agent_id, state);`,
   // Status reads take an agent's newest events by time on every call; every tool call adds two.
   `CREATE INDEX events_agent_at ON events (agent_id, at, id);`,
+  // Permission gating (issue 4). The audit log is append-only: cleanup never touches it.
+  `CREATE TABLE permission_requests (
+     id TEXT PRIMARY KEY,
+     agent_id TEXT,
+     agent_name TEXT,
+     tool TEXT NOT NULL,
+     summary TEXT NOT NULL,
+     category TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'expired')),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     decided_at INTEGER,
+     decided_by TEXT,
+     note TEXT
+   );
+   CREATE INDEX permission_requests_state ON permission_requests (state, created_at);
+   CREATE INDEX permission_requests_agent ON permission_requests (agent_id, state);
+   CREATE TABLE grants (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     agent_id TEXT,
+     category TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     request_id TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX grants_agent ON grants (agent_id, category, expires_at);
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     agent_id TEXT,
+     agent_name TEXT,
+     request_id TEXT,
+     category TEXT NOT NULL,
+     tool TEXT,
+     summary TEXT,
+     outcome TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     note TEXT
+   );
+   CREATE INDEX audit_log_at ON audit_log (at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

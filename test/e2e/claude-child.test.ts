@@ -55,7 +55,9 @@ describe('a real Claude Code child, interactive in tmux', () => {
     expect(systemText(first.body)).toContain(`Stay in your worktree, ${agent.worktree_path}.`);
 
     const proof = join(agent.worktree_path, 'proof.txt');
-    await waitUntil(() => existsSync(proof) && readFileSync(proof, 'utf8').trim() !== '', 30_000, 'the child to run Bash');
+    await waitUntil(() => existsSync(proof) && readFileSync(proof, 'utf8').trim() !== '', 30_000, 'the child to run Bash').catch((error: Error) => {
+      throw new Error(`${error.message}; screen:\n${world.tmux('capture-pane', '-p', '-t', '=ringmaster-real-child:')}`);
+    });
     expect(readFileSync(proof, 'utf8').trim()).toBe(agent.id);
 
     // The child's settings and hooks were passed at launch, never written into the repo.
@@ -82,7 +84,7 @@ describe('a real Claude Code child, interactive in tmux', () => {
     const spool = join(world.dir, 'untrusted-spool');
     mkdirSync(spool);
     const settings = join(world.dir, 'untrusted-settings.json');
-    writeFileSync(settings, JSON.stringify(childSettings(spool)));
+    writeFileSync(settings, JSON.stringify(childSettings(spool, folder)));
     const submitted = () => readdirSync(spool).some((file) => readFileSync(join(spool, file), 'utf8').includes('"hook_event_name":"UserPromptSubmit"'));
     const task = 'task behind the trust dialog';
     model.setScript(() => ({ text: 'ok' }));

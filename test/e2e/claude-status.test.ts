@@ -106,12 +106,17 @@ describe('truthful status from a real Claude Code child', () => {
     expect((await status('thinker')).state).toBe('working');
     await waitForState('thinker', 'idle', 20_000);
 
-    const [state] = await readAgentState(world.context, { name: 'thinker' });
+    // Claude may append the turn's last transcript lines just after its Stop hook: read until they are in.
+    const sessionRequests = () => model.requests.filter((request) => isMainConversation(request.body as MessagesRequestBody) && request.headers['x-claude-code-session-id'] === state!.claudeSessionId);
+    let [state] = await readAgentState(world.context, { name: 'thinker' });
+    await waitUntil(async () => {
+      [state] = await readAgentState(world.context, { name: 'thinker' });
+      return state!.transcript!.usage.main.apiResponses >= sessionRequests().length;
+    }, 5_000, 'the transcript to catch up');
     expect(state!.transcript!.summary.recentToolCalls.map((call) => call.summary)).toContain('sleep 5; echo slept > slept.txt');
     expect(state!.git!.dirtyFiles).toEqual(['slept.txt']);
     // One usage row per API response of this session, however many lines each response took.
-    const sessionRequests = model.requests.filter((request) => isMainConversation(request.body as MessagesRequestBody) && request.headers['x-claude-code-session-id'] === state!.claudeSessionId);
-    expect(state!.transcript!.usage.main.apiResponses).toBe(sessionRequests.length);
+    expect(state!.transcript!.usage.main.apiResponses).toBe(sessionRequests().length);
   });
 
   it('refuses a prompt mid-turn, interrupts with Esc when asked, and sees the Esc that no hook reports', async () => {

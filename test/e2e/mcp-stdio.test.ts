@@ -21,7 +21,16 @@ afterAll(async () => {
 describe('the built server over stdio, with the SDK client', () => {
   it('lists exactly the tools, with schemas and annotations (snapshot)', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name)).toEqual(['spawn_agent', 'list_agents', 'read_agent_state', 'send_prompt', 'wait_for_agents', 'cleanup_worktree']);
+    expect(tools.map((tool) => tool.name)).toEqual([
+      'spawn_agent',
+      'list_agents',
+      'read_agent_state',
+      'send_prompt',
+      'wait_for_agents',
+      'request_permission',
+      'list_permission_requests',
+      'cleanup_worktree',
+    ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.cleanup_worktree!.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
     expect(byName.list_agents!.annotations).toMatchObject({ readOnlyHint: true });

@@ -19,7 +19,7 @@ function newAgent(store: Store, id: string) {
 
 /** Runs the recorder exactly as Claude Code would, with the hook payload on stdin. */
 function fireHook(agentDirectory: string, payload: Record<string, unknown>) {
-  const settings = childSettings(spoolDir(agentDirectory)) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
+  const settings = childSettings(spoolDir(agentDirectory), join(dir, 'worktrees')) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
   const command = settings.hooks.PreToolUse![0]!.hooks[0]!.command;
   execFileSync('sh', ['-c', command], { input: JSON.stringify(payload) });
 }
@@ -56,7 +56,7 @@ describe('hook events: the recorder and ingestion', () => {
   });
 
   it('never fails the hook, even when the spool is gone', () => {
-    const settings = childSettings(join(dir, 'missing', 'events')) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
+    const settings = childSettings(join(dir, 'missing', 'events'), join(dir, 'worktrees')) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
     const command = settings.hooks.Stop![0]!.hooks[0]!.command;
     expect(() => execFileSync('sh', ['-c', command], { input: '{}' })).not.toThrow();
     expect(command).toContain(join(ROOT, 'src/hooks/record-event.sh'));

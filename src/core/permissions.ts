@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError, UserInputError } from '../errors.js';
+import type { Policy } from '../policy/policy.js';
+import type { Store } from '../store/store.js';
+
+export type RequestState = 'pending' | 'approved' | 'denied' | 'expired';
+
+export interface PermissionRequest {
+  id: string;
+  agentId: string | null;
+  agentName: string | null;
+  tool: string;
+  summary: string;
+  category: string;
+  reason: string;
+  state: RequestState;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  note: string | null;
+}
+
+export interface AuditEntry {
+  at: number;
+  agentId: string | null;
+  agentName: string | null;
+  requestId: string | null;
+  category: string;
+  tool: string | null;
+  summary: string | null;
+  outcome: string;
+  actor: string;
+  note: string | null;
+}
+
+interface RequestRow {
+  id: string;
+  agent_id: string | null;
+  agent_name: string | null;
+  tool: string;
+  summary: string;
+  category: string;
+  reason: string;
+  state: RequestState;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  note: string | null;
+}
+
+const toRequest = (row: RequestRow): PermissionRequest => ({
+  id: row.id,
+  agentId: row.agent_id,
+  agentName: row.agent_name,
+  tool: row.tool,
+  summary: row.summary,
+  category: row.category,
+  reason: row.reason,
+  state: row.state,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  decidedAt: row.decided_at,
+  decidedBy: row.decided_by,
+  note: row.note,
+});
+
+export function audit(store: Store, entry: Omit<AuditEntry, 'at'> & { at?: number }): void {
+  store.db
+    .prepare(
+      `INSERT INTO audit_log (at, agent_id, agent_name, request_id, category, tool, summary, outcome, actor, note)
+       VALUES (@at, @agentId, @agentName, @requestId, @category, @tool, @summary, @outcome, @actor, @note)`,
+    )
+    .run({ ...entry, at: entry.at ?? Date.now() });
+}
+
+export function createRequest(
+  store: Store,
+  input: { agentId: string | null; agentName: string | null; tool: string; summary: string; category: string; reason: string; waitSeconds: number },
+): PermissionRequest {
+  const id = `pr_${randomBytes(5).toString('hex')}`;
+  const now = Date.now();
+  store.db.transaction(() => {
+    store.db
+      .prepare(
+        `INSERT INTO permission_requests (id, agent_id, agent_name, tool, summary, category, reason, state, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      )
+      .run(id, input.agentId, input.agentName, input.tool, input.summary.slice(0, 2000), input.category, input.reason, now, now + input.waitSeconds * 1000);
+    audit(store, { agentId: input.agentId, agentName: input.agentName, requestId: id, category: input.category, tool: input.tool, summary: input.summary.slice(0, 2000), outcome: 'requested', actor: 'gate', note: input.reason });
+  })();
+  return getRequest(store, id);
+}
+
+export function getRequest(store: Store, id: string): PermissionRequest {
+  const row = store.db.prepare(`SELECT * FROM permission_requests WHERE id = ?`).get(id) as RequestRow | undefined;
+  if (!row) throw new NotFoundError(`No permission request ${JSON.stringify(id)}. List them with ringmaster permissions (or list_permission_requests).`);
+  return toRequest(row);
+}
+
+export function listRequests(store: Store, options: { pendingOnly?: boolean; limit?: number } = {}): PermissionRequest[] {
+  expireOverdue(store);
+  const where = options.pendingOnly ? `WHERE state = 'pending'` : '';
+  const rows = store.db.prepare(`SELECT * FROM permission_requests ${where} ORDER BY created_at DESC LIMIT ?`).all(options.limit ?? 50) as RequestRow[];
+  return rows.map(toRequest);
+}
+
+/** The pending request holding one of this agent's calls, if any: the agent is then waiting_permission. */
+export function pendingForAgent(store: Store, agentId: string): PermissionRequest | undefined {
+  const row = store.db
+    .prepare(`SELECT * FROM permission_requests WHERE agent_id = ? AND state = 'pending' AND expires_at > ? ORDER BY created_at LIMIT 1`)
+    .get(agentId, Date.now()) as RequestRow | undefined;
+  return row && toRequest(row);
+}
+
+/**
+ * Records a decision. `minutes` turns an approval into a grant for that agent
+ * and category for that long; without it the approval covers the one call.
+ */
+export function decide(store: Store, id: string, decision: { approve: boolean; actor: string; note?: string; minutes?: number }): PermissionRequest {
+  if (decision.minutes !== undefined && (!Number.isFinite(decision.minutes) || decision.minutes <= 0 || decision.minutes > 24 * 60)) {
+    throw new UserInputError('A grant lasts 1 to 1440 minutes.');
+  }
+  expireOverdue(store);
+  const now = Date.now();
+  store.db.transaction(() => {
+    const request = getRequest(store, id);
+    if (request.state !== 'pending') throw new ConflictError(`Request ${id} is already ${request.state}${request.decidedBy ? ` (by ${request.decidedBy})` : ''}. Ask the agent to try again to raise a new one.`);
+    store.db
+      .prepare(`UPDATE permission_requests SET state = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ? AND state = 'pending'`)
+      .run(decision.approve ? 'approved' : 'denied', now, decision.actor, decision.note ?? null, id);
+    if (decision.approve && decision.minutes) {
+      store.db.prepare(`INSERT INTO grants (agent_id, category, expires_at, request_id, created_at) VALUES (?, ?, ?, ?, ?)`).run(request.agentId, request.category, now + decision.minutes * 60_000, id, now);
+    }
+    audit(store, {
+      agentId: request.agentId,
+      agentName: request.agentName,
+      requestId: id,
+      category: request.category,
+      tool: request.tool,
+      summary: request.summary,
+      outcome: decision.approve ? (decision.minutes ? `approved for ${decision.minutes} min` : 'approved once') : 'denied',
+      actor: decision.actor,
+      note: decision.note ?? null,
+    });
+  })();
+  return getRequest(store, id);
+}
+
+/** An unexpired grant for this agent and category, made by an earlier approval "for N minutes". */
+export function hasGrant(store: Store, agentId: string | null, category: string): boolean {
+  return store.db.prepare(`SELECT 1 FROM grants WHERE agent_id IS ? AND category = ? AND expires_at > ?`).get(agentId, category, Date.now()) !== undefined;
+}
+
+export function expireOverdue(store: Store): void {
+  const now = Date.now();
+  const overdue = store.db.prepare(`SELECT * FROM permission_requests WHERE state = 'pending' AND expires_at <= ?`).all(now) as RequestRow[];
+  for (const row of overdue) {
+    const changed = store.db.prepare(`UPDATE permission_requests SET state = 'expired', decided_at = ?, decided_by = 'timeout' WHERE id = ? AND state = 'pending'`).run(now, row.id);
+    if (changed.changes) audit(store, { agentId: row.agent_id, agentName: row.agent_name, requestId: row.id, category: row.category, tool: row.tool, summary: row.summary, outcome: 'timed out', actor: 'gate', note: null });
+  }
+}
+
+export function listAudit(store: Store, options: { agentName?: string; limit?: number } = {}): AuditEntry[] {
+  const rows = store.db
+    .prepare(`SELECT * FROM audit_log ${options.agentName ? 'WHERE agent_name = @agentName' : ''} ORDER BY at DESC, id DESC LIMIT @limit`)
+    .all({ agentName: options.agentName ?? null, limit: options.limit ?? 100 }) as Array<Record<string, unknown>>;
+  return rows.map((row) => ({
+    at: row.at as number,
+    agentId: row.agent_id as string | null,
+    agentName: row.agent_name as string | null,
+    requestId: row.request_id as string | null,
+    category: row.category as string,
+    tool: row.tool as string | null,
+    summary: row.summary as string | null,
+    outcome: row.outcome as string,
+    actor: row.actor as string,
+    note: row.note as string | null,
+  }));
+}
+
+/** Whether the parent model may approve this category on its own (the user's choice in policy.json). */
+export function parentMayApprove(policy: Policy, category: string): boolean {
+  return category in policy.categories && policy.categories[category as keyof Policy['categories']].approver === 'parent';
+}

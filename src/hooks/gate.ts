@@ -1,0 +1,86 @@
+/**
+ * The slow path of the PreToolUse gate (gate.sh runs first and lets ordinary
+ * calls through without starting Node). It must fail closed: Claude Code lets
+ * a call proceed when a hook crashes or prints nothing, so every error here
+ * ends in an explicit deny, and gate.sh denies if this process itself dies.
+ *
+ * Deliberately free of the MCP SDK: only the policy, the classifier and the store.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { audit, createRequest, expireOverdue, getRequest, hasGrant } from '../core/permissions.js';
+import { classifyToolCall, type Finding } from '../policy/classify.js';
+import { defaultPolicy, loadPolicy, type Policy } from '../policy/policy.js';
+import { Store } from '../store/store.js';
+
+const POLL_MS = 250;
+
+function deny(reason: string): never {
+  process.stdout.write(`${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } })}\n`);
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const payload = JSON.parse(readFileSync(0, 'utf8')) as { tool_name?: string; tool_input?: Record<string, unknown>; cwd?: string };
+  const home = process.env.RINGMASTER_HOME;
+  if (!home) deny('ringmaster gate: RINGMASTER_HOME is not set, so no decision can be made; denied.');
+  const toolName = payload.tool_name ?? '';
+  const toolInput = payload.tool_input ?? {};
+
+  // A broken policy must not open the gate: classify with the defaults, and deny whatever they gate.
+  let policy: Policy;
+  let policyError: string | undefined;
+  try {
+    policy = loadPolicy(home);
+  } catch (error) {
+    policy = defaultPolicy();
+    policyError = (error as Error).message;
+  }
+  const worktreeRoot = process.env.RINGMASTER_WORKTREE_ROOT || join(home, 'worktrees');
+  const findings = classifyToolCall(toolName, toolInput, { policy, ringmasterHome: home, worktreeRoot, cwd: payload.cwd || process.cwd(), env: process.env });
+  if (findings.length === 0) return; // ordinary: no output, the call proceeds
+  const summary = toolName === 'Bash' ? String(toolInput.command ?? '') : `${toolName} ${JSON.stringify(toolInput).slice(0, 500)}`;
+  if (policyError) deny(`ringmaster gate: ${policyError}`);
+
+  const store = new Store(join(home, 'state.db'));
+  const agentId = process.env.RINGMASTER_AGENT_ID ?? null;
+  const agentName = process.env.RINGMASTER_AGENT_NAME ?? null;
+  const selfApproval = findings.find((finding) => finding.category === 'self_approval');
+  if (selfApproval) {
+    audit(store, { agentId, agentName, requestId: null, category: 'self_approval', tool: toolName, summary, outcome: 'denied', actor: 'gate', note: selfApproval.reason });
+    deny(`ringmaster gate: denied, ${selfApproval.reason}. Approvals come from the parent session or a human, never from an agent.`);
+  }
+
+  const needed = categoriesOf(findings).filter((category) => !hasGrant(store, agentId, category));
+  if (needed.length === 0) {
+    for (const category of categoriesOf(findings)) audit(store, { agentId, agentName, requestId: null, category, tool: toolName, summary, outcome: 'allowed by grant', actor: 'gate', note: null });
+    return;
+  }
+  const reason = findings.filter((finding) => needed.includes(finding.category)).map((finding) => `${finding.category}: ${finding.reason}`).join('; ');
+  const request = createRequest(store, { agentId, agentName, tool: toolName, summary, category: needed[0]!, reason, waitSeconds: policy.waitSeconds });
+  process.stderr.write(`ringmaster: ${request.id} waits for approval (${reason})\n`);
+  for (;;) {
+    const current = getRequest(store, request.id);
+    if (current.state === 'approved') return;
+    if (current.state === 'denied') {
+      deny(`ringmaster gate: request ${request.id} (${reason}) was denied by ${current.decidedBy}${current.note ? `: ${current.note}` : ''}. Do not retry it; ask the parent session what to do instead.`);
+    }
+    if (current.state === 'expired' || Date.now() >= current.expiresAt) {
+      expireOverdue(store);
+      deny(
+        `ringmaster gate: request ${request.id} (${reason}) got no decision within ${policy.waitSeconds} s and was denied. ` +
+          `To ask again, tell the parent session what you need and why, then retry once it says a human approved (ringmaster approve <new id>).`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function categoriesOf(findings: Finding[]): string[] {
+  return [...new Set(findings.map((finding) => finding.category))];
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => deny(`ringmaster gate could not decide (${(error as Error)?.message ?? String(error)}), so the call is denied (fail-closed).`),
+);

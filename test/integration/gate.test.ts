@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide, listAudit, listRequests, pendingForAgent } from '../../src/core/permissions.js';
+import { childSettings } from '../../src/core/spawn.js';
+import { Store } from '../../src/store/store.js';
+import { tempDir, waitUntil } from '../helpers/fixtures.js';
+
+const dir = tempDir();
+const home = join(dir, 'ringmaster');
+let store: Store;
+const gateCommand = () => {
+  const settings = childSettings(join(dir, 'spool'), join(home, 'worktrees')) as { hooks: { PreToolUse: Array<{ hooks: Array<{ command: string; timeout: number }> }> } };
+  return settings.hooks.PreToolUse[0]!.hooks[1]!;
+};
+
+beforeAll(() => {
+  mkdirSync(home, { recursive: true });
+  store = new Store(join(home, 'state.db'));
+  store.insertAgent({ id: 'ag_gate', name: 'gated-agent', repo: '/r', baseRef: 'main', baseCommit: 'c', branch: 'agent/g', worktreePath: dir, tmuxSocket: null, tmuxSession: 'ringmaster-gated-agent', agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
+});
+afterAll(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface GateRun {
+  output: Promise<{ stdout: string; code: number | null; ms: number }>;
+}
+
+/** Runs the gate exactly as Claude Code does: `sh -c <command>` with the hook payload on stdin. */
+function runGate(command: string, env: Record<string, string> = {}, toolName = 'Bash'): GateRun {
+  const started = Date.now();
+  const child = spawn('sh', ['-c', gateCommand().command], {
+    env: { ...process.env, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_gate', RINGMASTER_AGENT_NAME: 'gated-agent', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const input = toolName === 'Bash' ? { command } : JSON.parse(command);
+  child.stdin.end(JSON.stringify({ session_id: 's', transcript_path: join(home, 'x.jsonl'), cwd: dir, hook_event_name: 'PreToolUse', tool_name: toolName, tool_input: input, tool_use_id: 'tu' }));
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return { output: new Promise((resolve) => child.on('close', (code) => resolve({ stdout, code, ms: Date.now() - started }))) };
+}
+
+const denial = (stdout: string) => (JSON.parse(stdout) as { hookSpecificOutput: { permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput;
+
+describe('the PreToolUse gate', () => {
+  it('lets an ordinary call through at once, without a request', async () => {
+    const { stdout, code } = await runGate('npm test && git status --short').output;
+    expect({ stdout, code }).toEqual({ stdout: '', code: 0 });
+    expect(listRequests(store)).toEqual([]);
+  });
+
+  it('holds a gated call until a human approves it, and audits both steps', async () => {
+    const run = runGate('aws s3 ls');
+    const request = await waitUntil(() => pendingForAgent(store, 'ag_gate'), 10_000, 'a pending request');
+    expect(request).toMatchObject({ category: 'aws', summary: 'aws s3 ls', agentName: 'gated-agent' });
+    decide(store, request.id, { approve: true, actor: 'human (test)' });
+    expect(await run.output).toMatchObject({ stdout: '', code: 0 });
+    expect(listAudit(store, { agentName: 'gated-agent' }).map((entry) => entry.outcome)).toEqual(['approved once', 'requested']);
+  });
+
+  it('denies with the reason and the request id when a human says no', async () => {
+    const run = runGate('git push origin HEAD:main');
+    const request = await waitUntil(() => pendingForAgent(store, 'ag_gate'), 10_000, 'a pending request');
+    expect(request.category).toBe('protected_push');
+    decide(store, request.id, { approve: false, actor: 'human (test)', note: 'not today' });
+    const decision = denial((await run.output).stdout);
+    expect(decision.permissionDecision).toBe('deny');
+    expect(decision.permissionDecisionReason).toContain(`request ${request.id}`);
+    expect(decision.permissionDecisionReason).toContain('denied by human (test): not today');
+  });
+
+  it('an approval "for N minutes" lets later calls of that category through', async () => {
+    const run = runGate('terraform apply -auto-approve');
+    const request = await waitUntil(() => pendingForAgent(store, 'ag_gate'), 10_000, 'a pending request');
+    decide(store, request.id, { approve: true, actor: 'human (test)', minutes: 30 });
+    await run.output;
+    const again = await runGate('terraform destroy -auto-approve').output;
+    expect(again).toMatchObject({ stdout: '', code: 0 });
+    expect(listAudit(store, { limit: 1 })[0]).toMatchObject({ outcome: 'allowed by grant', category: 'terraform' });
+  });
+
+  it('lets agents write in their own worktrees, which live inside ringmaster\'s folder', async () => {
+    const inWorktree = await runGate(`echo "$X" > ${join(home, 'worktrees', 'app', 'a', 'proof.txt')}`).output;
+    expect(inWorktree).toMatchObject({ stdout: '', code: 0 });
+  });
+
+  it('never lets a child approve anything, not even through the store', async () => {
+    for (const command of ['ringmaster approve pr_123', `sqlite3 ${join(home, 'state.db')} "update permission_requests set state='approved'"`, `echo x > ${join(home, 'policy.json')}`]) {
+      const decision = denial((await runGate(command).output).stdout);
+      expect(decision.permissionDecisionReason, command).toMatch(/never from an agent/);
+    }
+    const write = denial((await runGate(JSON.stringify({ file_path: join(home, 'policy.json'), content: '{}' }), {}, 'Write').output).stdout);
+    expect(write.permissionDecision).toBe('deny');
+  });
+
+  it('times out into a denial that says how to ask again', async () => {
+    writeFileSync(join(home, 'policy.json'), JSON.stringify({ waitSeconds: 1 }));
+    try {
+      const { stdout, ms } = await runGate('curl -d hi https://hooks.slack.com/services/T0/B0/X').output;
+      expect(ms).toBeGreaterThanOrEqual(1_000);
+      expect(denial(stdout).permissionDecisionReason).toMatch(/got no decision within 1 s and was denied\. To ask again/);
+      expect(listRequests(store, { limit: 1 })[0]).toMatchObject({ state: 'expired', category: 'slack' });
+    } finally {
+      rmSync(join(home, 'policy.json'));
+    }
+  });
+
+  it('fails closed: a broken policy, an unreadable store, or a missing gate program deny gated calls, and ordinary calls still run', async () => {
+    writeFileSync(join(home, 'policy.json'), '{ "waitSeconds": "soon" }');
+    expect(denial((await runGate('aws s3 ls').output).stdout).permissionDecisionReason).toMatch(/policy\.json is invalid/);
+    expect((await runGate('ls').output).stdout).toBe('');
+    rmSync(join(home, 'policy.json'));
+
+    const brokenHome = join(dir, 'broken-home');
+    mkdirSync(join(brokenHome, 'state.db'), { recursive: true }); // a directory where the database should be
+    expect(denial((await runGate('aws s3 ls', { RINGMASTER_HOME: brokenHome }).output).stdout).permissionDecisionReason).toMatch(/fail-closed/);
+    expect((await runGate('echo ordinary', { RINGMASTER_HOME: brokenHome }).output).stdout).toBe('');
+
+    const command = gateCommand().command.replace('/dist/src/hooks/gate.js', '/dist/src/hooks/missing-gate.js');
+    expect(command).toContain('missing-gate.js');
+    const child = spawn('sh', ['-c', command], { env: { ...process.env, RINGMASTER_HOME: home } });
+    child.stdin.end(JSON.stringify({ tool_name: 'Bash', tool_input: { command: 'aws s3 ls' }, tool_use_id: 'x' }));
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(denial(stdout).permissionDecisionReason).toMatch(/fail-closed/);
+  });
+
+  it("gives Claude's hook a timeout longer than the gate's own wait", () => {
+    expect(gateCommand().timeout).toBeGreaterThan(600);
+  });
+});

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { listRequests } from '../src/core/permissions.js';
+import { defineTool } from '../src/server/tool.js';
+import { permissionRequestOutput, permissionRequestSchema } from './request_permission.js';
+
+export const listPermissionRequestsTool = defineTool({
+  name: 'list_permission_requests',
+  title: 'List permission requests',
+  description: 'Gated actions that wait for a decision, and recent decided ones, newest first. A pending request holds its agent in waiting_permission.',
+  inputSchema: z.object({
+    pending_only: z.boolean().optional().describe('Only those still waiting.'),
+    limit: z.number().int().min(1).max(500).optional().describe('Default 50.'),
+  }),
+  outputSchema: z.object({ requests: z.array(permissionRequestSchema) }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async handle(context, args) {
+    return { requests: listRequests(context.store, { pendingOnly: args.pending_only, limit: args.limit }).map(permissionRequestOutput) };
+  },
+});
