@@ -1,0 +1,161 @@
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide, listAudit, pendingForAgent, type PermissionRequest } from '../../src/core/permissions.js';
+import { sendPrompt } from '../../src/core/prompt.js';
+import { spawnAgent } from '../../src/core/spawn.js';
+import { agentStatus, findLiveAgent } from '../../src/core/state.js';
+import { git, makeRepo, makeWorld, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
+
+let model: ModelServer;
+let world: TestWorld;
+let repo: string;
+let remote: string;
+const shims = tempDir('shims-');
+const shimLog = join(shims, 'ran.log');
+
+/** Recording stand-ins for the gated programs: they prove whether a command really ran. */
+function shim(name: string) {
+  const path = join(shims, name);
+  writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> '${shimLog}'\n`);
+  chmodSync(path, 0o755);
+}
+const ran = () => (existsSync(shimLog) ? readFileSync(shimLog, 'utf8') : '');
+
+function latestPrompt(body: MessagesRequestBody): string {
+  const last = body.messages?.at(-1);
+  if (!last || last.role !== 'user') return '';
+  const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as Array<{ type: string; text?: string }>);
+  return blocks.filter((block) => block.type === 'text' && block.text && !block.text.startsWith('<')).map((block) => block.text!).at(-1) ?? '';
+}
+
+beforeAll(async () => {
+  for (const name of ['aws', 'terraform', 'curl']) shim(name);
+  // The scripted model: "RUN <command>" makes it call Bash with exactly that command,
+  // and after the tool result it ends the turn quoting what the tool said.
+  model = await startModelServer(({ body }) => {
+    if (!isMainConversation(body)) return { text: 'ok' };
+    if (isToolResultTurn(body)) return { text: `tool said: ${lastToolResult(body)!.text.slice(0, 500)}` };
+    const prompt = latestPrompt(body);
+    if (prompt.startsWith('RUN ')) return { toolUse: { name: 'Bash', input: { command: prompt.slice(4), description: 'gated command' } } };
+    return { text: 'ready' };
+  });
+  world = makeWorld({ ...claudeEnv(model), PATH: `${shims}:${process.env.PATH}` });
+  repo = makeRepo(world.dir, 'gated repo');
+  remote = join(world.dir, 'remote.git');
+  git(world.dir, 'init', '-q', '--bare', '-b', 'main', remote);
+  git(repo, 'remote', 'add', 'origin', remote);
+  git(repo, 'push', '-q', 'origin', 'main');
+  git(repo, 'commit', '-q', '--allow-empty', '-m', 'local work on main, not yet pushed');
+  await spawnAgent(world.context, { repo, task: 'say ready', name: 'gated', extraArgs: ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash'] });
+});
+afterAll(async () => {
+  await world?.close();
+  await model?.close();
+});
+
+const agent = () => findLiveAgent(world.context, 'gated');
+async function idle() {
+  await waitUntil(async () => (await agentStatus(world.context, agent())).state === 'idle', 30_000, 'the agent to be idle');
+}
+async function held(command: string): Promise<PermissionRequest> {
+  await idle();
+  const sent = await sendPrompt(world.context, { name: 'gated', text: `RUN ${command}` });
+  expect(sent.delivered).toBe(true);
+  const request = await waitUntil(() => pendingForAgent(world.context.store, agent().id), 30_000, `the gate to hold "${command}"`);
+  const status = await agentStatus(world.context, agent());
+  expect(status.state).toBe('waiting_permission');
+  expect(status.reason).toContain(request.id);
+  return request;
+}
+const toolError = (fragment: string) =>
+  model.waitFor((request) => {
+    const result = lastToolResult(request.body as MessagesRequestBody);
+    return Boolean(result?.isError && result.text.includes(fragment));
+  }, 30_000);
+
+describe('the gate in a real Claude Code child', () => {
+  it.each([
+    ['aws s3 ls', 'aws', 'aws s3 ls'],
+    ['terraform apply', 'terraform', 'terraform apply'],
+    ['curl -s -X POST -d text=hi https://hooks.slack.com/services/T0/B0/XYZ', 'slack', 'curl -s -X POST -d text=hi https://hooks.slack.com/services/T0/B0/XYZ'],
+    ['bash -c "aws sts get-caller-identity"', 'aws', 'aws sts get-caller-identity'],
+  ])('holds `%s` until a human approves, and only then runs it', async (command, category, trace) => {
+    const request = await held(command);
+    expect(request.category).toBe(category);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ran()).not.toContain(trace);
+    decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
+    await waitUntil(() => ran().includes(trace), 15_000, `${trace} to run after approval`);
+  });
+
+  it('holds `git push origin main` to a real remote until approved', async () => {
+    const before = git(remote, 'rev-parse', 'main').trim();
+    const request = await held('git push origin main');
+    expect(request.category).toBe('protected_push');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(git(remote, 'rev-parse', 'main').trim()).toBe(before);
+    decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
+    await waitUntil(() => git(remote, 'rev-parse', 'main').trim() === git(repo, 'rev-parse', 'main').trim(), 15_000, 'the push to happen');
+  });
+
+  it('a denial reaches the model as a clear tool error, and the command never runs', async () => {
+    const runsBefore = ran().split('\n').filter((line) => line.startsWith('terraform')).length;
+    const request = await held('terraform destroy -auto-approve');
+    decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'not in this sprint' });
+    const answer = await toolError('was denied');
+    const text = lastToolResult(answer.body as MessagesRequestBody)!.text;
+    expect(text).toContain(`request ${request.id}`);
+    expect(text).toContain('not in this sprint');
+    expect(ran().split('\n').filter((line) => line.startsWith('terraform')).length).toBe(runsBefore);
+  });
+
+  it('a request nobody answers times out into a denial', async () => {
+    writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), JSON.stringify({ waitSeconds: 2 }));
+    try {
+      const runsBefore = ran().split('\n').filter((line) => line.startsWith('aws')).length;
+      const request = await held('aws s3 rm s3://bucket/key');
+      const answer = await toolError('got no decision within 2 s');
+      expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toContain(request.id);
+      expect(ran().split('\n').filter((line) => line.startsWith('aws')).length).toBe(runsBefore);
+    } finally {
+      writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), '{}');
+    }
+  });
+
+  it('fails closed: with a broken policy or an unreadable store, gated calls are denied and ordinary calls still run', async () => {
+    const home = world.env.RINGMASTER_HOME!;
+    const ordinary = async (file: string) => {
+      await idle();
+      await sendPrompt(world.context, { name: 'gated', text: `RUN echo ordinary > ${file}` });
+      await waitUntil(() => existsSync(join(agent().worktreePath, file)), 15_000, `the ordinary command writing ${file} to run`);
+    };
+
+    await idle();
+    writeFileSync(join(home, 'policy.json'), '{"waitSeconds": ');
+    try {
+      await sendPrompt(world.context, { name: 'gated', text: 'RUN aws iam list-users' });
+      await toolError('is not valid JSON');
+      await ordinary('ordinary-1.txt');
+    } finally {
+      writeFileSync(join(home, 'policy.json'), '{}');
+    }
+
+    // Swap the database for a file that is not one; this test's own connection keeps the real file open.
+    await idle();
+    const files = ['state.db', 'state.db-wal', 'state.db-shm'].filter((name) => existsSync(join(home, name)));
+    for (const name of files) renameSync(join(home, name), join(home, `${name}.aside`));
+    writeFileSync(join(home, 'state.db'), 'this is not a database');
+    try {
+      await sendPrompt(world.context, { name: 'gated', text: 'RUN aws iam list-roles' }).catch(() => undefined);
+      await toolError('fail-closed');
+      await ordinary('ordinary-2.txt');
+    } finally {
+      for (const name of files) renameSync(join(home, `${name}.aside`), join(home, name));
+    }
+    expect(ran()).not.toContain('aws iam list-users');
+    expect(ran()).not.toContain('aws iam list-roles');
+    expect(listAudit(world.context.store, { agentName: 'gated' }).some((entry) => entry.outcome === 'timed out')).toBe(true);
+  });
+});
