@@ -8,9 +8,11 @@
  *   none      no hooks (the baseline)
  *   true      PreToolUse + PostToolUse command hooks running `true`
  *   recorder  PreToolUse + PostToolUse running ringmaster's recorder exactly as
- *             spawn configures it (the hook entries of childSettings(spool))
- *   all       childSettings(spool) unchanged: the recorder on every event, as a
- *             real child gets it (SessionStart, UserPromptSubmit, Stop, ... too)
+ *             spawn configures it (the recorder entries of childSettings)
+ *   gate      PreToolUse running only the permission gate, as spawn configures
+ *             it; `true` is an ordinary call, so this is the gate's fast path
+ *   all       childSettings unchanged: the recorder on every event and the gate
+ *             on PreToolUse, as a real child gets it
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
  * rotating order. Medians of the wall time of the whole `claude -p` process.
  */
@@ -37,13 +39,16 @@ export async function benchHooks(world, log) {
     mkdirSync(dir, { recursive: true });
     const spool = join(dir, 'spool');
     mkdirSync(spool, { recursive: true });
-    const full = childSettings(spool);
-    const pick = (events) => ({ hooks: Object.fromEntries(events.map((event) => [event, full.hooks[event]])) });
+    const worktreeRoot = join(dir, 'worktrees');
+    mkdirSync(worktreeRoot, { recursive: true });
+    const full = childSettings(spool, worktreeRoot);
+    const [recorderHook, gateHook] = full.hooks.PreToolUse[0].hooks;
     const trueHook = [{ hooks: [{ type: 'command', command: 'true', timeout: 10 }] }];
     const settings = {
       none: {},
       true: { hooks: { PreToolUse: trueHook, PostToolUse: trueHook } },
-      recorder: pick(['PreToolUse', 'PostToolUse']),
+      recorder: { hooks: { PreToolUse: [{ hooks: [recorderHook] }], PostToolUse: full.hooks.PostToolUse } },
+      gate: { hooks: { PreToolUse: [{ hooks: [gateHook] }] } },
       all: full,
     };
     const files = {};
@@ -51,7 +56,8 @@ export async function benchHooks(world, log) {
       files[name] = join(dir, `settings-${name}.json`);
       writeFileSync(files[name], `${JSON.stringify(value, null, 2)}\n`);
     }
-    const env = { ...world.env, ...claudeEnv(model) };
+    // The gate reads the store and policy under RINGMASTER_HOME, as in a real child.
+    const env = { ...world.env, ...claudeEnv(model), RINGMASTER_HOME: join(dir, 'ringmaster'), RINGMASTER_WORKTREE_ROOT: worktreeRoot };
 
     const runOnce = async (name) => {
       rmSync(spool, { recursive: true, force: true });
@@ -101,11 +107,14 @@ export async function benchHooks(world, log) {
       toolCallsPerRun: TOOL_CALLS,
       runs: RUNS,
       wallMs: stats,
-      overheadPerToolCallMs: { true: perCall('true'), recorder: perCall('recorder'), all: perCall('all') },
+      overheadPerToolCallMs: { true: perCall('true'), recorder: perCall('recorder'), gate: perCall('gate'), all: perCall('all') },
       recorderOverTrue: ratio(perCall('recorder'), perCall('true')),
-      wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), all: ratio(stats.all.median, base) },
+      // The `true` setting runs two hooks per call, the gate one: compare per hook.
+      gateOverTruePerHook: ratio(perCall('gate'), perCall('true') / 2),
+      wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base) },
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
-      recorderCommand: full.hooks.PreToolUse[0].hooks[0].command.replace(spool, '<spool>'),
+      recorderCommand: recorderHook.command.replace(spool, '<spool>'),
+      gateCommand: gateHook.command,
     };
   } finally {
     await model.close();

@@ -144,8 +144,8 @@ if (hooks?.error) failedRow('hooks');
 else if (hooks) {
   const base = hooks.wallMs.none.median;
   rows.push([`hooks: claude -p, ${hooks.toolCallsPerRun} Bash calls, no hooks`, fmt(base, ' ms', 0), '', '', 'baseline']);
-  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', all: 'recorder on all events' };
-  for (const key of ['true', 'recorder', 'all']) {
+  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate' };
+  for (const key of ['true', 'recorder', 'gate', 'all']) {
     rows.push([
       `hooks: ${labels[key]}`,
       fmt(hooks.wallMs[key].median, ' ms', 0),
@@ -155,6 +155,7 @@ else if (hooks) {
     ]);
   }
   rows.push(['hooks: recorder / true, per tool call', fmt(hooks.recorderOverTrue, 'x', 2), '', '', '(c)/(b) of the per-call overheads']);
+  rows.push(['hooks: gate / one `true` hook, per tool call', fmt(hooks.gateOverTruePerHook, 'x', 2), '', '', 'gate fast path against a no-op hook']);
 }
 
 console.log(`\nringmaster benchmarks (${results.machine.cpus} CPUs, Node ${results.machine.node}, ${results.claudeVersion ?? 'no Claude Code'}), ${results.totalSeconds} s\n`);
