@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequest } from '../../src/core/permissions.js';
 import { CLI, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 
 const exec = promisify(execFile);
@@ -58,6 +59,31 @@ describe('the ringmaster CLI', () => {
     const badSpawn = await cli('spawn', '--repo', '/nonexistent', '--task', 't');
     expect(badSpawn.stderr).toMatch(/^ringmaster: Repository path "\/nonexistent" does not exist/);
     expect(badSpawn.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('permissions, approve, deny and audit work on the shared store', async () => {
+    const request = createRequest(world.context.store, { agentId: 'ag_cli', agentName: 'cli-worker', tool: 'Bash', summary: 'aws s3 ls', category: 'aws', reason: 'aws: aws s3 ls', waitSeconds: 600 });
+    const second = createRequest(world.context.store, { agentId: 'ag_cli', agentName: 'cli-worker', tool: 'Bash', summary: 'terraform apply', category: 'terraform', reason: 'terraform: apply', waitSeconds: 600 });
+    const listed = await cli('permissions');
+    expect(listed.stdout).toMatch(new RegExp(`${request.id}\\s+pending\\s+cli-worker\\s+aws\\s+aws s3 ls`));
+    expect(listed.stdout).toContain(second.id);
+
+    const approved = await cli('approve', request.id, '--for', '30m');
+    expect(approved.stdout).toBe(`${request.id} approved for 30 min (this agent, category aws): aws s3 ls\n`);
+    const denied = await cli('deny', second.id, '--reason', 'no infra changes today');
+    expect(denied.stdout).toMatch(new RegExp(`^${second.id} denied`));
+    const again = await cli('approve', second.id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is already denied/);
+    expect((await cli('approve', 'pr_nope')).stderr).toMatch(/No permission request "pr_nope"/);
+    expect((await cli('approve', request.id, '--for', 'forever')).stderr).toMatch(/give minutes or hours/);
+
+    const audit = await cli('audit', '--agent', 'cli-worker');
+    const lines = audit.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/cli-worker\s+terraform\s+denied\s+human/);
+    expect(lines[1]).toMatch(/cli-worker\s+aws\s+approved for 30 min\s+human/);
+    expect(lines).toHaveLength(4);
+    expect((await cli('permissions')).stdout).toBe('Nothing waits for approval.\n');
   });
 
   it('doctor reports each check with a fix, and fails while ringmaster is not registered', async () => {

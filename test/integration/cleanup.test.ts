@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAgent } from '../../src/core/cleanup.js';
+import { audit, listAudit } from '../../src/core/permissions.js';
 import { spawnAgent } from '../../src/core/spawn.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { FAKE_AGENT, git, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
@@ -115,6 +116,13 @@ describe('cleanup_worktree core', () => {
     const again = await spawn('reuse');
     expect(again.name).toBe('reuse');
     expect(world.context.store.listAgents().filter((agent) => agent.name === 'reuse')).toHaveLength(1);
+  });
+
+  it('never deletes the audit log', async () => {
+    const agent = await spawn('audited');
+    audit(world.context.store, { agentId: agent.id, agentName: 'audited', requestId: null, category: 'aws', tool: 'Bash', summary: 'aws s3 ls', outcome: 'denied', actor: 'gate', note: null });
+    await cleanupAgent(world.context, { name: 'audited', force: true, deleteBranch: true });
+    expect(listAudit(world.context.store, { agentName: 'audited' })).toHaveLength(1);
   });
 
   it('says clearly when there is no such agent', async () => {
