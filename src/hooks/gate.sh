@@ -18,7 +18,16 @@ lower=${call,,}
 worktrees=${3,,}
 [[ -n "$worktrees" ]] && lower=${lower//"$worktrees"/}
 home=${RINGMASTER_HOME,,}
-if [[ -n "$home" && "$lower" != *"$home"* && ! "$lower" =~ (aws|sam[[:space:]]|cdk|eksctl|copilot|slack|push|merge|terraform|tofu|terragrunt|psql|pgcli|mysql|mariadb|mycli|mongo|redis|migrat|prisma|knex|alembic|sequelize|flyway|dbmate|liquibase|typeorm|drizzle|db:|database|_url|ringmaster|eval|base64|xxd|\\\\x|\\\\u|\$|\`|[[:space:]]-c[[:space:]]|[[:space:]]sh[[:space:]]|source|\.[[:space:]]) ]]; then
+# Quotes and backslashes vanish when the shell runs a word (a''ws, a\ws and a"w"s all run aws): look through them.
+bare=${lower//[\'\"\\]/}
+# In a shell command, expansions, globs and braces can build a name the words above do not show.
+tricks=0
+if [[ "$call" == '"Bash"'* ]]; then
+  command=${call#*\"command\":}
+  command=${command%%\",\"description\"*}
+  [[ "$command" =~ [\$\`?*{[] ]] && tricks=1
+fi
+if [[ -n "$home" && $tricks == 0 && "$lower" != *"$home"* && ! "$bare" =~ (aws|sam[[:space:]]|cdk|eksctl|copilot|slack|push|merge|terraform|tofu|terragrunt|psql|pgcli|mysql|mariadb|mycli|mongo|redis|migrat|prisma|knex|alembic|sequelize|flyway|dbmate|liquibase|typeorm|drizzle|db:|database|_url|ringmaster|eval|base64|xxd|[[:space:]]-c[[:space:]]|[[:space:]]sh[[:space:]]|source|\.[[:space:]]) ]]; then
   exit 0
 fi
 printf '%s' "$payload" | "$1" "$2" && exit 0

@@ -40,11 +40,16 @@ const DB_CLIENTS = new Set(['psql', 'pgcli', 'mysql', 'mariadb', 'mycli', 'mongo
 const DB_HOST_ENV: Record<string, string> = { psql: 'PGHOST', pgcli: 'PGHOST', mysql: 'MYSQL_HOST', mariadb: 'MYSQL_HOST', mycli: 'MYSQL_HOST' };
 const READ_ONLY = new Set(['cat', 'ls', 'head', 'tail', 'less', 'more', 'grep', 'rg', 'find', 'stat', 'wc', 'file', 'jq', 'du', 'realpath', 'readlink', 'echo', 'printf', 'test', '[']);
 const SHELLS = new Set(['bash', 'sh', 'zsh', 'dash', 'ksh']);
-const DYNAMIC_PARTS = new Set(['SimpleExpansion', 'ParameterExpansion', 'CommandExpansion', 'ArithmeticExpansion', 'ProcessSubstitution']);
+// Parts whose text is not what runs: expansions, and brace expansion ({a,}ws is "aws ws").
+const DYNAMIC_PARTS = new Set(['SimpleExpansion', 'ParameterExpansion', 'CommandExpansion', 'ArithmeticExpansion', 'ProcessSubstitution', 'BraceExpansion']);
+// A glob in the command name runs whatever file matches (/usr/bin/a?s is aws).
+const PATTERN_PARTS = new Set(['Glob', 'ExtendedGlob']);
 
 interface Arg {
   value: string;
   dynamic: boolean;
+  /** Contains a glob pattern that the shell replaces with matching file names. */
+  pattern: boolean;
   text: string;
 }
 
@@ -102,7 +107,7 @@ function classifySimpleCommand(command: Command, context: ClassifyContext, depth
   if (argv.length === 0) return findings;
 
   const head = argv[0]!;
-  if (head.dynamic) {
+  if (head.dynamic || head.pattern) {
     findings.push({ category: 'obfuscated', reason: `the command name is computed at run time (${head.text})` });
     return findings;
   }
@@ -274,7 +279,7 @@ function classifyGit(args: Arg[], context: ClassifyContext): Finding[] {
     if (/^(-f|--force|--force-with-lease.*|--force-if-includes)$/.test(value) || /^-[a-zA-Z]*f[a-zA-Z]*$/.test(value)) findings.push({ category: 'protected_push', reason: 'git push --force' });
     else if (value === '--mirror' || value === '--all' || value === '--branches') findings.push({ category: 'protected_push', reason: `git push ${value}` });
     else if (['-o', '--push-option', '--repo', '--receive-pack', '--exec'].includes(value)) i++;
-    else if (value === '--delete' || value === '-d') positional.push({ value: ':', dynamic: false, text: ':' });
+    else if (value === '--delete' || value === '-d') positional.push({ value: ':', dynamic: false, pattern: false, text: ':' });
     else if (!value.startsWith('-')) positional.push(arg);
   }
   const deleting = positional.some((arg) => arg.value === ':');
@@ -365,11 +370,12 @@ function migrationTarget(name: string, args: Arg[], env: Map<string, string>, co
 }
 
 function argOf(word: Word): Arg {
-  return { value: word.value, text: word.text, dynamic: hasDynamicPart(word.parts ?? []) };
+  const parts = word.parts ?? [];
+  return { value: word.value, text: word.text, dynamic: hasPart(parts, DYNAMIC_PARTS), pattern: hasPart(parts, PATTERN_PARTS) };
 }
 
-function hasDynamicPart(parts: readonly WordPart[]): boolean {
-  return parts.some((part) => DYNAMIC_PARTS.has(part.type) || ('parts' in part && Array.isArray(part.parts) && hasDynamicPart(part.parts as WordPart[])));
+function hasPart(parts: readonly WordPart[], types: Set<string>): boolean {
+  return parts.some((part) => types.has(part.type) || ('parts' in part && Array.isArray(part.parts) && hasPart(part.parts as WordPart[], types)));
 }
 
 /** `$VAR` and `${VAR}` filled in from assignments on the command line and the child's environment. */

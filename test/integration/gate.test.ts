@@ -43,6 +43,7 @@ function runGate(command: string, env: Record<string, string> = {}, toolName = '
   return { output: new Promise((resolve) => child.on('close', (code) => resolve({ stdout, code, ms: Date.now() - started }))) };
 }
 
+const shellQuoted = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
 const denial = (stdout: string) => (JSON.parse(stdout) as { hookSpecificOutput: { permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput;
 
 describe('the PreToolUse gate', () => {
@@ -127,6 +128,27 @@ describe('the PreToolUse gate', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     await new Promise((resolve) => child.on('close', resolve));
     expect(denial(stdout).permissionDecisionReason).toMatch(/fail-closed/);
+  });
+
+  it('decides ordinary calls in bash alone, and sends anything that could be gated to the full check', async () => {
+    // With Node replaced by `false`, a call that reaches the slow path is denied; one the fast path allows is not.
+    const fastOnly = gateCommand().command.replace(shellQuoted(process.execPath), '/bin/false');
+    const decide = async (command: string, toolName = 'Bash') => {
+      const child = spawn('sh', ['-c', fastOnly], { env: { ...process.env, RINGMASTER_HOME: home } });
+      const input = toolName === 'Bash' ? { command, description: 'd' } : JSON.parse(command);
+      child.stdin.end(JSON.stringify({ session_id: 's', transcript_path: join(home, 't.jsonl'), cwd: join(home, 'worktrees', 'app', 'a'), hook_event_name: 'PreToolUse', tool_name: toolName, tool_input: input, tool_use_id: 'tu' }));
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      await new Promise((resolve) => child.on('close', resolve));
+      return stdout === '' ? 'fast' : 'full check';
+    };
+    for (const ordinary of ['ls -la', 'npm test && git status', 'git commit -m "fix: login form"', 'cat README.md | grep -n title']) {
+      expect(await decide(ordinary), ordinary).toBe('fast');
+    }
+    expect(await decide(JSON.stringify({ file_path: join(home, 'worktrees', 'app', 'a', 'x.ts'), old_string: 'a', new_string: 'b' }), 'Edit')).toBe('fast');
+    for (const suspicious of ['aws s3 ls', "a''ws s3 ls", 'a\\ws s3 ls', 'a"w"s s3 ls', '/usr/bin/a?s s3 ls', '{a,}ws s3 ls', 'echo $HOME', 'x=`id`', 'git push', 'psql', 'bash -c ls', `cat ${home}/state.db`]) {
+      expect(await decide(suspicious), suspicious).toBe('full check');
+    }
   });
 
   it("gives Claude's hook a timeout longer than the gate's own wait", () => {
