@@ -120,7 +120,8 @@ export async function deliver(context: Context, record: AgentRecord, text: strin
   }
   // Submit only once the TUI shows it has taken the text in: an Enter that
   // arrives first is lost, and the text sits in the input box unsent.
-  await waitForScreenChange(tmux, session, screenBefore, 3_000);
+  // A typed slash command opens Claude's command menu, which needs a moment to settle before Enter runs it.
+  await waitForScreenChange(tmux, session, screenBefore, 3_000, method === 'typed' ? 400 : 50);
   await tmux.sendKeys(session, ['Enter']);
 
   if (record.agentKind !== 'claude') {
@@ -161,7 +162,7 @@ export async function deliver(context: Context, record: AgentRecord, text: strin
       lastEnter = Date.now();
       extraEnters++;
     }
-    await sleep(150);
+    await sleep(50);
   }
   const screen = (await tmux.capturePane(session)) ?? '';
   notes.push(`No UserPromptSubmit with this text within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${screen.split('\n').filter((line) => line.trim()).slice(-12).join('\n')}`);
@@ -203,15 +204,15 @@ async function clearClaudeInput(tmux: ReturnType<typeof tmuxFor>, session: strin
   return initial;
 }
 
-async function waitForScreenChange(tmux: ReturnType<typeof tmuxFor>, session: string, before: string, timeoutMs: number): Promise<void> {
+async function waitForScreenChange(tmux: ReturnType<typeof tmuxFor>, session: string, before: string, timeoutMs: number, settleMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  await sleep(50);
   while (Date.now() < deadline) {
+    await sleep(30);
     if (((await tmux.capturePane(session)) ?? '') !== before) {
-      await sleep(100);
+      // Let the TUI finish taking in the text before the Enter arrives.
+      await sleep(settleMs);
       return;
     }
-    await sleep(50);
   }
 }
 

@@ -121,6 +121,8 @@ function stateFromEvent(last: StoredEvent, events: StoredEvent[]): DerivedStatus
     case 'Stop':
       return { ...base, state: 'idle', reason: 'the turn finished' };
     case 'SessionEnd':
+      // /clear ends the conversation, not the process: Claude waits for a new prompt.
+      if (detail.reason === 'clear') return { ...base, state: 'idle', reason: 'the conversation was cleared (/clear) and waits for a prompt' };
       return { ...base, state: 'exited', reason: `Claude ended its session (${String(detail.reason ?? 'no reason given')})` };
     default:
       return { ...base, state: 'unknown', reason: `last event ${last.kind} is not one ringmaster understands` };

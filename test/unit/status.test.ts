@@ -55,6 +55,7 @@ describe('deriveStatus', () => {
     expect(deriveStatus(signals({ pane: { ...pane, paneDead: true, deadStatus: 2 }, events: busy }))).toMatchObject({ state: 'exited', exitStatus: 2 });
     expect(deriveStatus(signals({ processAlive: false, exitStatus: 137, events: busy }))).toMatchObject({ state: 'exited', exitStatus: 137, reason: 'the agent process exited with status 137' });
     expect(deriveStatus(signals({ events: events(['Stop'], ['SessionEnd', { reason: 'logout' }]) })).state).toBe('exited');
+    expect(deriveStatus(signals({ events: events(['Stop'], ['SessionEnd', { reason: 'clear' }]) })).state).toBe('idle');
     expect(deriveStatus(signals({ events: busy, pendingPermission: { since: NOW - 5, what: 'aws s3 ls' } })).state).toBe('waiting_permission');
   });
 
