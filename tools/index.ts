@@ -2,6 +2,7 @@ import type { AnyToolDefinition } from '../src/server/tool.js';
 import { cleanupWorktreeTool } from './cleanup_worktree.js';
 import { listAgentsTool } from './list_agents.js';
 import { listPermissionRequestsTool } from './list_permission_requests.js';
+import { listPrsTool } from './list_prs.js';
 import { readAgentStateTool } from './read_agent_state.js';
 import { requestPermissionTool } from './request_permission.js';
 import { sendPromptTool } from './send_prompt.js';
@@ -17,5 +18,6 @@ export const tools: AnyToolDefinition[] = [
   waitForAgentsTool,
   requestPermissionTool,
   listPermissionRequestsTool,
+  listPrsTool,
   cleanupWorktreeTool,
 ];

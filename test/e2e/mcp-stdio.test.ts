@@ -29,6 +29,7 @@ describe('the built server over stdio, with the SDK client', () => {
       'wait_for_agents',
       'request_permission',
       'list_permission_requests',
+      'list_prs',
       'cleanup_worktree',
     ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));

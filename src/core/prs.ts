@@ -1,0 +1,133 @@
+import type { Octokit } from '@octokit/rest';
+import { githubClient, githubError, parseRemote, type RepoRef } from '../adapters/github.js';
+import { UserInputError } from '../errors.js';
+import type { AgentRecord } from '../store/store.js';
+import type { Context } from './context.js';
+import { findLiveAgent } from './state.js';
+
+/** GitHub allows many aliases per query; 50 branches per request keeps each response small and fast. */
+export const BRANCHES_PER_QUERY = 50;
+
+export interface PullRequestInfo {
+  number: number;
+  url: string;
+  state: string;
+  draft: boolean;
+  mergeable: string;
+  reviewDecision: string | null;
+  checks: { state: string | null; failing: string[] };
+  unresolvedThreads: number;
+  updatedAt: string;
+}
+
+export interface AgentPullRequest {
+  agent: string;
+  branch: string;
+  repo: string;
+  github: string | null;
+  pr: PullRequestInfo | null;
+  error: string | null;
+}
+
+export interface PrListing {
+  agents: AgentPullRequest[];
+  rateLimit: { remaining: number; resetAt: string } | null;
+  requests: number;
+}
+
+const PR_FIELDS = `
+  number url state isDraft mergeable reviewDecision updatedAt
+  reviewThreads(first: 100) { nodes { isResolved } }
+  commits(last: 1) { nodes { commit { statusCheckRollup { state contexts(first: 100) { nodes {
+    __typename
+    ... on CheckRun { name conclusion status }
+    ... on StatusContext { context state }
+  } } } } } }`;
+
+interface PrNode {
+  number: number;
+  url: string;
+  state: string;
+  isDraft: boolean;
+  mergeable: string;
+  reviewDecision: string | null;
+  updatedAt: string;
+  reviewThreads: { nodes: Array<{ isResolved: boolean }> };
+  commits: { nodes: Array<{ commit: { statusCheckRollup: { state: string; contexts: { nodes: Array<{ __typename: string; name?: string; conclusion?: string | null; context?: string; state?: string }> } } | null } }> };
+}
+
+/** The GitHub owner/name of a repo's origin, or an explanation of why there is none. */
+export async function githubRepoOf(context: Context, repo: string): Promise<RepoRef> {
+  const url = (await context.git.tryRun(repo, ['remote', 'get-url', 'origin']))?.trim();
+  if (!url) throw new UserInputError(`${repo} has no origin remote, so ringmaster cannot find its GitHub repository. Add one: git remote add origin git@github.com:OWNER/REPO.git`);
+  const ref = parseRemote(url);
+  if (!ref) throw new UserInputError(`The origin remote of ${repo} (${url}) is not a GitHub repository URL. Use the SSH or HTTPS form: git@github.com:OWNER/REPO.git`);
+  return ref;
+}
+
+/**
+ * Every agent's pull request with one GraphQL request per repository for up
+ * to 50 branches (aliases), instead of one request per branch.
+ */
+export async function listPrs(context: Context, options: { names?: string[]; repos?: string[] } = {}, client?: Octokit): Promise<PrListing> {
+  let records = options.names?.length ? options.names.map((name) => findLiveAgent(context, name)) : context.store.listAgents();
+  if (options.repos?.length) records = records.filter((record) => options.repos!.some((repo) => record.repo === repo || record.repo.endsWith(`/${repo}`)));
+  const octokit = client ?? githubClient(context.env);
+  const byRepo = new Map<string, AgentRecord[]>();
+  for (const record of records) byRepo.set(record.repo, [...(byRepo.get(record.repo) ?? []), record]);
+  const agents: AgentPullRequest[] = [];
+  let rateLimit: PrListing['rateLimit'] = null;
+  let requests = 0;
+  for (const [repo, repoAgents] of byRepo) {
+    let ref: RepoRef;
+    try {
+      ref = await githubRepoOf(context, repo);
+    } catch (error) {
+      for (const record of repoAgents) agents.push({ agent: record.name, branch: record.branch, repo, github: null, pr: null, error: (error as Error).message });
+      continue;
+    }
+    for (let start = 0; start < repoAgents.length; start += BRANCHES_PER_QUERY) {
+      const chunk = repoAgents.slice(start, start + BRANCHES_PER_QUERY);
+      const variables: Record<string, string> = { owner: ref.owner, name: ref.name };
+      const aliases = chunk.map((record, index) => {
+        variables[`b${index}`] = record.branch;
+        return `b${index}: pullRequests(headRefName: $b${index}, first: 1, orderBy: {field: UPDATED_AT, direction: DESC}) { nodes { ${PR_FIELDS} } }`;
+      });
+      const query = `query RingmasterPullRequests($owner: String!, $name: String!, ${chunk.map((_, index) => `$b${index}: String!`).join(', ')}) {
+        rateLimit { remaining resetAt }
+        repository(owner: $owner, name: $name) { ${aliases.join('\n')} }
+      }`;
+      let data: { rateLimit: { remaining: number; resetAt: string }; repository: Record<string, { nodes: PrNode[] }> | null };
+      try {
+        requests++;
+        data = await octokit.graphql(query, variables);
+      } catch (error) {
+        throw githubError(error, `listing pull requests of ${ref.owner}/${ref.name}`);
+      }
+      rateLimit = data.rateLimit;
+      chunk.forEach((record, index) => {
+        const node = data.repository?.[`b${index}`]?.nodes[0];
+        agents.push({ agent: record.name, branch: record.branch, repo, github: `${ref.owner}/${ref.name}`, pr: node ? prInfo(node) : null, error: null });
+      });
+    }
+  }
+  return { agents, rateLimit, requests };
+}
+
+function prInfo(node: PrNode): PullRequestInfo {
+  const rollup = node.commits.nodes[0]?.commit.statusCheckRollup ?? null;
+  const failing = (rollup?.contexts.nodes ?? [])
+    .filter((context) => (context.__typename === 'CheckRun' ? ['FAILURE', 'TIMED_OUT', 'CANCELLED', 'ACTION_REQUIRED', 'STARTUP_FAILURE'].includes(context.conclusion ?? '') : ['FAILURE', 'ERROR'].includes(context.state ?? '')))
+    .map((context) => context.name ?? context.context ?? 'unnamed check');
+  return {
+    number: node.number,
+    url: node.url,
+    state: node.state,
+    draft: node.isDraft,
+    mergeable: node.mergeable,
+    reviewDecision: node.reviewDecision,
+    checks: { state: rollup?.state ?? null, failing },
+    unresolvedThreads: node.reviewThreads.nodes.filter((thread) => !thread.isResolved).length,
+    updatedAt: node.updatedAt,
+  };
+}
