@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { listAgents, getAgent, type AgentSummary } from './core/agents.js';
 import { cleanupAgent } from './core/cleanup.js';
 import { decide, listAudit, listRequests } from './core/permissions.js';
+import { reviewCheck } from './core/review.js';
 import { agentStatuses, readAgentState, type StatusReport } from './core/state.js';
 import { createContext, tmuxFor, type Context } from './core/context.js';
 import { runDoctor } from './core/doctor.js';
@@ -28,6 +29,7 @@ Usage:
   ringmaster approve <id> [--for 30m]      approve one request, or that agent's category for a while
   ringmaster deny <id> [--reason TEXT]     deny a request; the agent sees the reason
   ringmaster audit [--agent NAME]          every gated decision: who, when, what, outcome
+  ringmaster review-check [--watch] [--dry-run]   forward new PR review comments and failing checks to their agents
   ringmaster doctor                        check git, tmux, claude, the store and the registration
 
 Environment: RINGMASTER_HOME (default ~/.ringmaster), RINGMASTER_TMUX_SOCKET, RINGMASTER_CLAUDE,
@@ -156,6 +158,22 @@ async function main(argv: string[]): Promise<number> {
         if (values.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
         else for (const entry of entries) process.stdout.write(`${new Date(entry.at).toISOString()}  ${(entry.agentName ?? '-').padEnd(16)} ${entry.category.padEnd(14)} ${entry.outcome.padEnd(18)} ${entry.actor.padEnd(18)} ${(entry.summary ?? '').split('\n')[0]!.slice(0, 80)}\n`);
         return 0;
+      });
+    case 'review-check':
+      return withContext(async (context) => {
+        const { values } = parseArgs({ args: rest, options: { watch: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, interval: { type: 'string' } } });
+        const intervalSec = values.interval ? Number(values.interval) : 60;
+        if (!Number.isFinite(intervalSec) || intervalSec < 5) throw new UserInputError('--interval takes seconds, at least 5.');
+        for (;;) {
+          const results = await reviewCheck(context, { dryRun: values['dry-run'] });
+          for (const result of results) {
+            if (result.note === 'nothing new') continue;
+            process.stdout.write(`${result.agent} #${result.pr.number}: ${result.newComments.length} new comment(s), failing: ${result.newFailingChecks.join(', ') || 'none'}; ${result.sent ? `sent (delivered: ${result.delivered})` : result.note}\n`);
+            if (values['dry-run'] && result.prompt) process.stdout.write(`${result.prompt.replace(/^/gm, '    ')}\n`);
+          }
+          if (!values.watch) return 0;
+          await new Promise((resolve) => setTimeout(resolve, intervalSec * 1000));
+        }
       });
     case 'doctor':
       return withContext(async (context) => {

@@ -3,6 +3,10 @@ import { cleanupWorktreeTool } from './cleanup_worktree.js';
 import { listAgentsTool } from './list_agents.js';
 import { listPermissionRequestsTool } from './list_permission_requests.js';
 import { listPrsTool } from './list_prs.js';
+import { createPrTool } from './create_pr.js';
+import { reviewCheckTool } from './review_check.js';
+import { listTicketsTool } from './list_tickets.js';
+import { createTicketTool } from './create_ticket.js';
 import { readAgentStateTool } from './read_agent_state.js';
 import { requestPermissionTool } from './request_permission.js';
 import { sendPromptTool } from './send_prompt.js';
@@ -19,5 +23,9 @@ export const tools: AnyToolDefinition[] = [
   requestPermissionTool,
   listPermissionRequestsTool,
   listPrsTool,
+  createPrTool,
+  reviewCheckTool,
+  listTicketsTool,
+  createTicketTool,
   cleanupWorktreeTool,
 ];

@@ -11,7 +11,8 @@ export const spawnAgentTool = defineTool({
     'the tmux session and the exact command a human runs to attach. Give each agent a task that touches different files from the others.',
   inputSchema: z.object({
     repo: z.string().describe('Absolute path of a git checkout (any folder inside it works).'),
-    task: z.string().describe('The prompt the agent starts with. Any length; long tasks are handed over as a file.'),
+    task: z.string().optional().describe('The prompt the agent starts with. Any length; long tasks are handed over as a file. Optional with linear_issue, where it is added to the ticket text.'),
+    linear_issue: z.string().optional().describe("A Linear ticket such as ENG-123: its title and description become the task, its suggested branch the branch, and the PR is linked to it."),
     name: z.string().optional().describe('Agent name: 1-40 of A-Z a-z 0-9 - _. Default: from the task, plus a short random suffix.'),
     base: z.string().optional().describe("Branch, tag or commit to start from. Default: the repo's current branch."),
     branch: z.string().optional().describe('New branch to create. Default: agent/<name>. Must not exist yet.'),
@@ -44,6 +45,7 @@ export const spawnAgentTool = defineTool({
     task_submitted: z.boolean().nullable().describe('true once Claude confirmed the task; null for CLIs that cannot confirm.'),
     copied_files: z.array(z.string()),
     setup: z.object({ command: z.string(), exit_code: z.number(), duration_ms: z.number() }).nullable(),
+    linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
     notes: z.array(z.string()),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -52,7 +54,8 @@ export const spawnAgentTool = defineTool({
       context,
       {
         repo: args.repo,
-        task: args.task,
+        task: args.task ?? '',
+        linearIssue: args.linear_issue,
         name: args.name,
         base: args.base,
         branch: args.branch,
@@ -80,6 +83,7 @@ export const spawnAgentTool = defineTool({
       task_submitted: agent.taskSubmitted,
       copied_files: agent.copiedFiles,
       setup: agent.setup && { command: agent.setup.command, exit_code: agent.setup.exitCode, duration_ms: agent.setup.durationMs },
+      linear: agent.linear,
       notes: agent.notes,
     };
   },

@@ -1,8 +1,11 @@
 import type { Octokit } from '@octokit/rest';
 import { githubClient, githubError, parseRemote, type RepoRef } from '../adapters/github.js';
-import { UserInputError } from '../errors.js';
+import { ExternalToolError, UserInputError } from '../errors.js';
+import { isProtectedBranch } from '../policy/classify.js';
+import { loadPolicy } from '../policy/policy.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context } from './context.js';
+import { linkPrToTicket } from './linear.js';
 import { findLiveAgent } from './state.js';
 
 /** GitHub allows many aliases per query; 50 branches per request keeps each response small and fast. */
@@ -130,4 +133,55 @@ function prInfo(node: PrNode): PullRequestInfo {
     unresolvedThreads: node.reviewThreads.nodes.filter((thread) => !thread.isResolved).length,
     updatedAt: node.updatedAt,
   };
+}
+
+export interface CreatePrInput {
+  name: string;
+  title: string;
+  body?: string;
+  draft?: boolean;
+}
+
+export interface CreatedPr {
+  agent: string;
+  number: number;
+  url: string;
+  branch: string;
+  base: string;
+  pushed: string;
+}
+
+/**
+ * Pushes the agent's branch (never a protected one) and opens a pull request
+ * against its base; the default body lists the agent's task and commits. The
+ * PR is linked to the agent, and to its Linear ticket when it has one.
+ */
+export async function createPr(context: Context, input: CreatePrInput, client?: Octokit): Promise<CreatedPr & { notes: string[] }> {
+  const record = findLiveAgent(context, input.name);
+  if (!input.title.trim()) throw new UserInputError('title is empty. Give the pull request a title.');
+  const policy = loadPolicy(context.config.home);
+  if (isProtectedBranch(policy.protectedBranches, record.branch)) {
+    throw new UserInputError(`Branch ${record.branch} is protected; ringmaster never pushes it. Spawn agents on their own branches.`);
+  }
+  const ref = await githubRepoOf(context, record.repo);
+  const octokit = client ?? githubClient(context.env);
+  try {
+    await context.git.run(record.worktreePath, ['push', '--set-upstream', 'origin', `refs/heads/${record.branch}:refs/heads/${record.branch}`]);
+  } catch (error) {
+    throw new ExternalToolError(`Pushing ${record.branch} to origin failed: ${(error as Error).message}. Check the remote and your git credentials.`, { cause: error });
+  }
+  const commits = (await context.git.run(record.worktreePath, ['log', '--format=- %s', `${record.baseCommit}..refs/heads/${record.branch}`])).trim();
+  const body =
+    input.body ??
+    `${context.store.getTask(record.id)?.slice(0, 4_000) ?? record.taskPreview}\n\n## Commits\n${commits || '(none yet)'}\n\n_Opened by ringmaster for agent \`${record.name}\`._`;
+  let created;
+  try {
+    created = await octokit.rest.pulls.create({ owner: ref.owner, repo: ref.name, head: record.branch, base: record.baseRef, title: input.title, body, draft: input.draft ?? false });
+  } catch (error) {
+    throw githubError(error, `opening a pull request for ${record.branch}`);
+  }
+  context.store.db.prepare(`UPDATE agents SET pr_number = ?, pr_url = ?, updated_at = ? WHERE id = ?`).run(created.data.number, created.data.html_url, Date.now(), record.id);
+  context.store.addEvent(record.id, 'pr_opened', { number: created.data.number, url: created.data.html_url });
+  const pr: CreatedPr = { agent: record.name, number: created.data.number, url: created.data.html_url, branch: record.branch, base: record.baseRef, pushed: record.branch };
+  return { ...pr, notes: await linkPrToTicket(context, record, pr.url) };
 }

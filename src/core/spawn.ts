@@ -10,7 +10,8 @@ import { ConflictError, ExternalToolError, UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
 import { agentDir, type Context } from './context.js';
 import { childEnvironment, envFileText, launchScript } from './launch-script.js';
-import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
+import { nameFromTask, repoSlug, sessionName, slugify, validateName } from './names.js';
+import { fetchTicket, recordTicket, taskFromTicket, type Ticket } from './linear.js';
 import { packageRoot, renderPrompt } from './paths.js';
 import { defaultPolicy, loadPolicy, type Policy } from '../policy/policy.js';
 import { ingestEvents, spoolDir } from './events.js';
@@ -34,6 +35,8 @@ export interface SpawnInput {
   extraArgs?: string[];
   env?: Record<string, string>;
   bootstrap?: { copy?: string[]; setup?: string; setupTimeoutSec?: number };
+  /** A Linear ticket (e.g. ENG-123): its text becomes the task, its suggested branch the branch. */
+  linearIssue?: string;
 }
 
 export interface SpawnResult {
@@ -52,6 +55,7 @@ export interface SpawnResult {
   taskSubmitted: boolean | null;
   copiedFiles: string[];
   setup: { command: string; exitCode: number; durationMs: number } | null;
+  linear: { identifier: string; url: string } | null;
   notes: string[];
 }
 
@@ -62,8 +66,20 @@ export type ProgressReporter = (message: string) => void;
  * with its task. Everything is checked before anything is made; if a later
  * step fails, every earlier step is undone, so a failed spawn leaves nothing.
  */
-export async function spawnAgent(context: Context, input: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
+export async function spawnAgent(context: Context, request: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
   const { config, git, store, tmux } = context;
+  let input = request;
+  let ticket: Ticket | undefined;
+  if (request.linearIssue) {
+    progress(`Fetching Linear ticket ${request.linearIssue}`);
+    ticket = await fetchTicket(context, request.linearIssue);
+    input = {
+      ...request,
+      task: taskFromTicket(ticket, request.task?.trim() ? request.task : undefined),
+      branch: request.branch ?? ticket.branchName,
+      name: request.name ?? slugify(ticket.identifier, 40),
+    };
+  }
   const kind: AgentKind = input.agent ?? 'claude';
   const plan = await checkSpawnInput(context, input, kind);
   const { name, repo, branch, baseRef, baseCommit, env } = plan;
@@ -196,6 +212,7 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
     });
 
     store.markRunning(id, launch.argv);
+    if (ticket) recordTicket(context, id, ticket);
     store.addEvent(id, 'spawned', { branch, worktreePath, session, kind });
     progress(startup.taskSubmitted ? `Agent "${name}" is working` : `Agent "${name}" started`);
     return {
@@ -213,6 +230,7 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
       taskSubmitted: startup.taskSubmitted,
       copiedFiles,
       setup,
+      linear: ticket ? { identifier: ticket.identifier, url: ticket.url } : null,
       notes: [...files.notes, ...startup.notes],
     };
   } catch (error) {

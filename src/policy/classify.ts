@@ -285,7 +285,7 @@ function classifyGit(args: Arg[], context: ClassifyContext): Finding[] {
   const deleting = positional.some((arg) => arg.value === ':');
   const refspecs = positional.filter((arg) => arg.value !== ':').slice(1);
   const protectedPatterns = [...context.policy.protectedBranches, ...(context.repoProtectedBranches ?? repoProtectedBranches)(cwd || context.cwd)];
-  const isProtected = (branch: string) => protectedPatterns.some((pattern) => globToRegex(pattern).test(branch));
+  const isProtected = (branch: string) => isProtectedBranch(protectedPatterns, branch);
   if (refspecs.length === 0) {
     const branch = cwd ? (context.currentBranch ?? currentBranch)(cwd) : undefined;
     if (branch === undefined) findings.push({ category: 'protected_push', reason: 'git push of the current branch, which could not be determined' });
@@ -410,6 +410,11 @@ function isRingmasterState(path: string, context: ClassifyContext): boolean {
 function isUnder(path: string, root: string): boolean {
   const rel = relative(resolve(root), path);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Whether a branch is protected by the policy's patterns (`*` within a segment, `**` across). */
+export function isProtectedBranch(patterns: string[], branch: string): boolean {
+  return patterns.some((pattern) => globToRegex(pattern).test(branch));
 }
 
 function globToRegex(pattern: string): RegExp {

@@ -120,6 +120,17 @@ const MIGRATIONS: string[] = [
      note TEXT
    );
    CREATE INDEX audit_log_at ON audit_log (at);`,
+  // GitHub and Linear (issue 5): the agent's PR and ticket, and what review_check already forwarded.
+  `ALTER TABLE agents ADD COLUMN pr_number INTEGER;
+   ALTER TABLE agents ADD COLUMN pr_url TEXT;
+   ALTER TABLE agents ADD COLUMN linear_issue TEXT;
+   ALTER TABLE agents ADD COLUMN linear_url TEXT;
+   CREATE TABLE forwarded (
+     agent_id TEXT NOT NULL,
+     item TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (agent_id, item)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

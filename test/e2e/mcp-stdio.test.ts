@@ -30,12 +30,16 @@ describe('the built server over stdio, with the SDK client', () => {
       'request_permission',
       'list_permission_requests',
       'list_prs',
+      'create_pr',
+      'review_check',
+      'list_tickets',
+      'create_ticket',
       'cleanup_worktree',
     ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.cleanup_worktree!.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
     expect(byName.list_agents!.annotations).toMatchObject({ readOnlyHint: true });
-    expect(byName.spawn_agent!.inputSchema.required).toEqual(['repo', 'task']);
+    expect(byName.spawn_agent!.inputSchema.required).toEqual(['repo']);
     await expect(JSON.stringify(tools, null, 2)).toMatchFileSnapshot('__snapshots__/tools.json');
   });
 

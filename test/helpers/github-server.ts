@@ -15,7 +15,11 @@ export interface FakePr {
   mergeable?: 'MERGEABLE' | 'CONFLICTING' | 'UNKNOWN';
   reviewDecision?: 'APPROVED' | 'CHANGES_REQUESTED' | 'REVIEW_REQUIRED' | null;
   checks?: Array<{ name: string; conclusion: 'SUCCESS' | 'FAILURE' | 'TIMED_OUT' | null }>;
-  threads?: Array<{ isResolved: boolean }>;
+  threads?: Array<{ isResolved: boolean; path?: string; line?: number; comments?: Array<{ id: string; body: string; author: string }> }>;
+  oid?: string;
+  title?: string;
+  body?: string;
+  base?: string;
 }
 
 export interface GitHubServer {
@@ -55,6 +59,17 @@ export async function startGitHubServer(token: string): Promise<GitHubServer> {
         }
         return send(200, { data: { rateLimit: { remaining: 4999 - state.requests.length, resetAt: '2026-11-21T12:00:00Z' }, repository } });
       }
+      const create = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(request.url ?? '');
+      if (request.method === 'POST' && create) {
+        const repoKey = `${create[1]}/${create[2]}`;
+        const input = body as { head: string; base: string; title: string; body?: string; draft?: boolean };
+        const prs = state.prs.get(repoKey) ?? new Map<string, FakePr>();
+        state.prs.set(repoKey, prs);
+        if (prs.has(input.head)) return send(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${input.head}.` }] });
+        const number = 200 + prs.size;
+        prs.set(input.head, { number, isDraft: input.draft ?? false, title: input.title, body: input.body, base: input.base });
+        return send(201, { number, html_url: `https://github.com/${repoKey}/pull/${number}`, state: 'open', draft: input.draft ?? false, title: input.title, body: input.body ?? null, head: { ref: input.head }, base: { ref: input.base } });
+      }
       return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     });
   });
@@ -73,11 +88,28 @@ function prNode(repoKey: string, pr: FakePr) {
     mergeable: pr.mergeable ?? 'MERGEABLE',
     reviewDecision: pr.reviewDecision ?? null,
     updatedAt: '2026-11-21T10:00:00Z',
-    reviewThreads: { nodes: pr.threads ?? [] },
+    reviewThreads: {
+      nodes: (pr.threads ?? []).map((thread) => ({
+        isResolved: thread.isResolved,
+        path: thread.path ?? null,
+        line: thread.line ?? null,
+        comments: {
+          nodes: (thread.comments ?? []).map((comment) => ({
+            id: comment.id,
+            body: comment.body,
+            url: `https://github.com/${repoKey}/pull/${pr.number}#discussion_${comment.id}`,
+            path: thread.path ?? null,
+            line: thread.line ?? null,
+            author: { login: comment.author },
+          })),
+        },
+      })),
+    },
     commits: {
       nodes: [
         {
           commit: {
+            oid: pr.oid ?? 'a'.repeat(40),
             statusCheckRollup: pr.checks
               ? {
                   state: pr.checks.some((check) => check.conclusion === 'FAILURE') ? 'FAILURE' : 'SUCCESS',

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { reviewCheck } from '../src/core/review.js';
+import { defineTool } from '../src/server/tool.js';
+
+export const reviewCheckTool = defineTool({
+  name: 'review_check',
+  title: 'Forward review feedback',
+  description:
+    "Find new unresolved review comments and newly failing checks on agents' open pull requests, and send each owning agent one fix prompt quoting the comments with their files and lines (queued if the agent is busy). " +
+    'Remembers what it forwarded, so nothing is sent twice. dry_run shows the prompts without sending.',
+  inputSchema: z.object({
+    names: z.array(z.string()).optional().describe('Only these agents.'),
+    dry_run: z.boolean().optional(),
+  }),
+  outputSchema: z.object({
+    forwarded: z.array(
+      z.object({
+        agent: z.string(),
+        pr: z.object({ number: z.number(), url: z.string() }),
+        new_comments: z.number(),
+        new_failing_checks: z.array(z.string()),
+        prompt: z.string().nullable(),
+        sent: z.boolean(),
+        delivered: z.boolean().nullable(),
+        note: z.string().nullable(),
+      }),
+    ),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async handle(context, args) {
+    const results = await reviewCheck(context, { names: args.names, dryRun: args.dry_run });
+    return {
+      forwarded: results.map((result) => ({
+        agent: result.agent,
+        pr: result.pr,
+        new_comments: result.newComments.length,
+        new_failing_checks: result.newFailingChecks,
+        prompt: result.prompt,
+        sent: result.sent,
+        delivered: result.delivered,
+        note: result.note,
+      })),
+    };
+  },
+});
