@@ -93,6 +93,12 @@ describe('the built server over stdio, with the SDK client', () => {
     expect(resultText(ghost)).toMatch(/No agent named "ghost"/);
     expect(resultText(ghost)).not.toMatch(/at .*\.js:\d+/);
 
+    const noToken = await client.callTool({ name: 'list_prs', arguments: {} });
+    expect(noToken.isError).toBe(true);
+    expect(resultText(noToken)).toMatch(/No GitHub token\. Set GITHUB_TOKEN/);
+    const noLinear = await client.callTool({ name: 'list_tickets', arguments: {} });
+    expect(resultText(noLinear)).toMatch(/No Linear API key/);
+
     const stillServing = await client.callTool({ name: 'list_agents', arguments: {} });
     expect(stillServing.isError).toBeFalsy();
   });
