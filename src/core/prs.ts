@@ -89,32 +89,54 @@ export async function listPrs(context: Context, options: { names?: string[]; rep
       for (const record of repoAgents) agents.push({ agent: record.name, branch: record.branch, repo, github: null, pr: null, error: (error as Error).message });
       continue;
     }
-    for (let start = 0; start < repoAgents.length; start += BRANCHES_PER_QUERY) {
-      const chunk = repoAgents.slice(start, start + BRANCHES_PER_QUERY);
-      const variables: Record<string, string> = { owner: ref.owner, name: ref.name };
-      const aliases = chunk.map((record, index) => {
-        variables[`b${index}`] = record.branch;
-        return `b${index}: pullRequests(headRefName: $b${index}, first: 1, orderBy: {field: UPDATED_AT, direction: DESC}) { nodes { ${PR_FIELDS} } }`;
-      });
-      const query = `query RingmasterPullRequests($owner: String!, $name: String!, ${chunk.map((_, index) => `$b${index}: String!`).join(', ')}) {
-        rateLimit { remaining resetAt }
-        repository(owner: $owner, name: $name) { ${aliases.join('\n')} }
-      }`;
-      let data: { rateLimit: { remaining: number; resetAt: string }; repository: Record<string, { nodes: PrNode[] }> | null };
-      try {
-        requests++;
-        data = await octokit.graphql(query, variables);
-      } catch (error) {
-        throw githubError(error, `listing pull requests of ${ref.owner}/${ref.name}`);
-      }
-      rateLimit = data.rateLimit;
-      chunk.forEach((record, index) => {
-        const node = data.repository?.[`b${index}`]?.nodes[0];
-        agents.push({ agent: record.name, branch: record.branch, repo, github: `${ref.owner}/${ref.name}`, pr: node ? prInfo(node) : null, error: null });
-      });
-    }
+    const result = await queryBranchPullRequests<PrNode>(octokit, ref, repoAgents.map((record) => record.branch), PR_FIELDS, 'listing pull requests');
+    requests += result.requests;
+    rateLimit = result.rateLimit ?? rateLimit;
+    repoAgents.forEach((record, index) => {
+      const node = result.pullRequests[index];
+      agents.push({ agent: record.name, branch: record.branch, repo, github: `${ref.owner}/${ref.name}`, pr: node ? prInfo(node) : null, error: null });
+    });
   }
   return { agents, rateLimit, requests };
+}
+
+/**
+ * The newest pull request for each branch (undefined where there is none),
+ * with one GraphQL request per 50 branches: each branch is an aliased
+ * `pullRequests(headRefName:)` field, its name passed as a variable.
+ */
+export async function queryBranchPullRequests<Node>(
+  octokit: Octokit,
+  ref: RepoRef,
+  branches: string[],
+  fields: string,
+  what: string,
+  states = '[OPEN, CLOSED, MERGED]',
+): Promise<{ pullRequests: Array<Node | undefined>; requests: number; rateLimit: { remaining: number; resetAt: string } | null }> {
+  const pullRequests: Array<Node | undefined> = [];
+  let requests = 0;
+  let rateLimit: { remaining: number; resetAt: string } | null = null;
+  for (let start = 0; start < branches.length; start += BRANCHES_PER_QUERY) {
+    const chunk = branches.slice(start, start + BRANCHES_PER_QUERY);
+    const variables: Record<string, string> = { owner: ref.owner, name: ref.name };
+    chunk.forEach((branch, index) => (variables[`b${index}`] = branch));
+    const query = `query RingmasterPullRequests($owner: String!, $name: String!, ${chunk.map((_, index) => `$b${index}: String!`).join(', ')}) {
+      rateLimit { remaining resetAt }
+      repository(owner: $owner, name: $name) {
+        ${chunk.map((_, index) => `b${index}: pullRequests(headRefName: $b${index}, first: 1, states: ${states}, orderBy: {field: UPDATED_AT, direction: DESC}) { nodes { ${fields} } }`).join('\n')}
+      }
+    }`;
+    let data: { rateLimit: { remaining: number; resetAt: string }; repository: Record<string, { nodes: Node[] }> | null };
+    try {
+      requests++;
+      data = await octokit.graphql(query, variables);
+    } catch (error) {
+      throw githubError(error, `${what} of ${ref.owner}/${ref.name}`);
+    }
+    rateLimit = data.rateLimit ?? rateLimit;
+    chunk.forEach((_, index) => pullRequests.push(data.repository?.[`b${index}`]?.nodes[0]));
+  }
+  return { pullRequests, requests, rateLimit };
 }
 
 function prInfo(node: PrNode): PullRequestInfo {

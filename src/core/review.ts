@@ -1,9 +1,9 @@
 import type { Octokit } from '@octokit/rest';
-import { githubClient, githubError, type RepoRef } from '../adapters/github.js';
+import { githubClient, type RepoRef } from '../adapters/github.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context } from './context.js';
 import { sendPrompt } from './prompt.js';
-import { BRANCHES_PER_QUERY, githubRepoOf } from './prs.js';
+import { githubRepoOf, queryBranchPullRequests } from './prs.js';
 import { agentStatus } from './state.js';
 
 export interface ReviewComment {
@@ -69,26 +69,10 @@ export async function reviewCheck(context: Context, options: { names?: string[];
     } catch {
       continue; // no GitHub remote: nothing to review here
     }
-    for (let start = 0; start < repoAgents.length; start += BRANCHES_PER_QUERY) {
-      const chunk = repoAgents.slice(start, start + BRANCHES_PER_QUERY);
-      const variables: Record<string, string> = { owner: ref.owner, name: ref.name };
-      const aliases = chunk.map((record, index) => {
-        variables[`b${index}`] = record.branch;
-        return `b${index}: pullRequests(headRefName: $b${index}, first: 1, states: [OPEN], orderBy: {field: UPDATED_AT, direction: DESC}) { nodes { ${REVIEW_FIELDS} } }`;
-      });
-      const query = `query RingmasterReview($owner: String!, $name: String!, ${chunk.map((_, index) => `$b${index}: String!`).join(', ')}) {
-        repository(owner: $owner, name: $name) { ${aliases.join('\n')} }
-      }`;
-      let data: { repository: Record<string, { nodes: ReviewPrNode[] }> | null };
-      try {
-        data = await octokit.graphql(query, variables);
-      } catch (error) {
-        throw githubError(error, `reading reviews of ${ref.owner}/${ref.name}`);
-      }
-      for (const [index, record] of chunk.entries()) {
-        const pr = data.repository?.[`b${index}`]?.nodes[0];
-        if (pr) results.push(await forward(context, record, pr, Boolean(options.dryRun)));
-      }
+    const { pullRequests } = await queryBranchPullRequests<ReviewPrNode>(octokit, ref, repoAgents.map((record) => record.branch), REVIEW_FIELDS, 'reading reviews', '[OPEN]');
+    for (const [index, record] of repoAgents.entries()) {
+      const pr = pullRequests[index];
+      if (pr) results.push(await forward(context, record, pr, Boolean(options.dryRun)));
     }
   }
   return results;
