@@ -7,6 +7,7 @@ import { decide, listAudit, listRequests } from './core/permissions.js';
 import { reviewCheck } from './core/review.js';
 import { agentStatuses, readAgentState, type StatusReport } from './core/state.js';
 import { createContext, tmuxFor, type Context } from './core/context.js';
+import { livePanes } from './core/liveness.js';
 import { runDoctor } from './core/doctor.js';
 import { installIntoClaude } from './core/install.js';
 import { AGENT_KINDS, spawnAgent } from './core/spawn.js';
@@ -56,8 +57,10 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return withContext(async (context) => {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
-        const agents = await listAgents(context);
-        const statuses = await agentStatuses(context, context.store.listAgents());
+        const records = context.store.listAgents();
+        const paneOf = await livePanes(context, records);
+        const agents = await listAgents(context, records, paneOf);
+        const statuses = await agentStatuses(context, records, paneOf);
         const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id) }));
         process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : statusTable(rows));
         return 0;

@@ -48,8 +48,6 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Passed as `--permission-mode` to Claude children when set; the user chooses. */
       permissionMode: z.enum(['default', 'acceptEdits', 'plan', 'auto', 'dontAsk', 'bypassPermissions']).optional(),
-      /** Where Claude Code keeps `.claude.json`; defaults to CLAUDE_CONFIG_DIR or HOME like Claude itself. */
-      configDir: z.string().min(1).optional(),
     })
     .default({}),
   spawn: z
@@ -112,7 +110,6 @@ export function loadConfig(env: Env = process.env): Config {
       ...(fromFile.claude as object),
       ...dropUndefined({
         permissionMode: env.RINGMASTER_CHILD_PERMISSION_MODE || undefined,
-        configDir: env.CLAUDE_CONFIG_DIR || undefined,
       }),
     },
     spawn: { ...(fromFile.spawn as object), ...dropUndefined({ startupTimeoutMs: intFromEnv(env, 'RINGMASTER_STARTUP_TIMEOUT_MS') }) },
@@ -124,10 +121,4 @@ export function loadConfig(env: Env = process.env): Config {
     throw new UserInputError(`Invalid ringmaster configuration (${file} or RINGMASTER_* variables): ${problems}`);
   }
   return parsed.data;
-}
-
-/** Where Claude Code keeps its global state file for the given environment. */
-export function claudeJsonPath(config: Config, env: Env = process.env): string {
-  if (config.claude.configDir) return join(config.claude.configDir, '.claude.json');
-  return join(env.HOME || homedir(), '.claude.json');
 }

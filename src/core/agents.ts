@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { PaneInfo } from '../adapters/tmux.js';
-import { NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { tmuxFor, type Context } from './context.js';
-import { liveness } from './liveness.js';
+import { livePanes, liveness } from './liveness.js';
+import { findLiveAgent } from './state.js';
 
 export interface AgentSummary {
   id: string;
@@ -29,22 +29,14 @@ export interface AgentSummary {
 }
 
 /** Every live agent, with liveness probed now (one tmux call per tmux server). */
-export async function listAgents(context: Context): Promise<AgentSummary[]> {
-  const records = context.store.listAgents();
-  const panesBySocket = new Map<string | null, Map<string, PaneInfo>>();
-  for (const socket of new Set(records.map((record) => record.tmuxSocket))) {
-    panesBySocket.set(socket, await tmuxFor(context, socket).listPanes());
-  }
-  return records.map((record) => summarize(context, record, panesBySocket.get(record.tmuxSocket)?.get(record.tmuxSession)));
+export async function listAgents(context: Context, records = context.store.listAgents(), paneOf?: (record: AgentRecord) => PaneInfo | undefined): Promise<AgentSummary[]> {
+  const lookup = paneOf ?? (await livePanes(context, records));
+  return records.map((record) => summarize(context, record, lookup(record)));
 }
 
 export async function getAgent(context: Context, name: string): Promise<AgentSummary> {
-  const record = context.store.findAgentByName(name);
-  if (!record || record.state === 'removed') {
-    throw new NotFoundError(`No agent named ${JSON.stringify(name)}. Run list_agents (or ringmaster status) to see the agents that exist.`);
-  }
-  const pane = await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession);
-  return summarize(context, record, pane);
+  const record = findLiveAgent(context, name);
+  return summarize(context, record, await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession));
 }
 
 function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undefined): AgentSummary {

@@ -1,7 +1,7 @@
 import { childPids, isProcessAlive } from '../adapters/process.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import type { AgentRecord } from '../store/store.js';
-import { agentDir, type Context } from './context.js';
+import { agentDir, tmuxFor, type Context } from './context.js';
 import { readExitStatus } from './agent-files.js';
 
 export interface Liveness {
@@ -21,3 +21,10 @@ export function liveness(context: Context, record: AgentRecord, pane: PaneInfo |
   return { sessionAlive: true, processAlive: agentPid !== null && isProcessAlive(agentPid), agentPid, exitStatus };
 }
 
+
+/** Every agent's pane, with one `tmux list-panes` per tmux server the agents use. */
+export async function livePanes(context: Context, records: AgentRecord[]): Promise<(record: AgentRecord) => PaneInfo | undefined> {
+  const bySocket = new Map<string | null, Map<string, PaneInfo>>();
+  for (const socket of new Set(records.map((record) => record.tmuxSocket))) bySocket.set(socket, await tmuxFor(context, socket).listPanes());
+  return (record) => bySocket.get(record.tmuxSocket)?.get(record.tmuxSession);
+}

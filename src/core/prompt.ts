@@ -6,7 +6,7 @@ import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from './context.js';
 import { ingestEvents } from './events.js';
 import { inboxDir } from './agent-files.js';
-import { agentStatus, findLiveAgent, type StatusReport } from './state.js';
+import { agentStatus, findLiveAgent } from './state.js';
 
 export interface SendPromptInput {
   name: string;

@@ -59,6 +59,12 @@ interface PrNode {
   commits: { nodes: Array<{ commit: { statusCheckRollup: { state: string; contexts: { nodes: Array<{ __typename: string; name?: string; conclusion?: string | null; context?: string; state?: string }> } } | null } }> };
 }
 
+export function groupByRepo(records: AgentRecord[]): Map<string, AgentRecord[]> {
+  const byRepo = new Map<string, AgentRecord[]>();
+  for (const record of records) byRepo.set(record.repo, [...(byRepo.get(record.repo) ?? []), record]);
+  return byRepo;
+}
+
 /** The GitHub owner/name of a repo's origin, or an explanation of why there is none. */
 export async function githubRepoOf(context: Context, repo: string): Promise<RepoRef> {
   const url = (await context.git.tryRun(repo, ['remote', 'get-url', 'origin']))?.trim();
@@ -76,8 +82,7 @@ export async function listPrs(context: Context, options: { names?: string[]; rep
   let records = options.names?.length ? options.names.map((name) => findLiveAgent(context, name)) : context.store.listAgents();
   if (options.repos?.length) records = records.filter((record) => options.repos!.some((repo) => record.repo === repo || record.repo.endsWith(`/${repo}`)));
   const octokit = client ?? githubClient(context.env);
-  const byRepo = new Map<string, AgentRecord[]>();
-  for (const record of records) byRepo.set(record.repo, [...(byRepo.get(record.repo) ?? []), record]);
+  const byRepo = groupByRepo(records);
   const agents: AgentPullRequest[] = [];
   let rateLimit: PrListing['rateLimit'] = null;
   let requests = 0;

@@ -3,7 +3,7 @@ import { githubClient, type RepoRef } from '../adapters/github.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context } from './context.js';
 import { sendPrompt } from './prompt.js';
-import { githubRepoOf, queryBranchPullRequests } from './prs.js';
+import { githubRepoOf, groupByRepo, queryBranchPullRequests } from './prs.js';
 import { agentStatus } from './state.js';
 
 export interface ReviewComment {
@@ -59,8 +59,7 @@ const REVIEW_FIELDS = `
 export async function reviewCheck(context: Context, options: { names?: string[]; dryRun?: boolean } = {}, client?: Octokit): Promise<ReviewForward[]> {
   const records = context.store.listAgents().filter((record) => !options.names?.length || options.names.includes(record.name));
   const octokit = client ?? githubClient(context.env);
-  const byRepo = new Map<string, AgentRecord[]>();
-  for (const record of records) byRepo.set(record.repo, [...(byRepo.get(record.repo) ?? []), record]);
+  const byRepo = groupByRepo(records);
   const results: ReviewForward[] = [];
   for (const [repo, repoAgents] of byRepo) {
     let ref: RepoRef;

@@ -5,7 +5,7 @@ import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from './context.js';
 import { ingestEvents } from './events.js';
 import { pendingForAgent } from './permissions.js';
-import { liveness } from './liveness.js';
+import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
 import { deriveStatus, type AgentState } from './status.js';
 import { refreshTranscripts, type TranscriptState } from './transcripts.js';
@@ -79,11 +79,10 @@ export function findLiveAgent(context: Context, name: string): AgentRecord {
 }
 
 /** Status for several agents, with one tmux call per server. */
-export async function agentStatuses(context: Context, records: AgentRecord[]): Promise<Map<string, StatusReport>> {
-  const panesBySocket = new Map<string | null, Map<string, PaneInfo>>();
-  for (const socket of new Set(records.map((record) => record.tmuxSocket))) panesBySocket.set(socket, await tmuxFor(context, socket).listPanes());
+export async function agentStatuses(context: Context, records: AgentRecord[], paneOf?: (record: AgentRecord) => PaneInfo | undefined): Promise<Map<string, StatusReport>> {
+  const lookup = paneOf ?? (await livePanes(context, records));
   const statuses = new Map<string, StatusReport>();
-  for (const record of records) statuses.set(record.id, await agentStatus(context, record, panesBySocket.get(record.tmuxSocket)?.get(record.tmuxSession) ?? null));
+  for (const record of records) statuses.set(record.id, await agentStatus(context, record, lookup(record) ?? null));
   return statuses;
 }
 
