@@ -16,9 +16,9 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../dist/src/config.js';
 import { createContext } from '../dist/src/core/context.js';
-import { spawnAgent } from '../dist/src/core/spawn.js';
-import { sendPrompt } from '../dist/src/core/prompt.js';
-import { agentStatus, findLiveAgent } from '../dist/src/core/state.js';
+import { spawnAgent } from '../dist/src/fleet/spawn.js';
+import { sendPrompt } from '../dist/src/fleet/prompt.js';
+import { agentStatus, findLiveAgent } from '../dist/src/state/state.js';
 import { sleep } from './world.mjs';
 import { claudeEnv, startModelServer } from './model-server.mjs';
 import { ratio, summarize } from './stats.mjs';

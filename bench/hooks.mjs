@@ -18,7 +18,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { childSettings } from '../dist/src/core/spawn.js';
+import { childSettings } from '../dist/src/fleet/spawn.js';
 import { CLAUDE_BIN } from './world.mjs';
 import { claudeEnv, isMainConversation, startModelServer, toolResultCount } from './model-server.mjs';
 import { ratio, round, summarize } from './stats.mjs';

@@ -18,8 +18,8 @@ import { loadConfig } from '../dist/src/config.js';
 import { Store } from '../dist/src/store/store.js';
 import { Git } from '../dist/src/adapters/git.js';
 import { Tmux } from '../dist/src/adapters/tmux.js';
-import { refreshTranscripts } from '../dist/src/core/transcripts.js';
-import { readAgentState } from '../dist/src/core/state.js';
+import { refreshTranscripts } from '../dist/src/state/transcripts.js';
+import { readAgentState } from '../dist/src/state/state.js';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
 import { MB, ratio, round, summarize } from './stats.mjs';
 

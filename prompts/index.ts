@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { renderPrompt } from '../src/core/paths.js';
+import { renderPrompt } from '../src/core/index.js';
 
 /** MCP prompts. Their text lives beside this file as Markdown, so it reads as prose in review. */
 export function registerPrompts(server: McpServer): void {

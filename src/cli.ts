@@ -1,16 +1,12 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { listAgents, getAgent, type AgentSummary } from './core/agents.js';
-import { cleanupAgent } from './core/cleanup.js';
-import { decide, listAudit, listRequests } from './core/permissions.js';
-import { reviewCheck } from './core/review.js';
-import { agentStatuses, readAgentState, type StatusReport } from './core/state.js';
-import { createContext, tmuxFor, type Context } from './core/context.js';
-import { livePanes } from './core/liveness.js';
-import { runDoctor } from './core/doctor.js';
-import { installIntoClaude } from './core/install.js';
-import { AGENT_KINDS, spawnAgent } from './core/spawn.js';
+import { listAgents, getAgent, type AgentSummary, cleanupAgent, AGENT_KINDS, spawnAgent } from './fleet/index.js';
+import { decide, listAudit, listRequests } from './gate/index.js';
+import { reviewCheck } from './forge/index.js';
+import { agentStatuses, readAgentState, type StatusReport, livePanes } from './state/index.js';
+import { createContext, tmuxFor, type Context, toPublic } from './core/index.js';
+import { runDoctor, installIntoClaude } from './setup/index.js';
 import { describeError, UserInputError } from './errors.js';
 import { serveHttp } from './server/http.js';
 import { serveStdio } from './server/stdio.js';
@@ -62,14 +58,14 @@ async function main(argv: string[]): Promise<number> {
         const agents = await listAgents(context, records, paneOf);
         const statuses = await agentStatuses(context, records, paneOf);
         const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id) }));
-        process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : statusTable(rows));
+        process.stdout.write(values.json ? `${JSON.stringify(toPublic(rows), null, 2)}\n` : statusTable(rows));
         return 0;
       });
     case 'state':
       return withContext(async (context) => {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { verbose: { type: 'boolean' } } });
         const reports = await readAgentState(context, { name: positionals[0], verbose: values.verbose });
-        process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(toPublic(reports), null, 2)}\n`);
         return 0;
       });
     case 'attach':
@@ -138,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
       return withContext(async (context) => {
         const { values } = parseArgs({ args: rest, options: { all: { type: 'boolean' }, json: { type: 'boolean' } } });
         const requests = listRequests(context.store, { pendingOnly: !values.all });
-        if (values.json) process.stdout.write(`${JSON.stringify(requests, null, 2)}\n`);
+        if (values.json) process.stdout.write(`${JSON.stringify(toPublic(requests), null, 2)}\n`);
         else if (requests.length === 0) process.stdout.write(values.all ? 'No permission requests yet.\n' : 'Nothing waits for approval.\n');
         else for (const request of requests) process.stdout.write(`${request.id}  ${request.state.padEnd(8)} ${(request.agentName ?? '?').padEnd(16)} ${request.category.padEnd(14)} ${request.summary.split('\n')[0]!.slice(0, 100)}\n    why: ${request.reason}\n`);
         return 0;
@@ -158,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
       return withContext(async (context) => {
         const { values } = parseArgs({ args: rest, options: { agent: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
         const entries = listAudit(context.store, { agentName: values.agent, limit: values.limit ? Number(values.limit) : 100 });
-        if (values.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        if (values.json) process.stdout.write(`${JSON.stringify(toPublic(entries), null, 2)}\n`);
         else for (const entry of entries) process.stdout.write(`${new Date(entry.at).toISOString()}  ${(entry.agentName ?? '-').padEnd(16)} ${entry.category.padEnd(14)} ${entry.outcome.padEnd(18)} ${entry.actor.padEnd(18)} ${(entry.summary ?? '').split('\n')[0]!.slice(0, 80)}\n`);
         return 0;
       });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cleanupAgent } from '../src/core/cleanup.js';
+import { cleanupAgent } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const cleanupWorktreeTool = defineTool({

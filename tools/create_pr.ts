@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createPr } from '../src/core/prs.js';
+import { createPr } from '../src/forge/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const createPrTool = defineTool({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createTicket } from '../src/core/linear.js';
+import { createTicket } from '../src/forge/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const createTicketTool = defineTool({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { listAgents, type AgentSummary } from '../src/core/agents.js';
+import { listAgents } from '../src/fleet/index.js';
+import { toPublic } from '../src/core/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const agentSummarySchema = z.object({
@@ -21,27 +22,6 @@ export const agentSummarySchema = z.object({
   task_preview: z.string(),
 });
 
-export function agentSummaryOutput(agent: AgentSummary): z.infer<typeof agentSummarySchema> {
-  return {
-    id: agent.id,
-    name: agent.name,
-    agent: agent.agent,
-    repo: agent.repo,
-    branch: agent.branch,
-    base: agent.base,
-    worktree_path: agent.worktreePath,
-    worktree_exists: agent.worktreeExists,
-    tmux_session: agent.tmuxSession,
-    tmux_socket: agent.tmuxSocket,
-    attach_command: agent.attachCommand,
-    session_alive: agent.sessionAlive,
-    process_alive: agent.processAlive,
-    exit_status: agent.exitStatus,
-    created_at: agent.createdAt,
-    task_preview: agent.taskPreview,
-  };
-}
-
 export const listAgentsTool = defineTool({
   name: 'list_agents',
   title: 'List agents',
@@ -51,6 +31,6 @@ export const listAgentsTool = defineTool({
   outputSchema: z.object({ agents: z.array(agentSummarySchema) }),
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
-    return { agents: (await listAgents(context)).map(agentSummaryOutput) };
+    return { agents: toPublic(await listAgents(context)) };
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listRequests } from '../src/core/permissions.js';
+import { listRequests } from '../src/gate/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { permissionRequestOutput, permissionRequestSchema } from './request_permission.js';
 

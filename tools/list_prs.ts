@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPrs } from '../src/core/prs.js';
+import { listPrs } from '../src/forge/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const listPrsTool = defineTool({

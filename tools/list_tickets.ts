@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listTickets } from '../src/core/linear.js';
+import { listTickets } from '../src/forge/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const ticketSchema = z.object({ identifier: z.string(), title: z.string(), url: z.string(), state: z.string().nullable(), branch_name: z.string(), description: z.string().nullable() });

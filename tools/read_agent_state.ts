@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { UsageTotals } from '../src/core/transcripts.js';
-import { readAgentState, type AgentStateReport, type StatusReport } from '../src/core/state.js';
-import { AGENT_STATES } from '../src/core/status.js';
+import { toPublic } from '../src/core/index.js';
+import { readAgentState, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const statusSchema = z.object({
@@ -13,17 +12,6 @@ export const statusSchema = z.object({
   current_tool: z.string().nullable(),
 });
 
-export function statusOutput(status: StatusReport): z.infer<typeof statusSchema> {
-  return {
-    state: status.state,
-    since: status.since,
-    seconds_in_state: status.secondsInState,
-    reason: status.reason,
-    exit_status: status.exitStatus,
-    current_tool: status.currentTool,
-  };
-}
-
 const usageSchema = z.object({
   input_tokens: z.number(),
   output_tokens: z.number(),
@@ -31,15 +19,6 @@ const usageSchema = z.object({
   cache_read_tokens: z.number(),
   cost_usd: z.number().nullable(),
   api_responses: z.number(),
-});
-
-const usageOutput = (usage: UsageTotals): z.infer<typeof usageSchema> => ({
-  input_tokens: usage.inputTokens,
-  output_tokens: usage.outputTokens,
-  cache_creation_tokens: usage.cacheCreationTokens,
-  cache_read_tokens: usage.cacheReadTokens,
-  cost_usd: usage.costUsd,
-  api_responses: usage.apiResponses,
 });
 
 const agentStateSchema = z.object({
@@ -89,7 +68,7 @@ function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<t
     branch: report.branch,
     worktree_path: report.worktreePath,
     tmux_session: report.tmuxSession,
-    status: statusOutput(report.status),
+    status: toPublic(report.status),
     claude_session_id: report.claudeSessionId,
     transcript_path: report.transcriptPath,
     transcript: transcript && {
@@ -98,7 +77,7 @@ function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<t
       recent_tool_calls: transcript.summary.recentToolCalls.map(({ name, summary, at, sidechain }) => ({ name, summary, at, sidechain })),
       edited_files: transcript.summary.editedFiles,
       errors: transcript.summary.errors,
-      usage: { main: usageOutput(transcript.usage.main), sidechain: usageOutput(transcript.usage.sidechain), subagents: usageOutput(transcript.usage.subagents) },
+      usage: toPublic(transcript.usage),
       unpriced_models: transcript.unpricedModels,
       ...(verbose ? { recent_lines: transcript.summary.recentLines } : {}),
     },

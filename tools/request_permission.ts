@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { requestApproval, type AskHuman } from '../src/core/approval.js';
-import type { PermissionRequest } from '../src/core/permissions.js';
-import { CATEGORIES } from '../src/policy/policy.js';
+import { requestApproval, type AskHuman, type PermissionRequest, CATEGORIES } from '../src/gate/index.js';
 import { defineTool, type ToolExtras } from '../src/server/tool.js';
 
 export const permissionRequestSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { reviewCheck } from '../src/core/review.js';
+import { reviewCheck } from '../src/forge/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const reviewCheckTool = defineTool({

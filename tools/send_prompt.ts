@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sendPrompt } from '../src/core/prompt.js';
+import { sendPrompt } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const sendPromptTool = defineTool({

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { AGENT_KINDS, spawnAgent } from '../src/core/spawn.js';
+import { AGENT_KINDS, spawnAgent } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
+import { toPublic } from '../src/core/index.js';
+import { spawnForTicket } from '../src/forge/index.js';
 
 export const spawnAgentTool = defineTool({
   name: 'spawn_agent',
@@ -50,41 +52,20 @@ export const spawnAgentTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args, { progress }) {
-    const agent = await spawnAgent(
-      context,
-      {
-        repo: args.repo,
-        task: args.task ?? '',
-        linearIssue: args.linear_issue,
-        name: args.name,
-        base: args.base,
-        branch: args.branch,
-        agent: args.agent,
-        command: args.command,
-        model: args.model,
-        extraArgs: args.extra_args,
-        env: args.env,
-        bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
-      },
-      progress,
-    );
-    return {
-      id: agent.id,
-      name: agent.name,
-      agent: agent.agent,
-      repo: agent.repo,
-      branch: agent.branch,
-      base: agent.base,
-      base_commit: agent.baseCommit,
-      worktree_path: agent.worktreePath,
-      tmux_session: agent.tmuxSession,
-      tmux_socket: agent.tmuxSocket,
-      attach_command: agent.attachCommand,
-      task_submitted: agent.taskSubmitted,
-      copied_files: agent.copiedFiles,
-      setup: agent.setup && { command: agent.setup.command, exit_code: agent.setup.exitCode, duration_ms: agent.setup.durationMs },
-      linear: agent.linear,
-      notes: agent.notes,
+    const request = {
+      repo: args.repo,
+      task: args.task ?? '',
+      name: args.name,
+      base: args.base,
+      branch: args.branch,
+      agent: args.agent,
+      command: args.command,
+      model: args.model,
+      extraArgs: args.extra_args,
+      env: args.env,
+      bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
     };
+    const agent = args.linear_issue ? await spawnForTicket(context, args.linear_issue, request, progress) : await spawnAgent(context, request, progress);
+    return toPublic(agent);
   },
 });

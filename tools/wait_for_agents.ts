@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { waitForAgents } from '../src/core/wait.js';
+import { waitForAgents } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
-import { statusOutput, statusSchema } from './read_agent_state.js';
+import { toPublic } from '../src/core/index.js';
+import { statusSchema } from './read_agent_state.js';
 
 const agentStatusSchema = z.object({ name: z.string(), status: statusSchema });
 
@@ -25,7 +26,6 @@ export const waitForAgentsTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args, { progress, signal }) {
     const result = await waitForAgents(context, { names: args.names, timeoutSec: args.timeout_sec ?? 600, onlyChanges: args.only_changes, signal, onProgress: progress });
-    const shape = ({ name, status }: { name: string; status: Parameters<typeof statusOutput>[0] }) => ({ name, status: statusOutput(status) });
-    return { timed_out: result.timedOut, waited_seconds: result.waitedSeconds, ready: result.ready.map(shape), agents: result.agents.map(shape) };
+    return toPublic(result);
   },
 });

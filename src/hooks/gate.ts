@@ -8,9 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { audit, createRequest, expireOverdue, getRequest, hasGrant } from '../core/permissions.js';
-import { classifyToolCall, type Finding } from '../policy/classify.js';
-import { defaultPolicy, loadPolicy, type Policy } from '../policy/policy.js';
+import { audit, createRequest, expireOverdue, getRequest, hasGrant } from '../gate/permissions.js';
+import { classifyToolCall, type Finding } from '../gate/classify.js';
+import { defaultPolicy, loadPolicy, type Policy } from '../gate/policy.js';
 import { Store } from '../store/store.js';
 
 const POLL_MS = 250;

@@ -1,8 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerPrompts } from '../../prompts/index.js';
 import { tools } from '../../tools/index.js';
-import type { Context } from '../core/context.js';
-import { Monitor } from '../core/monitor.js';
+import type { Context } from '../core/index.js';
+import { Monitor } from '../fleet/index.js';
 import { registerResources } from './resources.js';
 import { registerTool } from './tool.js';
 

@@ -1,8 +1,8 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { Context } from '../core/context.js';
-import type { Monitor, StatusChange } from '../core/monitor.js';
-import { agentStatus, agentStatuses, findLiveAgent } from '../core/state.js';
+import type { Context } from '../core/index.js';
+import type { Monitor, StatusChange } from '../fleet/index.js';
+import { agentStatus, agentStatuses, findLiveAgent } from '../state/index.js';
 
 const AGENTS_URI = 'ringmaster://agents';
 const agentUri = (name: string) => `${AGENTS_URI}/${encodeURIComponent(name)}`;

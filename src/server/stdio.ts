@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Context } from '../core/context.js';
+import type { Context } from '../core/index.js';
 import { createServer } from './index.js';
 
 export async function serveStdio(context: Context): Promise<void> {

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { Context } from '../core/context.js';
+import type { Context } from '../core/index.js';
 import { describeError } from '../errors.js';
 
 /** What a handler gets besides its arguments. */
@@ -69,7 +69,8 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
         const elicit: ToolExtras['elicit'] = canElicit
           ? async (params) => (await server.server.elicitInput(params as Parameters<typeof server.server.elicitInput>[0])) as Awaited<ReturnType<NonNullable<ToolExtras['elicit']>>>
           : undefined;
-        const structuredContent = await tool.handle(context, args, { progress, signal: extra.signal, elicit });
+        // The output schema is the public shape: parsing drops internal fields a handler passed along.
+        const structuredContent = tool.outputSchema.parse(await tool.handle(context, args, { progress, signal: extra.signal, elicit })) as Record<string, unknown>;
         return { content: [{ type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) }], structuredContent };
       } catch (error) {
         return { isError: true, content: [{ type: 'text' as const, text: describeError(error) }] };

@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, listAudit, pendingForAgent, type PermissionRequest } from '../../src/core/permissions.js';
-import { sendPrompt } from '../../src/core/prompt.js';
-import { spawnAgent } from '../../src/core/spawn.js';
-import { agentStatus, findLiveAgent } from '../../src/core/state.js';
+import { decide, listAudit, pendingForAgent, type PermissionRequest } from '../../src/gate/permissions.js';
+import { sendPrompt } from '../../src/fleet/prompt.js';
+import { spawnAgent } from '../../src/fleet/spawn.js';
+import { agentStatus, findLiveAgent } from '../../src/state/state.js';
 import { git, makeRepo, makeWorld, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequest } from '../../src/core/permissions.js';
+import { createRequest } from '../../src/gate/permissions.js';
 import { CLI, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 
 const exec = promisify(execFile);
@@ -39,7 +39,7 @@ describe('the ringmaster CLI', () => {
     world.tmux('kill-session', '-t', '=ringmaster-cli-agent');
     expect((await cli('status')).stdout).toMatch(/cli-agent\s+codex\s+exited \d+s/);
     const json = JSON.parse((await cli('status', '--json')).stdout);
-    expect(json[0]).toMatchObject({ name: 'cli-agent', sessionAlive: false, processAlive: false, status: { state: 'exited' } });
+    expect(json[0]).toMatchObject({ name: 'cli-agent', session_alive: false, process_alive: false, status: { state: 'exited' } });
 
     const attach = await cli('attach', 'cli-agent');
     expect(attach.code).toBe(1);

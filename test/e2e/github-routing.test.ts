@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPr } from '../../src/core/prs.js';
-import { reviewCheck } from '../../src/core/review.js';
-import { spawnAgent } from '../../src/core/spawn.js';
-import { agentStatus, findLiveAgent } from '../../src/core/state.js';
+import { createPr } from '../../src/forge/prs.js';
+import { reviewCheck } from '../../src/forge/review.js';
+import { spawnForTicket } from '../../src/forge/linear.js';
+import { spawnAgent } from '../../src/fleet/spawn.js';
+import { agentStatus, findLiveAgent } from '../../src/state/state.js';
 import { git, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { startLinearServer, type LinearServer } from '../helpers/linear-server.js';
@@ -43,7 +44,7 @@ const idle = (name: string) => waitUntil(async () => (await agentStatus(world.co
 
 describe('GitHub and Linear with real children', () => {
   it('spawns an agent from a Linear ticket: its branch, its text as the task, and the link', async () => {
-    const spawned = await spawnAgent(world.context, { repo, task: '', linearIssue: 'ENG-7', extraArgs: ['--permission-mode', 'acceptEdits'] });
+    const spawned = await spawnForTicket(world.context, 'ENG-7', { repo, task: '', extraArgs: ['--permission-mode', 'acceptEdits'] });
     expect(spawned).toMatchObject({ name: 'eng-7', branch: 'eng-7-validate-emails', linear: { identifier: 'ENG-7', url: 'https://linear.app/acme/issue/eng-7' } });
     const task = 'ENG-7: Validate emails on signup\nLinear ticket: https://linear.app/acme/issue/eng-7\n\nReject addresses without an @.';
     await model.waitFor((request) => isMainConversation(request.body as MessagesRequestBody) && userTexts(request.body as MessagesRequestBody).includes(task), 30_000);

@@ -4,7 +4,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequest, getRequest } from '../../src/core/permissions.js';
+import { createRequest, getRequest } from '../../src/gate/permissions.js';
 import { CLI, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAgent } from '../../src/core/cleanup.js';
-import { audit, listAudit } from '../../src/core/permissions.js';
-import { spawnAgent } from '../../src/core/spawn.js';
+import { cleanupAgent } from '../../src/fleet/cleanup.js';
+import { audit, listAudit } from '../../src/gate/permissions.js';
+import { spawnAgent } from '../../src/fleet/spawn.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { FAKE_AGENT, git, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 

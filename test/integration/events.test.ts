@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ingestEvents, spoolDir } from '../../src/core/events.js';
-import { childSettings } from '../../src/core/spawn.js';
+import { ingestEvents, spoolDir } from '../../src/state/events.js';
+import { childSettings } from '../../src/fleet/spawn.js';
 import { Store } from '../../src/store/store.js';
 import { ROOT, tempDir } from '../helpers/fixtures.js';
 

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, listAudit, listRequests, pendingForAgent } from '../../src/core/permissions.js';
-import { childSettings } from '../../src/core/spawn.js';
+import { decide, listAudit, listRequests, pendingForAgent } from '../../src/gate/permissions.js';
+import { childSettings } from '../../src/fleet/spawn.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir, waitUntil } from '../helpers/fixtures.js';
 

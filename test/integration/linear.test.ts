@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/core/context.js';
-import { createTicket, fetchTicket, linkPrToTicket, listTickets, taskFromTicket } from '../../src/core/linear.js';
+import { createTicket, fetchTicket, linkPrToTicket, listTickets, taskFromTicket } from '../../src/forge/linear.js';
 import { loadConfig } from '../../src/config.js';
 import { NotFoundError, UserInputError } from '../../src/errors.js';
 import { makeWorld, type TestWorld } from '../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRemote } from '../../src/adapters/github.js';
 import { createContext } from '../../src/core/context.js';
-import { listPrs } from '../../src/core/prs.js';
+import { listPrs } from '../../src/forge/prs.js';
 import { loadConfig } from '../../src/config.js';
 import { ExternalToolError, UserInputError } from '../../src/errors.js';
 import { git, makeRepo, makeWorld, tempDir, type TestWorld } from '../helpers/fixtures.js';

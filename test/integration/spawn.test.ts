@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAgents } from '../../src/core/agents.js';
+import { listAgents } from '../../src/fleet/agents.js';
 import { createContext } from '../../src/core/context.js';
 import { loadConfig } from '../../src/config.js';
-import { spawnAgent } from '../../src/core/spawn.js';
+import { spawnAgent } from '../../src/fleet/spawn.js';
 import { ConflictError, ExternalToolError, NotFoundError, UserInputError } from '../../src/errors.js';
 import { FAKE_AGENT, fakeAgentArgs, git, makeRepo, makeWorld, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyCommand, classifyToolCall, type ClassifyContext, type FindingCategory } from '../../src/policy/classify.js';
-import { defaultPolicy } from '../../src/policy/policy.js';
+import { classifyCommand, classifyToolCall, type ClassifyContext, type FindingCategory } from '../../src/gate/classify.js';
+import { defaultPolicy } from '../../src/gate/policy.js';
 
 const context: ClassifyContext = {
   policy: { ...defaultPolicy(), categories: { ...defaultPolicy().categories, aws: { approver: 'human', commands: ['deploy-prod'] } } },

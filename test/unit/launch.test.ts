@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildLaunchPlan } from '../../src/adapters/agent-cli.js';
 import { loadConfig } from '../../src/config.js';
-import { childEnvironment, envFileText, launchScript, shellWord } from '../../src/core/launch-script.js';
+import { childEnvironment, envFileText, launchScript, shellWord } from '../../src/fleet/launch-script.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 const dir = tempDir();

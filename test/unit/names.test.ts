@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameFromTask, repoSlug, validateName } from '../../src/core/names.js';
+import { nameFromTask, repoSlug, validateName } from '../../src/fleet/names.js';
 
 describe('agent names', () => {
   it('accepts the portable alphabet', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveStatus, type StatusSignals } from '../../src/core/status.js';
+import { deriveStatus, type StatusSignals } from '../../src/state/status.js';
 import type { StoredEvent } from '../../src/store/store.js';
 
 const NOW = 1_800_000_000_000;

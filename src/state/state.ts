@@ -2,9 +2,9 @@ import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-sessi
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
-import { agentDir, tmuxFor, type Context } from './context.js';
+import { agentDir, tmuxFor, type Context } from '../core/index.js';
 import { ingestEvents } from './events.js';
-import { pendingForAgent } from './permissions.js';
+import { pendingForAgent } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
 import { deriveStatus, type AgentState } from './status.js';

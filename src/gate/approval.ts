@@ -1,7 +1,7 @@
 import { UserInputError } from '../errors.js';
-import { loadPolicy } from '../policy/policy.js';
-import { CATEGORIES } from '../policy/policy.js';
-import type { Context } from './context.js';
+import { loadPolicy } from './policy.js';
+import { CATEGORIES } from './policy.js';
+import type { Context } from '../core/index.js';
 import { createRequest, decide, expireOverdue, getRequest, parentMayApprove, type PermissionRequest } from './permissions.js';
 
 export interface ApprovalInput {

@@ -2,7 +2,8 @@ import type { LinearClient } from '@linear/sdk';
 import { linearClient, linearError } from '../adapters/linear.js';
 import { NotFoundError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
-import type { Context } from './context.js';
+import type { Context, ProgressReporter } from '../core/index.js';
+import { slugify, spawnAgent, type SpawnInput, type SpawnResult } from '../fleet/index.js';
 
 export interface Ticket {
   id: string;
@@ -32,6 +33,28 @@ export async function fetchTicket(context: Context, identifier: string, client: 
 /** The task an agent gets from a ticket: title, link and description. */
 export function taskFromTicket(ticket: Ticket, extra?: string): string {
   return [`${ticket.identifier}: ${ticket.title}`, `Linear ticket: ${ticket.url}`, '', ticket.description?.trim() || '(The ticket has no description.)', ...(extra ? ['', extra] : [])].join('\n');
+}
+
+/**
+ * spawn_agent with linear_issue: the ticket's title and description become the
+ * task (any given task is added), its suggested branch the branch, its
+ * identifier the name; the agent is linked to the ticket once it runs.
+ */
+export async function spawnForTicket(context: Context, identifier: string, request: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
+  progress(`Fetching Linear ticket ${identifier}`);
+  const ticket = await fetchTicket(context, identifier);
+  const spawned = await spawnAgent(
+    context,
+    {
+      ...request,
+      task: taskFromTicket(ticket, request.task?.trim() ? request.task : undefined),
+      branch: request.branch ?? ticket.branchName,
+      name: request.name ?? slugify(ticket.identifier, 40),
+    },
+    progress,
+  );
+  recordTicket(context, spawned.id, ticket);
+  return { ...spawned, linear: { identifier: ticket.identifier, url: ticket.url } };
 }
 
 export function recordTicket(context: Context, agentId: string, ticket: Ticket): void {

@@ -1,8 +1,7 @@
 import { childPids, isProcessAlive } from '../adapters/process.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import type { AgentRecord } from '../store/store.js';
-import { agentDir, tmuxFor, type Context } from './context.js';
-import { readExitStatus } from './agent-files.js';
+import { agentDir, tmuxFor, type Context, readExitStatus } from '../core/index.js';
 
 export interface Liveness {
   sessionAlive: boolean;

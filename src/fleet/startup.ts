@@ -1,7 +1,7 @@
 import { ExternalToolError } from '../errors.js';
 import type { Tmux } from '../adapters/tmux.js';
 import type { AgentKind } from '../store/store.js';
-import type { ProgressReporter } from './spawn.js';
+import type { ProgressReporter } from '../core/index.js';
 
 export interface StartupWatch {
   tmux: Tmux;

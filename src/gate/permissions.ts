@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError, UserInputError } from '../errors.js';
-import type { Policy } from '../policy/policy.js';
+import type { Policy } from './policy.js';
 import type { Store } from '../store/store.js';
 
 export type RequestState = 'pending' | 'approved' | 'denied' | 'expired';

@@ -1,5 +1,5 @@
 import { UserInputError } from '../errors.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/index.js';
 import { agentStatuses, findLiveAgent, type StatusReport } from './state.js';
 
 /** States that need the parent's attention. */

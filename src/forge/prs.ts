@@ -1,12 +1,11 @@
 import type { Octokit } from '@octokit/rest';
 import { githubClient, githubError, parseRemote, type RepoRef } from '../adapters/github.js';
 import { ExternalToolError, UserInputError } from '../errors.js';
-import { isProtectedBranch } from '../policy/classify.js';
-import { loadPolicy } from '../policy/policy.js';
+import { isProtectedBranch, loadPolicy } from '../gate/index.js';
 import type { AgentRecord } from '../store/store.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/index.js';
 import { linkPrToTicket } from './linear.js';
-import { findLiveAgent } from './state.js';
+import { findLiveAgent } from '../state/index.js';
 
 /** GitHub allows many aliases per query; 50 branches per request keeps each response small and fast. */
 export const BRANCHES_PER_QUERY = 50;

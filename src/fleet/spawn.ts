@@ -8,14 +8,11 @@ import { claudeJsonFor, forgetFolder, prepareClaudeProject, readClaudeJson } fro
 import { findExecutable } from '../adapters/process.js';
 import { ConflictError, ExternalToolError, UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
-import { agentDir, type Context } from './context.js';
+import { agentDir, type Context, packageRoot, renderPrompt, exitStatusFile, inboxDir, readExitStatus, type ProgressReporter } from '../core/index.js';
 import { childEnvironment, envFileText, launchScript } from './launch-script.js';
-import { nameFromTask, repoSlug, sessionName, slugify, validateName } from './names.js';
-import { fetchTicket, recordTicket, taskFromTicket, type Ticket } from './linear.js';
-import { packageRoot, renderPrompt } from './paths.js';
-import { defaultPolicy, loadPolicy, type Policy } from '../policy/policy.js';
-import { ingestEvents, spoolDir } from './events.js';
-import { exitStatusFile, inboxDir, readExitStatus } from './agent-files.js';
+import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
+import { defaultPolicy, loadPolicy, type Policy } from '../gate/index.js';
+import { ingestEvents, spoolDir } from '../state/index.js';
 import { shellQuote } from '../adapters/tmux.js';
 import { watchStartup } from './startup.js';
 
@@ -35,8 +32,6 @@ export interface SpawnInput {
   extraArgs?: string[];
   env?: Record<string, string>;
   bootstrap?: { copy?: string[]; setup?: string; setupTimeoutSec?: number };
-  /** A Linear ticket (e.g. ENG-123): its text becomes the task, its suggested branch the branch. */
-  linearIssue?: string;
 }
 
 export interface SpawnResult {
@@ -59,183 +54,67 @@ export interface SpawnResult {
   notes: string[];
 }
 
-export type ProgressReporter = (message: string) => void;
-
 /**
  * Creates a branch, a worktree and a tmux session, and starts an agent there
- * with its task. Everything is checked before anything is made; if a later
- * step fails, every earlier step is undone, so a failed spawn leaves nothing.
+ * with its task. The steps read as the spawn story in CLAUDE.md: validate
+ * everything, reserve the name, create the worktree, bootstrap it, write the
+ * agent's files, launch it, confirm it took its task. Every step that makes
+ * something registers its undo first; if a later step fails, the rollback
+ * undoes them in reverse, so a failed spawn leaves nothing behind.
  */
-export async function spawnAgent(context: Context, request: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
-  const { config, git, store, tmux } = context;
-  let input = request;
-  let ticket: Ticket | undefined;
-  if (request.linearIssue) {
-    progress(`Fetching Linear ticket ${request.linearIssue}`);
-    ticket = await fetchTicket(context, request.linearIssue);
-    input = {
-      ...request,
-      task: taskFromTicket(ticket, request.task?.trim() ? request.task : undefined),
-      branch: request.branch ?? ticket.branchName,
-      name: request.name ?? slugify(ticket.identifier, 40),
-    };
-  }
+export async function spawnAgent(context: Context, input: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
   const kind: AgentKind = input.agent ?? 'claude';
-  const plan = await checkSpawnInput(context, input, kind);
-  const { name, repo, branch, baseRef, baseCommit, env } = plan;
-
-  const id = `ag_${randomBytes(6).toString('hex')}`;
-  const session = sessionName(name);
-  // The real path, so that it matches what git and Claude Code record for the folder.
-  const worktreeParent = join(config.worktreeRoot, repoSlug(repo));
-  mkdirSync(worktreeParent, { recursive: true });
-  const worktreePath = join(realpathSync(worktreeParent), name);
-  const dir = agentDir(context, id);
-  const undo: Array<{ what: string; run: () => Promise<unknown> | unknown }> = [];
-
-  progress(`Reserving agent "${name}"`);
-  store.insertAgent({
-    id,
-    name,
-    repo,
-    baseRef,
-    baseCommit,
-    branch,
-    worktreePath,
-    tmuxSocket: tmux.socket,
-    tmuxSession: session,
-    agentKind: kind,
-    model: input.model ?? null,
-    task: input.task,
-    taskPreview: input.task.slice(0, 200),
-  });
-  undo.push({ what: 'database row', run: () => store.deleteAgent(id) });
-
+  const plan = await validateSpawn(context, input, kind);
+  const rollback = new Rollback();
+  const agent = reserveAgent(context, input, plan, kind, rollback, progress);
   try {
-    if (await tmux.hasSession(session)) {
-      throw new ConflictError(`A tmux session named ${session} already exists on this server. Pick another name, or end that session (tmux kill-session -t ${session}).`);
-    }
-    if (existsSync(worktreePath)) {
-      throw new ConflictError(`${worktreePath} already exists. Pick another name, or move that folder away.`);
-    }
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    undo.push({ what: 'agent folder', run: () => rmSync(dir, { recursive: true, force: true }) });
+    await createWorktree(context, agent, rollback, progress);
+    const copiedFiles = await copyBootstrapFiles(agent.repo, agent.worktreePath, input.bootstrap?.copy ?? [], progress);
+    const setup = input.bootstrap?.setup
+      ? await runSetup(input.bootstrap.setup, agent.worktreePath, plan.env, (input.bootstrap.setupTimeoutSec ?? context.config.spawn.setupTimeoutSec) * 1000, progress)
+      : null;
+    const prepared = prepareLaunch(context, input, plan, agent, rollback);
+    await launchAgent(context, agent, prepared, rollback, progress);
+    const startup = await confirmStarted(context, agent, prepared, input.task, progress);
 
-    progress(`Creating branch ${branch} and worktree at ${worktreePath}`);
-    // Registered before the attempt: a worktree add that fails half-way can leave either piece.
-    undo.push({ what: 'branch', run: async () => (await git.branchExists(repo, branch)) && git.deleteBranch(repo, branch) });
-    undo.push({
-      what: 'worktree',
-      run: async () => {
-        if (existsSync(worktreePath)) await git.removeWorktree(repo, worktreePath);
-        await git.pruneWorktrees(repo);
-      },
-    });
-    await git.addWorktree(repo, worktreePath, branch, baseCommit);
-
-    const copiedFiles = await copyBootstrapFiles(repo, worktreePath, input.bootstrap?.copy ?? [], progress);
-    let setup: SpawnResult['setup'] = null;
-    if (input.bootstrap?.setup) {
-      setup = await runSetup(input.bootstrap.setup, worktreePath, env, (input.bootstrap.setupTimeoutSec ?? config.spawn.setupTimeoutSec) * 1000, progress);
-    }
-
-    const childEnv = childEnvironment(context.env, {
-      ...env,
-      RINGMASTER_AGENT_ID: id,
-      RINGMASTER_AGENT_NAME: name,
-      RINGMASTER_HOME: config.home,
-      RINGMASTER_WORKTREE_ROOT: realpathSync(config.worktreeRoot),
-    });
-    const files = writeAgentFiles(dir, { id, name, branch, baseRef, worktreePath, task: input.task, childEnv, waitSeconds: plan.policy.waitSeconds, worktreeRoot: realpathSync(config.worktreeRoot) });
-    const launch = buildLaunchPlan({
-      kind,
-      config,
-      model: input.model,
-      // The inbox holds texts too long to type (a long task, a long prompt); Claude may read it without asking.
-      extraArgs: [...(input.extraArgs ?? []), ...(kind === 'claude' ? ['--add-dir', inboxDir(dir)] : [])],
-      customCommand: input.command,
-      settingsPath: files.settingsPath,
-      systemPromptPlaceholder: '{system_prompt}',
-      taskPlaceholder: '{task}',
-    });
-    writeFileSync(
-      files.launchPath,
-      launchScript({
-        agentId: id,
-        agentName: name,
-        envFile: files.envPath,
-        worktreePath,
-        taskArgFile: launch.delivery === 'argv' ? files.taskArgPath : files.emptyPath,
-        taskFile: files.taskPath,
-        systemPromptFile: files.systemPromptPath,
-        exitStatusFile: exitStatusFile(dir),
-        argv: launch.argv,
-      }),
-      { mode: 0o700 },
-    );
-
-    const claudeJson = claudeJsonFor(childEnv);
-    if (kind === 'claude') {
-      if (readClaudeJson(claudeJson)?.hasCompletedOnboarding !== true) {
-        files.notes.push(`Claude Code's first-run setup is not marked complete in ${claudeJson}; if the child shows the welcome screens, run \`claude\` once in a terminal and finish them.`);
-      }
-      undo.push({ what: 'folder trust', run: () => forgetFolder(claudeJson, [worktreePath, inboxDir(dir)]) });
-      files.notes.push(
-        ...prepareClaudeProject({
-          claudeJsonPath: claudeJson,
-          folder: worktreePath,
-          extraFolders: [inboxDir(dir)],
-          mainCheckout: repo,
-          projectMcpServers: projectMcpServers(worktreePath),
-          apiKey: childEnv.ANTHROPIC_API_KEY,
-        }),
-      );
-    }
-
-    progress(`Starting ${kind} in tmux session ${session}`);
-    undo.push({ what: 'tmux session', run: () => tmux.killSession(session) });
-    await tmux.newSession({ session, cwd: worktreePath, command: ['bash', files.launchPath], env: { RINGMASTER_AGENT_ID: id } });
-
-    const startup = await watchStartup({
-      tmux,
-      session,
-      kind,
-      delivery: launch.delivery,
-      task: input.task,
-      exitStatus: () => readExitStatus(dir),
-      taskSubmitted: () => {
-        ingestEvents(store, id, dir);
-        return store.recentEvents(id, 20).some((event) => event.kind === 'UserPromptSubmit');
-      },
-      timeoutMs: config.spawn.startupTimeoutMs,
-      progress,
-    });
-
-    store.markRunning(id, launch.argv);
-    if (ticket) recordTicket(context, id, ticket);
-    store.addEvent(id, 'spawned', { branch, worktreePath, session, kind });
-    progress(startup.taskSubmitted ? `Agent "${name}" is working` : `Agent "${name}" started`);
+    context.store.markRunning(agent.id, prepared.argv);
+    context.store.addEvent(agent.id, 'spawned', { branch: agent.branch, worktreePath: agent.worktreePath, session: agent.session, kind });
+    progress(startup.taskSubmitted ? `Agent "${agent.name}" is working` : `Agent "${agent.name}" started`);
     return {
-      id,
-      name,
+      id: agent.id,
+      name: agent.name,
       agent: kind,
-      repo,
-      branch,
-      base: baseRef,
-      baseCommit,
-      worktreePath,
-      tmuxSession: session,
-      tmuxSocket: tmux.socket,
-      attachCommand: tmux.attachCommand(session),
+      repo: agent.repo,
+      branch: agent.branch,
+      base: plan.baseRef,
+      baseCommit: plan.baseCommit,
+      worktreePath: agent.worktreePath,
+      tmuxSession: agent.session,
+      tmuxSocket: context.tmux.socket,
+      attachCommand: context.tmux.attachCommand(agent.session),
       taskSubmitted: startup.taskSubmitted,
       copiedFiles,
       setup,
-      linear: ticket ? { identifier: ticket.identifier, url: ticket.url } : null,
-      notes: [...files.notes, ...startup.notes],
+      linear: null,
+      notes: [...prepared.notes, ...startup.notes],
     };
   } catch (error) {
+    await rollback.run(error, agent.name);
+    throw error;
+  }
+}
+
+/** Undo steps, registered before each thing is made and run in reverse when a later step fails. */
+class Rollback {
+  private readonly steps: Array<{ what: string; run: () => Promise<unknown> | unknown }> = [];
+
+  add(what: string, run: () => Promise<unknown> | unknown): void {
+    this.steps.push({ what, run });
+  }
+
+  async run(error: unknown, name: string): Promise<void> {
     const leftovers: string[] = [];
-    for (const step of undo.reverse()) {
+    for (const step of this.steps.reverse()) {
       try {
         await step.run();
       } catch (undoError) {
@@ -245,8 +124,184 @@ export async function spawnAgent(context: Context, request: SpawnInput, progress
     if (leftovers.length > 0 && error instanceof Error) {
       error.message += ` Rolling back also failed for: ${leftovers.join('; ')}; run cleanup_worktree on "${name}" with force: true.`;
     }
-    throw error;
   }
+}
+
+/** The agent as reserved in the store: its identity and where its pieces go. */
+interface ReservedAgent {
+  id: string;
+  name: string;
+  kind: AgentKind;
+  repo: string;
+  branch: string;
+  baseCommit: string;
+  session: string;
+  worktreePath: string;
+  /** $RINGMASTER_HOME/agents/<id>: everything ringmaster keeps for the agent, never in the repo. */
+  dir: string;
+}
+
+/** Step 2: the store's unique index on live names makes the name ours, before anything is made on disk. */
+function reserveAgent(context: Context, input: SpawnInput, plan: CheckedSpawn, kind: AgentKind, rollback: Rollback, progress: ProgressReporter): ReservedAgent {
+  const { config, store, tmux } = context;
+  const id = `ag_${randomBytes(6).toString('hex')}`;
+  // The real path, so that it matches what git and Claude Code record for the folder.
+  const worktreeParent = join(config.worktreeRoot, repoSlug(plan.repo));
+  mkdirSync(worktreeParent, { recursive: true });
+  const agent: ReservedAgent = {
+    id,
+    name: plan.name,
+    kind,
+    repo: plan.repo,
+    branch: plan.branch,
+    baseCommit: plan.baseCommit,
+    session: sessionName(plan.name),
+    worktreePath: join(realpathSync(worktreeParent), plan.name),
+    dir: agentDir(context, id),
+  };
+  progress(`Reserving agent "${agent.name}"`);
+  store.insertAgent({
+    id,
+    name: agent.name,
+    repo: agent.repo,
+    baseRef: plan.baseRef,
+    baseCommit: plan.baseCommit,
+    branch: agent.branch,
+    worktreePath: agent.worktreePath,
+    tmuxSocket: tmux.socket,
+    tmuxSession: agent.session,
+    agentKind: kind,
+    model: input.model ?? null,
+    task: input.task,
+    taskPreview: input.task.slice(0, 200),
+  });
+  rollback.add('database row', () => store.deleteAgent(id));
+  return agent;
+}
+
+/** Step 3: the branch and its worktree, after making sure neither the session nor the folder is taken. */
+async function createWorktree(context: Context, agent: ReservedAgent, rollback: Rollback, progress: ProgressReporter): Promise<void> {
+  const { git, tmux } = context;
+  if (await tmux.hasSession(agent.session)) {
+    throw new ConflictError(`A tmux session named ${agent.session} already exists on this server. Pick another name, or end that session (tmux kill-session -t ${agent.session}).`);
+  }
+  if (existsSync(agent.worktreePath)) {
+    throw new ConflictError(`${agent.worktreePath} already exists. Pick another name, or move that folder away.`);
+  }
+  mkdirSync(agent.dir, { recursive: true, mode: 0o700 });
+  rollback.add('agent folder', () => rmSync(agent.dir, { recursive: true, force: true }));
+
+  progress(`Creating branch ${agent.branch} and worktree at ${agent.worktreePath}`);
+  // Registered before the attempt: a worktree add that fails half-way can leave either piece.
+  rollback.add('branch', async () => (await git.branchExists(agent.repo, agent.branch)) && git.deleteBranch(agent.repo, agent.branch));
+  rollback.add('worktree', async () => {
+    if (existsSync(agent.worktreePath)) await git.removeWorktree(agent.repo, agent.worktreePath);
+    await git.pruneWorktrees(agent.repo);
+  });
+  await git.addWorktree(agent.repo, agent.worktreePath, agent.branch, agent.baseCommit);
+}
+
+interface PreparedLaunch {
+  files: AgentFiles;
+  argv: string[];
+  delivery: 'argv' | 'paste';
+  notes: string[];
+}
+
+/** Step 5: the agent's files (settings, prompts, env, launch script) and Claude's start-up answers. */
+function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, agent: ReservedAgent, rollback: Rollback): PreparedLaunch {
+  const { config } = context;
+  const kind = agent.kind;
+  const worktreeRoot = realpathSync(config.worktreeRoot);
+  const childEnv = childEnvironment(context.env, {
+    ...plan.env,
+    RINGMASTER_AGENT_ID: agent.id,
+    RINGMASTER_AGENT_NAME: agent.name,
+    RINGMASTER_HOME: config.home,
+    RINGMASTER_WORKTREE_ROOT: worktreeRoot,
+  });
+  const files = writeAgentFiles(agent.dir, {
+    id: agent.id,
+    name: agent.name,
+    branch: agent.branch,
+    baseRef: plan.baseRef,
+    worktreePath: agent.worktreePath,
+    task: input.task,
+    childEnv,
+    waitSeconds: plan.policy.waitSeconds,
+    worktreeRoot,
+  });
+  const launch = buildLaunchPlan({
+    kind,
+    config,
+    model: input.model,
+    // The inbox holds texts too long to type (a long task, a long prompt); Claude may read it without asking.
+    extraArgs: [...(input.extraArgs ?? []), ...(kind === 'claude' ? ['--add-dir', inboxDir(agent.dir)] : [])],
+    customCommand: input.command,
+    settingsPath: files.settingsPath,
+    systemPromptPlaceholder: '{system_prompt}',
+    taskPlaceholder: '{task}',
+  });
+  writeFileSync(
+    files.launchPath,
+    launchScript({
+      agentId: agent.id,
+      agentName: agent.name,
+      envFile: files.envPath,
+      worktreePath: agent.worktreePath,
+      taskArgFile: launch.delivery === 'argv' ? files.taskArgPath : files.emptyPath,
+      taskFile: files.taskPath,
+      systemPromptFile: files.systemPromptPath,
+      exitStatusFile: exitStatusFile(agent.dir),
+      argv: launch.argv,
+    }),
+    { mode: 0o700 },
+  );
+  const notes = [...files.notes];
+  if (kind === 'claude') {
+    const claudeJson = claudeJsonFor(childEnv);
+    if (readClaudeJson(claudeJson)?.hasCompletedOnboarding !== true) {
+      notes.push(`Claude Code's first-run setup is not marked complete in ${claudeJson}; if the child shows the welcome screens, run \`claude\` once in a terminal and finish them.`);
+    }
+    rollback.add('folder trust', () => forgetFolder(claudeJson, [agent.worktreePath, inboxDir(agent.dir)]));
+    notes.push(
+      ...prepareClaudeProject({
+        claudeJsonPath: claudeJson,
+        folder: agent.worktreePath,
+        extraFolders: [inboxDir(agent.dir)],
+        mainCheckout: agent.repo,
+        projectMcpServers: projectMcpServers(agent.worktreePath),
+        apiKey: childEnv.ANTHROPIC_API_KEY,
+      }),
+    );
+  }
+  return { files, argv: launch.argv, delivery: launch.delivery, notes };
+}
+
+/** Step 6: the tmux session running launch.sh. */
+async function launchAgent(context: Context, agent: ReservedAgent, prepared: PreparedLaunch, rollback: Rollback, progress: ProgressReporter): Promise<void> {
+  progress(`Starting ${agent.kind} in tmux session ${agent.session}`);
+  rollback.add('tmux session', () => context.tmux.killSession(agent.session));
+  await context.tmux.newSession({ session: agent.session, cwd: agent.worktreePath, command: ['bash', prepared.files.launchPath], env: { RINGMASTER_AGENT_ID: agent.id } });
+}
+
+/** Step 7: watch until the agent demonstrably has its task (or died, which throws and rolls back). */
+function confirmStarted(context: Context, agent: ReservedAgent, prepared: PreparedLaunch, task: string, progress: ProgressReporter) {
+  const { store, tmux, config } = context;
+  return watchStartup({
+    tmux,
+    session: agent.session,
+    kind: agent.kind,
+    delivery: prepared.delivery,
+    task,
+    exitStatus: () => readExitStatus(agent.dir),
+    taskSubmitted: () => {
+      ingestEvents(store, agent.id, agent.dir);
+      return store.recentEvents(agent.id, 20).some((event) => event.kind === 'UserPromptSubmit');
+    },
+    timeoutMs: config.spawn.startupTimeoutMs,
+    progress,
+  });
 }
 
 interface CheckedSpawn {
@@ -259,8 +314,8 @@ interface CheckedSpawn {
   policy: Policy;
 }
 
-/** Every check that can fail before anything is created. */
-async function checkSpawnInput(context: Context, input: SpawnInput, kind: AgentKind): Promise<CheckedSpawn> {
+/** Step 1: every check that can fail, before anything is created. */
+async function validateSpawn(context: Context, input: SpawnInput, kind: AgentKind): Promise<CheckedSpawn> {
   const { git, tmux } = context;
   if (typeof input.task !== 'string' || input.task.trim() === '') throw new UserInputError('task is empty. Describe what the agent should do.');
   if (input.task.includes('\0')) throw new UserInputError('task contains a NUL byte, which no terminal program can receive. Remove it.');

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { PaneInfo } from '../adapters/tmux.js';
 import type { AgentRecord } from '../store/store.js';
-import { tmuxFor, type Context } from './context.js';
-import { livePanes, liveness } from './liveness.js';
-import { findLiveAgent } from './state.js';
+import { tmuxFor, type Context } from '../core/index.js';
+import { livePanes, liveness, findLiveAgent } from '../state/index.js';
 
 export interface AgentSummary {
   id: string;

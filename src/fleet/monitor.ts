@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Context } from './context.js';
+import type { Context } from '../core/index.js';
 import { deliver } from './prompt.js';
-import { agentStatuses, type StatusReport } from './state.js';
+import { agentStatuses, type StatusReport } from '../state/index.js';
 
 export interface StatusChange {
   name: string;

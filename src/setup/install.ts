@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { findExecutable } from '../adapters/process.js';
 import { ExternalToolError } from '../errors.js';
-import type { Context } from './context.js';
-import { packageRoot } from './paths.js';
+import { type Context, packageRoot } from '../core/index.js';
 
 export interface InstallResult {
   claude: string;

@@ -3,8 +3,7 @@ import { relative } from 'node:path';
 import { claudeJsonFor, forgetFolder } from '../adapters/claude-config.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
-import { agentDir, tmuxFor, type Context } from './context.js';
-import { inboxDir } from './agent-files.js';
+import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
 
 export interface CleanupInput {
   name: string;

@@ -4,7 +4,7 @@ import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
 import { describeError } from '../errors.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/index.js';
 
 export interface DoctorCheck {
   name: string;

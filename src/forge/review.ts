@@ -1,10 +1,10 @@
 import type { Octokit } from '@octokit/rest';
 import { githubClient, type RepoRef } from '../adapters/github.js';
 import type { AgentRecord } from '../store/store.js';
-import type { Context } from './context.js';
-import { sendPrompt } from './prompt.js';
+import type { Context } from '../core/index.js';
+import { sendPrompt } from '../fleet/index.js';
 import { githubRepoOf, groupByRepo, queryBranchPullRequests } from './prs.js';
-import { agentStatus } from './state.js';
+import { agentStatus } from '../state/index.js';
 
 export interface ReviewComment {
   id: string;

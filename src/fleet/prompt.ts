@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import { MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
 import { ConflictError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
-import { agentDir, tmuxFor, type Context } from './context.js';
-import { ingestEvents } from './events.js';
-import { inboxDir } from './agent-files.js';
-import { agentStatus, findLiveAgent } from './state.js';
+import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
+import { ingestEvents, agentStatus, findLiveAgent } from '../state/index.js';
 
 export interface SendPromptInput {
   name: string;

@@ -1,0 +1,11 @@
+/**
+ * The fleet's lifecycle: spawning (with start-up), steering (send_prompt), listing, the monitor, and cleanup.
+ */
+export * from './spawn.js';
+export * from './startup.js';
+export * from './cleanup.js';
+export * from './names.js';
+export * from './launch-script.js';
+export * from './agents.js';
+export * from './prompt.js';
+export * from './monitor.js';

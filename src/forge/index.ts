@@ -1,0 +1,6 @@
+/**
+ * Where code leaves the machine: GitHub pull requests, review routing, and Linear tickets.
+ */
+export * from './prs.js';
+export * from './review.js';
+export * from './linear.js';

@@ -1,0 +1,7 @@
+/**
+ * The permission gate: the policy, the command classifier, pending requests, grants and the audit log, and the human-approval flow. Why was this denied? Start here.
+ */
+export * from './policy.js';
+export * from './classify.js';
+export * from './permissions.js';
+export * from './approval.js';
