@@ -7,6 +7,8 @@ import { reviewCheck } from './forge/index.js';
 import { agentStatuses, readAgentState, type StatusReport, livePanes } from './state/index.js';
 import { createContext, tmuxFor, type Context, toPublic } from './core/index.js';
 import { runDoctor, installIntoClaude } from './setup/index.js';
+import { runEgressDaemon } from './gate/egress/daemon.js';
+import { loadConfig } from './config.js';
 import { describeError, UserInputError } from './errors.js';
 import { serveHttp } from './server/http.js';
 import { serveStdio } from './server/stdio.js';
@@ -27,6 +29,7 @@ Usage:
   ringmaster deny <id> [--reason TEXT]     deny a request; the agent sees the reason
   ringmaster audit [--agent NAME]          every gated decision: who, when, what, outcome
   ringmaster review-check [--watch] [--dry-run]   forward new PR review comments and failing checks to their agents
+  ringmaster egress                        run the egress gate (children's network) in the foreground; spawn starts it when needed
   ringmaster doctor                        check git, tmux, claude, the store and the registration
 
 Environment: RINGMASTER_HOME (default ~/.ringmaster), RINGMASTER_TMUX_SOCKET, RINGMASTER_CLAUDE,
@@ -174,6 +177,10 @@ async function main(argv: string[]): Promise<number> {
           await new Promise((resolve) => setTimeout(resolve, intervalSec * 1000));
         }
       });
+    case 'egress':
+      // The egress gate's long-lived process; spawn starts it on its own when it is not running.
+      await runEgressDaemon(loadConfig());
+      return new Promise<number>(() => {});
     case 'doctor':
       return withContext(async (context) => {
         const checks = await runDoctor(context);

@@ -63,6 +63,15 @@ export const configSchema = z.strictObject({
     })
     .default({ port: 7411 }),
   prices: z.record(z.string().min(1), price).default(DEFAULT_PRICES),
+  egress: z
+    .strictObject({
+      /**
+       * An /etc/hosts-format file the egress gate consults before DNS. Tests use it
+       * to send real host names to their own servers without touching /etc/hosts.
+       */
+      hostsFile: z.string().min(1).optional(),
+    })
+    .default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -114,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     spawn: { ...(fromFile.spawn as object), ...dropUndefined({ startupTimeoutMs: intFromEnv(env, 'RINGMASTER_STARTUP_TIMEOUT_MS') }) },
     http: { ...(fromFile.http as object), ...dropUndefined({ port: intFromEnv(env, 'RINGMASTER_PORT') }) },
+    egress: { ...(fromFile.egress as object), ...dropUndefined({ hostsFile: env.RINGMASTER_EGRESS_HOSTS || undefined }) },
   };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {

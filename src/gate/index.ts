@@ -5,3 +5,5 @@ export * from './policy.js';
 export * from './classify.js';
 export * from './permissions.js';
 export * from './approval.js';
+export * from './network.js';
+export * from './egress/index.js';

@@ -19,7 +19,15 @@ export interface PermissionRequest {
   decidedAt: number | null;
   decidedBy: string | null;
   note: string | null;
+  /** For a network request: the host (and port) the connection is for. */
+  resource: string | null;
 }
+
+/** Category of a connection to a host no policy entry covers. */
+export const UNKNOWN_HOST_CATEGORY = 'network';
+
+/** How far an approval reaches: the one call, this agent for good, or every agent for good (unknown hosts only). */
+export type ApprovalScope = 'once' | 'agent' | 'always';
 
 export interface AuditEntry {
   at: number;
@@ -48,6 +56,7 @@ interface RequestRow {
   decided_at: number | null;
   decided_by: string | null;
   note: string | null;
+  resource: string | null;
 }
 
 const toRequest = (row: RequestRow): PermissionRequest => ({
@@ -64,6 +73,7 @@ const toRequest = (row: RequestRow): PermissionRequest => ({
   decidedAt: row.decided_at,
   decidedBy: row.decided_by,
   note: row.note,
+  resource: row.resource ?? null,
 });
 
 export function audit(store: Store, entry: Omit<AuditEntry, 'at'> & { at?: number }): void {
@@ -77,17 +87,17 @@ export function audit(store: Store, entry: Omit<AuditEntry, 'at'> & { at?: numbe
 
 export function createRequest(
   store: Store,
-  input: { agentId: string | null; agentName: string | null; tool: string; summary: string; category: string; reason: string; waitSeconds: number },
+  input: { agentId: string | null; agentName: string | null; tool: string; summary: string; category: string; reason: string; waitSeconds: number; resource?: string },
 ): PermissionRequest {
   const id = `pr_${randomBytes(5).toString('hex')}`;
   const now = Date.now();
   store.db.transaction(() => {
     store.db
       .prepare(
-        `INSERT INTO permission_requests (id, agent_id, agent_name, tool, summary, category, reason, state, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        `INSERT INTO permission_requests (id, agent_id, agent_name, tool, summary, category, reason, state, created_at, expires_at, resource)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
       )
-      .run(id, input.agentId, input.agentName, input.tool, input.summary.slice(0, 2000), input.category, input.reason, now, now + input.waitSeconds * 1000);
+      .run(id, input.agentId, input.agentName, input.tool, input.summary.slice(0, 2000), input.category, input.reason, now, now + input.waitSeconds * 1000, input.resource ?? null);
     audit(store, { agentId: input.agentId, agentName: input.agentName, requestId: id, category: input.category, tool: input.tool, summary: input.summary.slice(0, 2000), outcome: 'requested', actor: 'gate', note: input.reason });
   })();
   return getRequest(store, id);
@@ -118,9 +128,24 @@ export function pendingForAgent(store: Store, agentId: string): PermissionReques
  * Records a decision. `minutes` turns an approval into a grant for that agent
  * and category for that long; without it the approval covers the one call.
  */
-export function decide(store: Store, id: string, decision: { approve: boolean; actor: string; note?: string; minutes?: number }): PermissionRequest {
+export function decide(
+  store: Store,
+  id: string,
+  decision: { approve: boolean; actor: string; note?: string; minutes?: number; scope?: ApprovalScope },
+): PermissionRequest {
   if (decision.minutes !== undefined && (!Number.isFinite(decision.minutes) || decision.minutes <= 0 || decision.minutes > 24 * 60)) {
     throw new UserInputError('A grant lasts 1 to 1440 minutes.');
+  }
+  const scope = decision.scope ?? 'once';
+  if (scope !== 'once') {
+    if (!decision.approve) throw new UserInputError(`scope "${scope}" only goes with an approval.`);
+    if (decision.minutes !== undefined) throw new UserInputError(`Give either minutes or scope "${scope}", not both.`);
+    const request = getRequest(store, id);
+    if (request.category !== UNKNOWN_HOST_CATEGORY || !request.resource) {
+      throw new UserInputError(
+        `scope "${scope}" is for connections to hosts no policy covers; ${id} is a ${request.category} request. Approve it once or for some minutes, or change the policy (policy.json).`,
+      );
+    }
   }
   expireOverdue(store);
   const now = Date.now();
@@ -130,8 +155,15 @@ export function decide(store: Store, id: string, decision: { approve: boolean; a
     store.db
       .prepare(`UPDATE permission_requests SET state = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ? AND state = 'pending'`)
       .run(decision.approve ? 'approved' : 'denied', now, decision.actor, decision.note ?? null, id);
+    // A grant on an unknown host covers that host, not every unknown host.
+    const grantKey = request.category === UNKNOWN_HOST_CATEGORY && request.resource ? hostGrantKey(request.resource) : request.category;
     if (decision.approve && decision.minutes) {
-      store.db.prepare(`INSERT INTO grants (agent_id, category, expires_at, request_id, created_at) VALUES (?, ?, ?, ?, ?)`).run(request.agentId, request.category, now + decision.minutes * 60_000, id, now);
+      store.db.prepare(`INSERT INTO grants (agent_id, category, expires_at, request_id, created_at) VALUES (?, ?, ?, ?, ?)`).run(request.agentId, grantKey, now + decision.minutes * 60_000, id, now);
+    }
+    if (decision.approve && scope !== 'once') {
+      store.db
+        .prepare(`INSERT INTO network_rules (host, agent_id, created_at, created_by, request_id) VALUES (?, ?, ?, ?, ?)`)
+        .run(request.resource, scope === 'agent' ? request.agentId : null, now, decision.actor, id);
     }
     audit(store, {
       agentId: request.agentId,
@@ -140,7 +172,15 @@ export function decide(store: Store, id: string, decision: { approve: boolean; a
       category: request.category,
       tool: request.tool,
       summary: request.summary,
-      outcome: decision.approve ? (decision.minutes ? `approved for ${decision.minutes} min` : 'approved once') : 'denied',
+      outcome: decision.approve
+        ? decision.minutes
+          ? `approved for ${decision.minutes} min`
+          : scope === 'agent'
+            ? 'allowed for this agent'
+            : scope === 'always'
+              ? 'always allowed'
+              : 'approved once'
+        : 'denied',
       actor: decision.actor,
       note: decision.note ?? null,
     });
@@ -151,6 +191,15 @@ export function decide(store: Store, id: string, decision: { approve: boolean; a
 /** An unexpired grant for this agent and category, made by an earlier approval "for N minutes". */
 export function hasGrant(store: Store, agentId: string | null, category: string): boolean {
   return store.db.prepare(`SELECT 1 FROM grants WHERE agent_id IS ? AND category = ? AND expires_at > ?`).get(agentId, category, Date.now()) !== undefined;
+}
+
+export function hostGrantKey(resource: string): string {
+  return `host:${resource}`;
+}
+
+/** A standing "allow for this agent" or "always allow" answer for this host:port. */
+export function hasHostRule(store: Store, agentId: string | null, resource: string): boolean {
+  return store.db.prepare(`SELECT 1 FROM network_rules WHERE host = ? AND (agent_id IS NULL OR agent_id IS ?)`).get(resource, agentId) !== undefined;
 }
 
 export function expireOverdue(store: Store): void {

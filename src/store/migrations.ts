@@ -131,6 +131,27 @@ const MIGRATIONS: string[] = [
      at INTEGER NOT NULL,
      PRIMARY KEY (agent_id, item)
    );`,
+  // The enforced gate (issue 10): each agent's egress port pair and whether its sandbox is on;
+  // the host a network request is about; hosts a human allowed for good.
+  `CREATE TABLE agent_egress (
+     agent_id TEXT PRIMARY KEY,
+     http_port INTEGER,
+     socks_port INTEGER,
+     sandboxed INTEGER NOT NULL,
+     git_hosts_json TEXT NOT NULL DEFAULT '[]',
+     created_at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX agent_egress_http ON agent_egress (http_port) WHERE http_port IS NOT NULL;
+   ALTER TABLE permission_requests ADD COLUMN resource TEXT;
+   CREATE TABLE network_rules (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     host TEXT NOT NULL,
+     agent_id TEXT,
+     created_at INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     request_id TEXT
+   );
+   CREATE INDEX network_rules_host ON network_rules (host);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -82,6 +82,7 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
     tmux,
     close: async () => {
       context.store.close();
+      stopEgress(env.RINGMASTER_HOME!);
       // Let the agents die before removing their HOME: Claude writes its logs on the way out.
       const pids = tmux('list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
       tmux('kill-server');
@@ -95,6 +96,16 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
       }
     },
   };
+}
+
+/** Stops the world's egress gate process, if spawn started one. */
+export function stopEgress(ringmasterHome: string): void {
+  try {
+    const pid = Number(readFileSync(join(ringmasterHome, 'egress', 'egress.pid'), 'utf8').trim());
+    if (pid > 0) process.kill(pid, 'SIGTERM');
+  } catch {
+    // No gate was started.
+  }
 }
 
 /** The argv the fake agent was started with. */
