@@ -67,6 +67,19 @@ export class Git {
     return realpathSync(topLevel);
   }
 
+  /** Host names of the repository's remotes (https, ssh and scp-like URLs); local paths have none. */
+  async remoteHosts(repo: string): Promise<string[]> {
+    const out = (await this.tryRun(repo, ['remote', '-v'])) ?? '';
+    const hosts = new Set<string>();
+    for (const line of out.split('\n')) {
+      const url = line.split(/\s+/)[1];
+      if (!url) continue;
+      const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1] ?? /^(?:[^@/]+@)?([^:/]+):(?!\/)/.exec(url)?.[1];
+      if (host) hosts.add(host.toLowerCase());
+    }
+    return [...hosts];
+  }
+
   async hasCommits(repo: string): Promise<boolean> {
     return (await this.tryRun(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])) !== undefined;
   }

@@ -1,3 +1,4 @@
+import { isCredentialVariable } from '../gate/index.js';
 import { shellQuote } from '../adapters/tmux.js';
 
 /** Variables that belong to the parent's own session and must not leak into a child. */
@@ -16,7 +17,8 @@ const PARENT_ONLY_ENV = [
 export function childEnvironment(base: Record<string, string | undefined>, additions: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) {
-    if (value === undefined || PARENT_ONLY_ENV.includes(key) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
+    // Credentials stay with the user: a child gets one only when the caller passes it in `env` itself.
+    if (value === undefined || PARENT_ONLY_ENV.includes(key) || isCredentialVariable(key) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
     env[key] = value;
   }
   return { ...env, ...additions };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { execa } from 'execa';
 import { glob } from 'tinyglobby';
@@ -11,7 +12,21 @@ import type { AgentKind } from '../store/store.js';
 import { agentDir, type Context, packageRoot, renderPrompt, exitStatusFile, inboxDir, readExitStatus, type ProgressReporter } from '../core/index.js';
 import { childEnvironment, envFileText, launchScript } from './launch-script.js';
 import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
-import { defaultPolicy, loadPolicy, type Policy } from '../gate/index.js';
+import {
+  checkExtraArgs,
+  claudeSandboxSettings,
+  closeEgress,
+  type EgressPorts,
+  loadPolicy,
+  MAX_WAIT_SECONDS,
+  openEgress,
+  recordUnenforced,
+  requireSandbox,
+  srtCommand,
+  isCredentialVariable,
+  srtSettings,
+  type Policy,
+} from '../gate/index.js';
 import { ingestEvents, spoolDir } from '../state/index.js';
 import { shellQuote } from '../adapters/tmux.js';
 import { watchStartup } from './startup.js';
@@ -51,8 +66,13 @@ export interface SpawnResult {
   copiedFiles: string[];
   setup: { command: string; exitCode: number; durationMs: number } | null;
   linear: { identifier: string; url: string } | null;
+  /** "sandboxed": OS sandbox plus egress gate; "unenforced": the policy switched the sandbox off, only the hook gate guards. */
+  enforcement: 'sandboxed' | 'unenforced';
   notes: string[];
 }
+
+const UNENFORCED_NOTE =
+  'UNENFORCED: the sandbox is switched off in policy.json, so only the hook gate (a classifier, which can be bypassed) stands between this agent and gated actions.';
 
 /**
  * Creates a branch, a worktree and a tmux session, and starts an agent there
@@ -69,11 +89,19 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
   const agent = reserveAgent(context, input, plan, kind, rollback, progress);
   try {
     await createWorktree(context, agent, rollback, progress);
+    const egress = await openAgentEgress(context, agent, plan, rollback, progress);
     const copiedFiles = await copyBootstrapFiles(agent.repo, agent.worktreePath, input.bootstrap?.copy ?? [], progress);
     const setup = input.bootstrap?.setup
-      ? await runSetup(input.bootstrap.setup, agent.worktreePath, plan.env, (input.bootstrap.setupTimeoutSec ?? context.config.spawn.setupTimeoutSec) * 1000, progress)
+      ? await runSetup(
+          input.bootstrap.setup,
+          agent.worktreePath,
+          { ...Object.fromEntries(Object.entries(context.env).filter(([key, value]) => value !== undefined && !isCredentialVariable(key))), ...plan.env } as Record<string, string>,
+          (input.bootstrap.setupTimeoutSec ?? context.config.spawn.setupTimeoutSec) * 1000,
+          egress && sandboxWrapper(context, agent, egress, plan.policy.sandbox.allowWrite),
+          progress,
+        )
       : null;
-    const prepared = prepareLaunch(context, input, plan, agent, rollback);
+    const prepared = prepareLaunch(context, input, plan, agent, egress, rollback);
     await launchAgent(context, agent, prepared, rollback, progress);
     const startup = await confirmStarted(context, agent, prepared, input.task, progress);
 
@@ -96,7 +124,8 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
       copiedFiles,
       setup,
       linear: null,
-      notes: [...prepared.notes, ...startup.notes],
+      enforcement: egress ? 'sandboxed' : 'unenforced',
+      notes: [...(egress ? [] : [UNENFORCED_NOTE]), ...prepared.notes, ...startup.notes],
     };
   } catch (error) {
     await rollback.run(error, agent.name);
@@ -201,6 +230,61 @@ async function createWorktree(context: Context, agent: ReservedAgent, rollback: 
   await git.addWorktree(agent.repo, agent.worktreePath, agent.branch, agent.baseCommit);
 }
 
+/**
+ * Step 4: the agent's own egress port pair in the gate process, and the
+ * sandbox that confines it; or, with the sandbox switched off in the policy,
+ * a record that the agent is unenforced.
+ */
+async function openAgentEgress(context: Context, agent: ReservedAgent, plan: CheckedSpawn, rollback: Rollback, progress: ProgressReporter): Promise<EgressPorts | undefined> {
+  const { store, config } = context;
+  rollback.add('egress record', () => store.db.prepare(`DELETE FROM agent_egress WHERE agent_id = ?`).run(agent.id));
+  if (!plan.policy.sandbox.enabled) {
+    recordUnenforced(store, agent.id);
+    return undefined;
+  }
+  progress('Opening the agent\'s egress gate');
+  rollback.add('egress ports', () => closeEgress(store, config.home, agent.id));
+  const gitHosts = await context.git.remoteHosts(agent.repo);
+  return openEgress(store, config.home, context.env, { id: agent.id, gitHosts });
+}
+
+/**
+ * The argv prefix that runs a command inside the agent's sandbox (srt with the
+ * agent's own proxies) in its worktree. srt itself starts in the agent's
+ * private temp folder: it masks files such as .bashrc and .gitconfig in its
+ * working folder with placeholders for as long as it runs, and those must not
+ * show up as uncommitted changes in the worktree.
+ */
+function sandboxWrapper(context: Context, agent: ReservedAgent, egress: EgressPorts, allowWrite: string[]): string[] {
+  const settingsPath = join(agent.dir, 'srt-settings.json');
+  const options = srtOptions(context, agent, egress, allowWrite);
+  writeFileSync(settingsPath, `${JSON.stringify(srtSettings(options), null, 2)}\n`, { mode: 0o600 });
+  // srt re-quotes its arguments for `bash -c`, so the change of folder inside is a script file, not an inline string.
+  const inWorktree = join(agent.dir, 'in-worktree.sh');
+  writeFileSync(inWorktree, `cd -- ${shellQuote(agent.worktreePath)} || exit 98\nexec "$@"\n`, { mode: 0o700 });
+  // `--` ends srt's own options: an agent's `-c` must not be taken as srt's.
+  return ['/bin/sh', '-c', 'cd -- "$0" && exec "$@"', options.tmp, ...srtCommand(), '--settings', settingsPath, '--', '/bin/bash', inWorktree];
+}
+
+/**
+ * What a process in srt may write: its worktree, what git writes when it
+ * commits from a worktree (the main repository's .git, less its hooks and
+ * config), and a private temp folder.
+ */
+function srtOptions(context: Context, agent: ReservedAgent, egress: EgressPorts, allowWrite: string[]) {
+  const gitDir = join(agent.repo, '.git');
+  const tmp = join(tmpdir(), `ringmaster-${agent.id}`);
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  return {
+    tmp,
+    ports: egress,
+    ringmasterHome: context.config.home,
+    home: context.env.HOME,
+    writable: [agent.worktreePath, gitDir, tmp, ...allowWrite],
+    readOnly: [join(gitDir, 'hooks'), join(gitDir, 'config')],
+  };
+}
+
 interface PreparedLaunch {
   files: AgentFiles;
   argv: string[];
@@ -209,7 +293,7 @@ interface PreparedLaunch {
 }
 
 /** Step 5: the agent's files (settings, prompts, env, launch script) and Claude's start-up answers. */
-function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, agent: ReservedAgent, rollback: Rollback): PreparedLaunch {
+function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, agent: ReservedAgent, egress: EgressPorts | undefined, rollback: Rollback): PreparedLaunch {
   const { config } = context;
   const kind = agent.kind;
   const worktreeRoot = realpathSync(config.worktreeRoot);
@@ -219,6 +303,8 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     RINGMASTER_AGENT_NAME: agent.name,
     RINGMASTER_HOME: config.home,
     RINGMASTER_WORKTREE_ROOT: worktreeRoot,
+    // Inside srt only the agent's private temp folder is writable outside its worktree.
+    ...(egress && kind !== 'claude' ? { TMPDIR: join(tmpdir(), `ringmaster-${agent.id}`) } : {}),
   });
   const files = writeAgentFiles(agent.dir, {
     id: agent.id,
@@ -228,10 +314,10 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     worktreePath: agent.worktreePath,
     task: input.task,
     childEnv,
-    waitSeconds: plan.policy.waitSeconds,
+    sandbox: kind === 'claude' && egress ? claudeSandboxSettings({ ports: egress, ringmasterHome: config.home, home: childEnv.HOME, allowWrite: plan.policy.sandbox.allowWrite }) : {},
     worktreeRoot,
   });
-  const launch = buildLaunchPlan({
+  const plain = buildLaunchPlan({
     kind,
     config,
     model: input.model,
@@ -242,6 +328,8 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     systemPromptPlaceholder: '{system_prompt}',
     taskPlaceholder: '{task}',
   });
+  // Claude sandboxes its own Bash; any other agent CLI runs whole inside srt, its model traffic included.
+  const launch = egress && kind !== 'claude' ? { ...plain, argv: [...sandboxWrapper(context, agent, egress, plan.policy.sandbox.allowWrite), ...plain.argv] } : plain;
   writeFileSync(
     files.launchPath,
     launchScript({
@@ -362,8 +450,14 @@ async function validateSpawn(context: Context, input: SpawnInput, kind: AgentKin
   if (await git.branchExists(repo, branch)) {
     throw new ConflictError(`branch ${branch} already exists in ${repo}. Pass another branch (or name), or delete it with git branch -D ${branch}.`);
   }
-  // A child must not start with a gate that cannot read its policy.
-  const policy = loadPolicy(context.config.home);
+  checkExtraArgs(kind, input.extraArgs ?? []);
+  // A child must not start with a gate that cannot read its policy, nor unsandboxed unless the policy says so.
+  const loaded = loadPolicy(context.config.home);
+  if (loaded.sandbox.enabled) requireSandbox(context.env);
+  // Extra writable folders must exist: the sandbox cannot open a path that is not there.
+  const allowWrite = loaded.sandbox.allowWrite.map((path) => (path.startsWith('~/') ? join(context.env.HOME ?? homedir(), path.slice(2)) : path));
+  for (const path of allowWrite) mkdirSync(path, { recursive: true });
+  const policy = { ...loaded, sandbox: { ...loaded.sandbox, allowWrite } };
   return { name, repo, branch, baseRef, baseCommit, env, policy };
 }
 
@@ -394,25 +488,30 @@ export const RECORDED_HOOK_EVENTS = [
 
 /**
  * Child-only Claude settings, passed with --settings: every hook event is
- * spooled for ringmaster's status (src/hooks/record-event.sh), and every tool
- * call passes the permission gate first (src/hooks/gate.sh), whose hook
- * timeout outlasts the gate's own wait so that Claude never times it out
- * (a timed-out hook lets the call through).
+ * spooled for ringmaster's status (src/hooks/record-event.sh), every tool
+ * call passes the permission gate first (src/hooks/gate.sh), and `extra`
+ * adds the sandbox (see gate/sandbox.ts). The gate's hook timeout outlasts
+ * the longest wait any policy may set, because Claude lets a timed-out hook's
+ * call through; and "disableAllHooks": false keeps a repository's own
+ * settings from switching these hooks off (FACTS.md).
  */
-export function childSettings(spool: string, worktreeRoot: string, waitSeconds = defaultPolicy().waitSeconds): { hooks: Record<string, unknown> } {
+export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
   const record = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
   const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)}`;
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
-  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: record, timeout: 10 }, { type: 'command', command: gate, timeout: waitSeconds + 60 }] }];
-  return { hooks };
+  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: record, timeout: 10 }, { type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS }] }];
+  return { ...extra, disableAllHooks: false, hooks };
 }
+
+/** The gate denies by itself when its wait runs out, always before Claude would time the hook out. */
+export const GATE_HOOK_TIMEOUT_SECONDS = MAX_WAIT_SECONDS + 60;
 
 /** The per-agent folder under $RINGMASTER_HOME/agents/<id>: nothing is ever written into the repo. */
 function writeAgentFiles(
   dir: string,
-  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string>; waitSeconds: number; worktreeRoot: string },
+  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string>; sandbox: Record<string, unknown>; worktreeRoot: string },
 ): AgentFiles {
   const files: AgentFiles = {
     settingsPath: join(dir, 'settings.json'),
@@ -441,7 +540,7 @@ function writeAgentFiles(
   // Child-only Claude settings, passed with --settings: every hook event is
   // spooled for ringmaster's status (see src/hooks/record-event.sh).
   mkdirSync(spoolDir(dir), { recursive: true, mode: 0o700 });
-  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir), agent.worktreeRoot, agent.waitSeconds), null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir), agent.worktreeRoot, agent.sandbox), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });
   return files;
 }
@@ -483,11 +582,14 @@ async function runSetup(
   cwd: string,
   env: Record<string, string>,
   timeoutMs: number,
+  /** The sandbox the command runs in (the agent's own), or undefined when the policy switched it off. */
+  sandbox: string[] | undefined,
   progress: ProgressReporter,
 ): Promise<{ command: string; exitCode: number; durationMs: number }> {
-  progress(`Running setup: ${command}`);
+  progress(`Running setup${sandbox ? ' in the sandbox' : ''}: ${command}`);
   const started = Date.now();
-  const child = execa('sh', ['-c', command], { cwd, env, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore', forceKillAfterDelay: 2000 });
+  const argv = [...(sandbox ?? []), 'sh', '-c', command];
+  const child = execa(argv[0]!, argv.slice(1), { cwd, env, extendEnv: false, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore', forceKillAfterDelay: 2000 });
   const tail: string[] = [];
   child.all?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {

@@ -22,7 +22,8 @@ export interface StartupWatch {
 const TRUST_DIALOG = /Yes, I trust this folder|Yes, add it/;
 const POLL_MS = 150;
 /** A CLI that dies this fast did not start; one that lives this long is taken as up. */
-const SETTLE_MS = 1500;
+// srt (the sandbox around non-Claude agents) takes about a second to set up and to tear down.
+const SETTLE_MS = 3000;
 /** Time for a TUI to redraw after a key before we look and press again. */
 const KEY_INTERVAL_MS = 400;
 

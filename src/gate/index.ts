@@ -7,3 +7,4 @@ export * from './permissions.js';
 export * from './approval.js';
 export * from './network.js';
 export * from './egress/index.js';
+export * from './sandbox.js';

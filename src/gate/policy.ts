@@ -53,7 +53,13 @@ export const policySchema = z.strictObject({
    * ringmaster's egress gate. Switching it off leaves only the hook gate, and
    * every status, list and audit line then says the agent is unenforced.
    */
-  sandbox: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  sandbox: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Folders every child may write besides its worktree, e.g. a shared build cache ("~/.cache/pnpm"). */
+      allowWrite: z.array(z.string().min(1)).default([]),
+    })
+    .default({ enabled: true, allowWrite: [] }),
   network: networkSchema.default({ allow: [], gated: {}, unknown: 'ask' }),
   /**
    * How long a gated call is held while it waits for a decision. Capped so

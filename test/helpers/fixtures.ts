@@ -64,6 +64,10 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
     FAKE_AGENT_LOG: fakeLog,
     ...extraEnv,
   };
+  // The fake agent runs sandboxed like any child; its log folder is the one place outside its worktree it may write.
+  mkdirSync(env.RINGMASTER_HOME!, { recursive: true });
+  mkdirSync(join(dir, 'logs'));
+  writeFileSync(join(env.RINGMASTER_HOME!, 'policy.json'), JSON.stringify({ sandbox: { allowWrite: [fakeLog, join(dir, 'logs')] } }));
   const context = createContext(env, loadConfig(env));
   const tmux = (...args: string[]) => {
     try {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/paths.js';
@@ -10,7 +10,7 @@ import { egressPaths } from './paths.js';
 
 /** Talks to the egress gate's process over its control socket, and starts it when it is not running. */
 
-const START_TIMEOUT_MS = 8000;
+const START_TIMEOUT_MS = 20_000;
 
 function call<T>(home: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 2000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -48,8 +48,9 @@ export async function ensureEgress(home: string, env: Record<string, string | un
   const running = await egressHealth(home);
   if (running) return running.pid;
   const paths = egressPaths(home);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.logFile.replace(/\.log$/, '.out'), 'a', 0o600);
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli.js'), 'egress'], {
+  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'gate', 'egress', 'main.js')], {
     detached: true,
     stdio: ['ignore', out, out],
     env: { ...env, RINGMASTER_HOME: home } as NodeJS.ProcessEnv,
