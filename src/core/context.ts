@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Git } from '../adapters/git.js';
 import { Tmux } from '../adapters/tmux.js';
 import { loadConfig, type Config } from '../config.js';
@@ -26,29 +27,69 @@ export interface Context {
  * A failed open is tried again on the next use, so fixing the fault is enough.
  */
 export function createContext(env: Record<string, string | undefined> = process.env, config: Config = loadConfig(env)): Context {
-  const path = storePath(config);
-  let opened: Store | undefined;
+  const opener = new StoreOpener(storePath(config), config.store.busyTimeoutMs);
   const context = {
     config,
     git: new Git(),
     tmux: new Tmux(config.tmux.command, config.tmux.socket ?? null),
     env,
   } as Context;
-  Object.defineProperty(context, 'store', {
-    enumerable: true,
-    get: () => (opened ??= new Store(path, { busyTimeoutMs: config.store.busyTimeoutMs })),
-  });
-  lazyStores.set(context, {
-    path,
-    close: () => {
-      opened?.close();
-      opened = undefined;
-    },
-  });
+  Object.defineProperty(context, 'store', { enumerable: true, get: () => opener.get() });
+  lazyStores.set(context, opener);
   return context;
 }
 
-const lazyStores = new WeakMap<Context, { path: string; close: () => void }>();
+/** A context's store: opened on first use, and again once the file behind it changed. */
+class StoreOpener {
+  private store: Store | undefined;
+  private inode = -1;
+  private writable = true;
+
+  constructor(
+    readonly path: string,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  get(): Store {
+    if (this.store && this.stale()) this.close();
+    if (!this.store) {
+      this.store = new Store(this.path, { busyTimeoutMs: this.busyTimeoutMs });
+      this.inode = inodeOf(this.path);
+      this.writable = canWrite(this.path);
+    }
+    return this.store;
+  }
+
+  close(): void {
+    this.store?.close();
+    this.store = undefined;
+  }
+
+  /**
+   * SQLite keeps a connection on the file it opened: a replaced file (a
+   * restored copy, doctor --fix) or one opened read-only that can now be
+   * written needs a fresh connection, or the fix would not show until restart.
+   */
+  private stale(): boolean {
+    return inodeOf(this.path) !== this.inode || (!this.writable && canWrite(this.path));
+  }
+}
+
+function inodeOf(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.ino ?? -1;
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const lazyStores = new WeakMap<Context, StoreOpener>();
 
 export function storePath(config: Config): string {
   return join(config.home, 'state.db');

@@ -94,6 +94,52 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const OPPORTUNISTIC_WAIT_MS = 100;
 
 /**
+ * The connection as every caller sees it: a SQLite failure a user can fix
+ * (locked past the timeout, damaged, full, unwritable) comes out of any
+ * statement, pragma or transaction as the store's one clear error, with the
+ * SQLite error as its cause. Constraint violations and the like pass through.
+ */
+function withClearErrors(db: Database.Database, explain: (error: unknown) => unknown): Database.Database {
+  // The wrappers stand in for better-sqlite3's own functions of any signature.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type AnyFunction = (...args: any[]) => any;
+  const guard = <F extends AnyFunction>(fn: F, self: unknown): F =>
+    ((...args: Parameters<F>) => {
+      try {
+        return fn.apply(self, args) as ReturnType<F>;
+      } catch (error) {
+        throw explain(error);
+      }
+    }) as F;
+  const statement = (prepared: Database.Statement): Database.Statement =>
+    new Proxy(prepared, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return ['run', 'get', 'all', 'iterate'].includes(property as string) ? guard(value as AnyFunction, target) : (value as AnyFunction).bind(target);
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (property === 'prepare') return (...args: Parameters<Database.Database['prepare']>) => statement(guard(target.prepare, target)(...args));
+      if (property === 'transaction') {
+        return (fn: AnyFunction) => {
+          const transaction = target.transaction(fn);
+          return Object.assign(guard(transaction, undefined), {
+            deferred: guard(transaction.deferred, undefined),
+            immediate: guard(transaction.immediate, undefined),
+            exclusive: guard(transaction.exclusive, undefined),
+          });
+        };
+      }
+      return guard(value as AnyFunction, target);
+    },
+  });
+}
+
+/**
  * The state store: one SQLite file shared by every ringmaster process (MCP
  * servers, the CLI, and later the hook processes of every child). WAL lets
  * readers run beside one writer; the busy timeout makes writers queue instead
@@ -119,7 +165,7 @@ export class Store {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db, path);
-      this.db = db;
+      this.db = withClearErrors(db, (error) => this.explain(error) ?? error);
     } catch (error) {
       db?.close();
       throw this.explain(error) ?? new ExternalToolError(
