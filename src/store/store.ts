@@ -90,8 +90,12 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-/** How long a write on a read path (status, transcript cache) may wait before it is skipped. */
-const OPPORTUNISTIC_WAIT_MS = 100;
+/**
+ * How long a write on a read path (status clock, transcript cache, event
+ * ingestion) may wait before it is skipped: not at all, since a status read
+ * of many agents would otherwise wait once per agent while a lock is held.
+ */
+const OPPORTUNISTIC_WAIT_MS = 0;
 
 /**
  * The connection as every caller sees it: a SQLite failure a user can fix
