@@ -96,6 +96,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
  * of many agents would otherwise wait once per agent while a lock is held.
  */
 const OPPORTUNISTIC_WAIT_MS = 0;
+/** How many busy timeouts a spawn's rollback waits to remove its row: a row left in 'spawning' needs a human. */
+const ROLLBACK_PATIENCE = 3;
 
 /**
  * The connection as every caller sees it: a SQLite failure a user can fix
@@ -258,19 +260,18 @@ export class Store {
 
   /**
    * Only for rolling back a spawn that never produced an agent. A rollback
-   * often follows a store that was busy, so it waits one more timeout before
-   * giving up and leaving the row for cleanup_worktree.
+   * often follows a store that was busy, so it waits three timeouts rather
+   * than one before giving up and leaving the row for cleanup_worktree.
    */
   deleteAgent(id: string): void {
-    const remove = this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM events WHERE agent_id = ?`).run(id);
-      this.db.prepare(`DELETE FROM agents WHERE id = ?`).run(id);
-    });
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs * ROLLBACK_PATIENCE}`);
     try {
-      remove();
-    } catch (error) {
-      if (storeFault(error, this.path)?.fault !== 'busy') throw error;
-      remove();
+      this.db.transaction(() => {
+        this.db.prepare(`DELETE FROM events WHERE agent_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM agents WHERE id = ?`).run(id);
+      })();
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
   }
 

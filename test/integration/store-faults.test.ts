@@ -8,7 +8,7 @@ import { cleanupAgent } from '../../src/fleet/cleanup.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
 import { readAgentState } from '../../src/state/state.js';
 import { FAKE_AGENT, git, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
-import { holdStoreLock } from '../helpers/store-lock.js';
+import { holdStoreLock, lockInBackgroundCommand } from '../helpers/store-lock.js';
 
 // Real faults: another process holds the SQLite write lock on state.db.
 
@@ -103,5 +103,33 @@ describe('a store locked by another process', () => {
     expect(sessionExists('spawn-locked')).toBe(true);
     await cleanupAgent(context, { name: 'spawn-locked', deleteBranch: true, force: true });
     expect(existsSync(agent.worktreePath)).toBe(false);
+  });
+
+  it('a lock arriving mid-spawn: the last write fails, the rollback removes the row with everything else, and a retry completes', async () => {
+    const context = contextWaiting(1_000);
+    // The setup command runs after the name is reserved and the worktree made; it leaves the store locked for 4 s:
+    // longer than the final write waits (1 s), shorter than the rollback waits for the row (3 s after that).
+    const setup = lockInBackgroundCommand(world.dir, storeFile, 4_000);
+    const error = await spawnAgent(context, {
+      repo,
+      task: 'meets a lock on the way',
+      name: 'mid-spawn',
+      agent: 'custom',
+      command: [FAKE_AGENT],
+      env: { FAKE_AGENT_LOG: join(world.dir, 'logs', 'mid-spawn') },
+      bootstrap: { setup },
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/is locked by another process \(waited 1000 ms\); nothing was changed\./);
+    expect((error as Error).message).not.toMatch(/Rolling back also failed/);
+    // Nothing half-made: no row in 'spawning', no session, worktree or branch.
+    expect(context.store.listAgents({ includeRemoved: true }).filter((record) => record.name === 'mid-spawn')).toEqual([]);
+    expect(sessionExists('mid-spawn')).toBe(false);
+    expect(branchExists('mid-spawn')).toBe(false);
+    expect(git(repo, 'worktree', 'list')).not.toContain('mid-spawn');
+
+    await spawn(context, 'mid-spawn');
+    expect(context.store.findAgentByName('mid-spawn')?.state).toBe('running');
+    await cleanupAgent(context, { name: 'mid-spawn', deleteBranch: true, force: true });
   });
 });
