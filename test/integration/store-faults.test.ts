@@ -6,6 +6,7 @@ import { createContext, explainError, type Context } from '../../src/core/contex
 import { StoreUnavailableError } from '../../src/errors.js';
 import { cleanupAgent } from '../../src/fleet/cleanup.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
+import { Store } from '../../src/store/store.js';
 import { readAgentState } from '../../src/state/state.js';
 import { FAKE_AGENT, git, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 import { holdStoreLock, lockInBackgroundCommand } from '../helpers/store-lock.js';
@@ -131,5 +132,36 @@ describe('a store locked by another process', () => {
     await spawn(context, 'mid-spawn');
     expect(context.store.findAgentByName('mid-spawn')?.state).toBe('running');
     await cleanupAgent(context, { name: 'mid-spawn', deleteBranch: true, force: true });
+  });
+});
+
+describe('a full store', () => {
+  it('a write that does not fit gives the clear error and saves nothing; once there is room the retry completes', () => {
+    // SQLite's own page limit stands in for a full disk: the same SQLITE_FULL from the same write path.
+    const store = new Store(join(world.dir, 'full', 'state.db'));
+    try {
+      const pages = store.db.pragma('page_count', { simple: true }) as number;
+      store.db.pragma(`max_page_count = ${pages}`);
+      const before = store.recentEvents('full-agent').length;
+      const error = (() => {
+        try {
+          store.addEvent('full-agent', 'big', { blob: 'x'.repeat(200_000) });
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(error).toMatchObject({ fault: 'full' });
+      expect((error as Error).message).toBe(`The disk holding the state store ${store.path} is full (SQLite: database or disk is full); nothing was saved. Free some space there, then try again.`);
+      expect(store.recentEvents('full-agent')).toHaveLength(before);
+      // A status read on a full store still answers: its own write is skipped.
+      expect(store.whenWritable(() => store.addEvent('full-agent', 'big', { blob: 'x'.repeat(200_000) }))).toBeUndefined();
+
+      store.db.pragma('max_page_count = 1073741823');
+      store.addEvent('full-agent', 'big', { blob: 'x'.repeat(200_000) });
+      expect(store.recentEvents('full-agent')).toHaveLength(before + 1);
+    } finally {
+      store.close();
+    }
   });
 });
