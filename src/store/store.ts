@@ -194,7 +194,7 @@ export class Store {
    * undefined, so reading never fails or waits for the sake of a write.
    */
   whenWritable<T>(write: () => T): T | undefined {
-    this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, OPPORTUNISTIC_WAIT_MS)}`);
+    this.db.pragma(`busy_timeout = ${OPPORTUNISTIC_WAIT_MS}`);
     try {
       return write();
     } catch (error) {
