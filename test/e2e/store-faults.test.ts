@@ -186,7 +186,9 @@ describe('a store folder this user cannot write (run as nobody)', () => {
   const NOBODY = 65534;
   const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
   let base: string;
+  // Running as another user needs root and setpriv (util-linux); without them these two tests are skipped, and say so.
   const canSwitchUser = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
+  if (!canSwitchUser) console.warn('skipping the read-only store tests: they run the server as nobody, which needs root and /usr/bin/setpriv');
 
   beforeAll(() => {
     // Under the system temp dir, not the test root: nobody must be able to reach it.
