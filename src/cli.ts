@@ -5,11 +5,11 @@ import { listAgents, getAgent, type AgentSummary, cleanupAgent, AGENT_KINDS, spa
 import { decide, listAudit, listRequests } from './gate/index.js';
 import { reviewCheck } from './forge/index.js';
 import { agentStatuses, readAgentState, type StatusReport, livePanes } from './state/index.js';
-import { createContext, tmuxFor, type Context, toPublic } from './core/index.js';
+import { closeStore, contextStorePath, createContext, tmuxFor, type Context, toPublic } from './core/index.js';
 import { runDoctor, installIntoClaude } from './setup/index.js';
 import { runEgressDaemon } from './gate/egress/daemon.js';
 import { loadConfig } from './config.js';
-import { describeError, UserInputError } from './errors.js';
+import { describeError, storeFault, UserInputError } from './errors.js';
 import { serveHttp } from './server/http.js';
 import { serveStdio } from './server/stdio.js';
 import type { AgentKind } from './store/store.js';
@@ -30,10 +30,12 @@ Usage:
   ringmaster audit [--agent NAME]          every gated decision: who, when, what, outcome
   ringmaster review-check [--watch] [--dry-run]   forward new PR review comments and failing checks to their agents
   ringmaster egress                        run the egress gate (children's network) in the foreground; spawn starts it when needed
-  ringmaster doctor                        check git, tmux, claude, the store and the registration
+  ringmaster doctor [--fix] [--backup]     check git, tmux, claude, the store and the registration;
+                                           --fix moves a damaged store aside, --backup copies a healthy one
 
 Environment: RINGMASTER_HOME (default ~/.ringmaster), RINGMASTER_TMUX_SOCKET, RINGMASTER_CLAUDE,
-RINGMASTER_CHILD_PERMISSION_MODE, RINGMASTER_TOKEN (HTTP bearer token), RINGMASTER_PORT.`;
+RINGMASTER_CHILD_PERMISSION_MODE, RINGMASTER_TOKEN (HTTP bearer token), RINGMASTER_PORT,
+RINGMASTER_STORE_BUSY_TIMEOUT_MS (how long a write waits for another process's lock, default 5000).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -128,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
         });
         if (!positionals[0]) throw new UserInputError('Usage: ringmaster cleanup <name> [--force] [--delete-branch]');
         const result = await cleanupAgent(context, { name: positionals[0], force: values.force, deleteBranch: values['delete-branch'] });
-        if (result.alreadyRemoved) process.stdout.write(`${result.name} was already cleaned up; nothing to do.\n`);
+        if (result.alreadyRemoved) process.stdout.write(`${result.name} was already cleaned up${result.removed.length ? '' : '; nothing to do'}.\n`);
         for (const item of result.removed) process.stdout.write(`removed: ${item}\n`);
         for (const item of result.kept) process.stdout.write(`kept:    ${item}\n`);
         return 0;
@@ -183,7 +185,8 @@ async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => {});
     case 'doctor':
       return withContext(async (context) => {
-        const checks = await runDoctor(context);
+        const { values } = parseArgs({ args: rest, options: { fix: { type: 'boolean' }, backup: { type: 'boolean' } } });
+        const checks = await runDoctor(context, { fix: values.fix, backup: values.backup });
         for (const check of checks) {
           process.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name.padEnd(13)} ${check.detail}\n`);
           if (!check.ok && check.fix) process.stdout.write(`     fix: ${check.fix}\n`);
@@ -198,10 +201,11 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { http: { type: 'boolean' }, port: { type: 'string' } } });
+  // The store opens on the first call that needs it: a broken store still lets the server answer and explain.
   const context = createContext();
   if (!values.http) {
     await serveStdio(context);
-    context.store.close();
+    closeStore(context);
     return 0;
   }
   const port = values.port === undefined ? context.config.http.port : Number(values.port);
@@ -216,7 +220,7 @@ async function serve(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await handle.close();
-  context.store.close();
+  closeStore(context);
   return 0;
 }
 
@@ -224,8 +228,11 @@ async function withContext(action: (context: Context) => Promise<number>): Promi
   const context = createContext();
   try {
     return await action(context);
+  } catch (error) {
+    // A raw SQLite fault becomes the store's one clear error, naming the file and the fix.
+    throw storeFault(error, contextStorePath(context), context.config.store.busyTimeoutMs) ?? error;
   } finally {
-    context.store.close();
+    closeStore(context);
   }
 }
 

@@ -62,6 +62,12 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65_535).default(7411),
     })
     .default({ port: 7411 }),
+  store: z
+    .strictObject({
+      /** How long a write waits for another process's lock on state.db before giving a clear error. */
+      busyTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
+    })
+    .default({ busyTimeoutMs: 5_000 }),
   prices: z.record(z.string().min(1), price).default(DEFAULT_PRICES),
   egress: z
     .strictObject({
@@ -124,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     spawn: { ...(fromFile.spawn as object), ...dropUndefined({ startupTimeoutMs: intFromEnv(env, 'RINGMASTER_STARTUP_TIMEOUT_MS') }) },
     http: { ...(fromFile.http as object), ...dropUndefined({ port: intFromEnv(env, 'RINGMASTER_PORT') }) },
     egress: { ...(fromFile.egress as object), ...dropUndefined({ hostsFile: env.RINGMASTER_EGRESS_HOSTS || undefined }) },
+    store: { ...(fromFile.store as object), ...dropUndefined({ busyTimeoutMs: intFromEnv(env, 'RINGMASTER_STORE_BUSY_TIMEOUT_MS') }) },
   };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {

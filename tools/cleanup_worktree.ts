@@ -7,7 +7,8 @@ export const cleanupWorktreeTool = defineTool({
   title: 'Clean up agent',
   description:
     "Stop an agent's tmux session and remove its worktree. Refuses while the worktree has uncommitted changes or commits that exist on no other branch or remote, unless force is true. " +
-    'The branch is kept unless delete_branch is true. Safe to repeat: a half-removed agent is finished off. The result lists exactly what was removed and what was kept.',
+    'The branch is kept unless delete_branch is true. Safe to repeat: a half-removed agent is finished off, and a repeat with delete_branch: true deletes a branch an earlier cleanup kept. ' +
+      'The result lists exactly what was removed and what was kept, and why.',
   inputSchema: z.object({
     name: z.string().describe('The agent name.'),
     force: z.boolean().optional().describe('Discard uncommitted changes and unshared commits. Default false.'),
@@ -17,10 +18,10 @@ export const cleanupWorktreeTool = defineTool({
     name: z.string(),
     id: z.string(),
     tmux_session: z.enum(['killed', 'not running']),
-    worktree: z.enum(['removed', 'already gone']),
+    worktree: z.enum(['removed', 'already gone', 'kept']),
     branch: z.enum(['deleted', 'kept', 'already gone']),
     removed: z.array(z.string()),
-    kept: z.array(z.string()),
+    kept: z.array(z.string()).describe('What was left in place, each with why.'),
     already_removed: z.boolean().describe('true when an earlier call had already finished the cleanup.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

@@ -1,8 +1,10 @@
-import { join } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Git } from '../adapters/git.js';
 import { Tmux } from '../adapters/tmux.js';
 import { loadConfig, type Config } from '../config.js';
 import { Store } from '../store/store.js';
+import { describeError, storeFault } from '../errors.js';
 
 /**
  * Everything the core needs from the outside world, handed in as one object so
@@ -18,14 +20,106 @@ export interface Context {
   env: Record<string, string | undefined>;
 }
 
+/**
+ * The store opens on first use, not here: a server must start and answer
+ * `initialize` and `tools/list` even when the store is locked, damaged or
+ * unwritable, and each call that needs it gets the clear StoreUnavailableError.
+ * A failed open is tried again on the next use, so fixing the fault is enough.
+ */
 export function createContext(env: Record<string, string | undefined> = process.env, config: Config = loadConfig(env)): Context {
-  return {
+  const opener = new StoreOpener(storePath(config), config.store.busyTimeoutMs);
+  const context = {
     config,
-    store: new Store(join(config.home, 'state.db')),
     git: new Git(),
     tmux: new Tmux(config.tmux.command, config.tmux.socket ?? null),
     env,
-  };
+  } as Context;
+  Object.defineProperty(context, 'store', { enumerable: true, get: () => opener.get() });
+  lazyStores.set(context, opener);
+  return context;
+}
+
+/** A context's store: opened on first use, and again once the file behind it changed. */
+class StoreOpener {
+  private store: Store | undefined;
+  private inode = -1;
+  private writable = true;
+
+  constructor(
+    readonly path: string,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  get(): Store {
+    if (this.store && this.stale()) this.close();
+    if (!this.store) {
+      this.store = new Store(this.path, { busyTimeoutMs: this.busyTimeoutMs });
+      this.inode = inodeOf(this.path);
+      this.writable = canWrite(this.path);
+    }
+    return this.store;
+  }
+
+  close(): void {
+    this.store?.close();
+    this.store = undefined;
+  }
+
+  /**
+   * SQLite keeps a connection on the file it opened: a replaced file (a
+   * restored copy, doctor --fix) or one opened read-only that can now be
+   * written needs a fresh connection, or the fix would not show until restart.
+   */
+  private stale(): boolean {
+    return inodeOf(this.path) !== this.inode || (!this.writable && canWrite(this.path));
+  }
+}
+
+function inodeOf(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.ino ?? -1;
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const lazyStores = new WeakMap<Context, StoreOpener>();
+
+export function storePath(config: Config): string {
+  return join(config.home, 'state.db');
+}
+
+/** Where this context's store lives, without opening it. */
+export function contextStorePath(context: Context): string {
+  return lazyStores.get(context)?.path ?? context.store.path;
+}
+
+/**
+ * Closes the store if it was opened; a context from createContext opens it
+ * again on next use (after a damaged file was replaced, say).
+ */
+export function closeStore(context: Context): void {
+  const lazy = lazyStores.get(context);
+  if (lazy) lazy.close();
+  else context.store.close();
+}
+
+/**
+ * The one line a user sees for a failed call. A store fault is named with the
+ * file and its fix; a damaged store is closed so the next call opens whatever
+ * file is there by then.
+ */
+export function explainError(context: Context, error: unknown): string {
+  const fault = storeFault(error, contextStorePath(context), context.config.store.busyTimeoutMs);
+  // A connection that met a damaged or unwritable file keeps seeing it; the next call opens afresh.
+  if (fault && ['corrupt', 'readonly', 'io'].includes(fault.fault) && lazyStores.has(context)) closeStore(context);
+  return describeError(fault ?? error);
 }
 
 export function tmuxFor(context: Context, socket: string | null): Tmux {

@@ -16,9 +16,9 @@ export interface CleanupResult {
   name: string;
   id: string;
   tmuxSession: 'killed' | 'not running';
-  worktree: 'removed' | 'already gone';
+  worktree: 'removed' | 'already gone' | 'kept';
   branch: 'deleted' | 'kept' | 'already gone';
-  /** Human-readable lists of exactly what this call removed and what it left in place. */
+  /** Human-readable lists of exactly what this call removed and what it left in place, each kept item with why. */
   removed: string[];
   kept: string[];
   alreadyRemoved: boolean;
@@ -33,6 +33,11 @@ interface UnsavedWork {
  * Stops an agent and removes its worktree, refusing while that would lose work.
  * Safe to repeat: each step looks at what is actually there, so a second call
  * (or a call on a half-removed agent) finishes whatever is left.
+ *
+ * Failure ordering: the checks come first; the first write marks the row
+ * (cleanup_started) before anything is stopped, so a store that cannot take
+ * writes fails the call with nothing changed; the row turns 'removed' last, so
+ * a failure in between leaves an agent that a repeat finishes.
  */
 export async function cleanupAgent(context: Context, input: CleanupInput): Promise<CleanupResult> {
   const { git, store } = context;
@@ -40,23 +45,13 @@ export async function cleanupAgent(context: Context, input: CleanupInput): Promi
   if (!record) {
     throw new NotFoundError(`No agent named ${JSON.stringify(input.name)}. Run list_agents (or ringmaster status) to see the agents that exist.`);
   }
-  if (record.state === 'removed') {
-    return {
-      name: record.name,
-      id: record.id,
-      tmuxSession: 'not running',
-      worktree: 'already gone',
-      branch: 'kept',
-      removed: [],
-      kept: [],
-      alreadyRemoved: true,
-    };
-  }
-  const tmux = tmuxFor(context, record.tmuxSocket);
   const repoExists = existsSync(record.repo);
+  if (record.state === 'removed') return finishRemovedAgent(context, record, input, repoExists);
+  const tmux = tmuxFor(context, record.tmuxSocket);
 
   if (!input.force && repoExists) refuseIfUnsaved(record, await findUnsavedWork(context, record), input, 'Nothing was removed.');
 
+  store.markCleanupStarted(record.id, { force: Boolean(input.force), deleteBranch: Boolean(input.deleteBranch) });
   const removed: string[] = [];
   const kept: string[] = [];
   const sessionKilled = await tmux.killSession(record.tmuxSession);
@@ -79,26 +74,18 @@ export async function cleanupAgent(context: Context, input: CleanupInput): Promi
     if (!existsSync(record.worktreePath)) {
       worktree = 'removed';
       removed.push(`worktree ${record.worktreePath}`);
+    } else {
+      worktree = 'kept';
+      kept.push(`worktree ${record.worktreePath} (not a worktree of ${record.repo} and outside ${context.config.worktreeRoot}, so not ours to delete; remove it yourself)`);
     }
   }
   if (repoExists) await git.pruneWorktrees(record.repo);
 
-  let branch: CleanupResult['branch'] = 'already gone';
-  if (repoExists && (await git.branchExists(record.repo, record.branch))) {
-    if (input.deleteBranch) {
-      await git.deleteBranch(record.repo, record.branch);
-      branch = 'deleted';
-      removed.push(`branch ${record.branch}`);
-    } else {
-      branch = 'kept';
-      kept.push(`branch ${record.branch} (pass delete_branch: true to delete it)`);
-    }
-  }
+  const branch = await settleBranch(context, record, input, repoExists, removed, kept);
 
   forgetFolder(claudeJsonFor(context.env), [record.worktreePath, inboxDir(agentDir(context, record.id))]);
   rmSync(agentDir(context, record.id), { recursive: true, force: true });
-  store.markRemoved(record.id);
-  store.addEvent(record.id, 'cleaned_up', { removed, kept, force: Boolean(input.force) });
+  store.markRemoved(record.id, { removed, kept, force: Boolean(input.force) });
   return {
     name: record.name,
     id: record.id,
@@ -109,6 +96,52 @@ export async function cleanupAgent(context: Context, input: CleanupInput): Promi
     kept,
     alreadyRemoved: false,
   };
+}
+
+/**
+ * A repeat on an agent that an earlier call removed: only the branch may be
+ * left, and it goes when delete_branch asks for it (still refusing, without
+ * force, when that would lose commits that exist nowhere else).
+ */
+async function finishRemovedAgent(context: Context, record: AgentRecord, input: CleanupInput, repoExists: boolean): Promise<CleanupResult> {
+  const removed: string[] = [];
+  const kept: string[] = [];
+  if (input.deleteBranch && !input.force && repoExists) {
+    refuseIfUnsaved(record, await findUnsavedWork(context, record), input, 'The agent was already cleaned up; its branch was kept.');
+  }
+  const branch = await settleBranch(context, record, input, repoExists, removed, kept);
+  if (branch === 'deleted') context.store.addEvent(record.id, 'branch_deleted', { branch: record.branch, force: Boolean(input.force) });
+  const worktreeLeft = existsSync(record.worktreePath);
+  if (worktreeLeft) kept.push(`worktree ${record.worktreePath} (an earlier cleanup left it: not a worktree ringmaster may delete; remove it yourself)`);
+  return {
+    name: record.name,
+    id: record.id,
+    tmuxSession: 'not running',
+    worktree: worktreeLeft ? 'kept' : 'already gone',
+    branch,
+    removed,
+    kept,
+    alreadyRemoved: true,
+  };
+}
+
+/** Deletes the branch when asked, else keeps it; says which in removed or kept. */
+async function settleBranch(
+  context: Context,
+  record: AgentRecord,
+  input: CleanupInput,
+  repoExists: boolean,
+  removed: string[],
+  kept: string[],
+): Promise<CleanupResult['branch']> {
+  if (!repoExists || !(await context.git.branchExists(record.repo, record.branch))) return 'already gone';
+  if (input.deleteBranch) {
+    await context.git.deleteBranch(record.repo, record.branch);
+    removed.push(`branch ${record.branch}`);
+    return 'deleted';
+  }
+  kept.push(`branch ${record.branch} (pass delete_branch: true to delete it)`);
+  return 'kept';
 }
 
 async function findUnsavedWork(context: Context, record: AgentRecord): Promise<UnsavedWork> {

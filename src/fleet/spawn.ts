@@ -105,8 +105,8 @@ export async function spawnAgent(context: Context, input: SpawnInput, progress: 
     await launchAgent(context, agent, prepared, rollback, progress);
     const startup = await confirmStarted(context, agent, prepared, input.task, progress);
 
-    context.store.markRunning(agent.id, prepared.argv);
-    context.store.addEvent(agent.id, 'spawned', { branch: agent.branch, worktreePath: agent.worktreePath, session: agent.session, kind });
+    // The last write, in one transaction: a store failure here rolls back everything above.
+    context.store.markRunning(agent.id, prepared.argv, { branch: agent.branch, worktreePath: agent.worktreePath, session: agent.session, kind });
     progress(startup.taskSubmitted ? `Agent "${agent.name}" is working` : `Agent "${agent.name}" started`);
     return {
       id: agent.id,
@@ -237,7 +237,6 @@ async function createWorktree(context: Context, agent: ReservedAgent, rollback: 
  */
 async function openAgentEgress(context: Context, agent: ReservedAgent, plan: CheckedSpawn, rollback: Rollback, progress: ProgressReporter): Promise<EgressPorts | undefined> {
   const { store, config } = context;
-  rollback.add('egress record', () => store.db.prepare(`DELETE FROM agent_egress WHERE agent_id = ?`).run(agent.id));
   if (!plan.policy.sandbox.enabled) {
     recordUnenforced(store, agent.id);
     return undefined;

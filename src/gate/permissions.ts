@@ -110,7 +110,8 @@ export function getRequest(store: Store, id: string): PermissionRequest {
 }
 
 export function listRequests(store: Store, options: { pendingOnly?: boolean; limit?: number } = {}): PermissionRequest[] {
-  expireOverdue(store);
+  // A read: expiring overdue requests waits for a store that can take the write now.
+  store.whenWritable(() => expireOverdue(store));
   const where = options.pendingOnly ? `WHERE state = 'pending'` : '';
   const rows = store.db.prepare(`SELECT * FROM permission_requests ${where} ORDER BY created_at DESC LIMIT ?`).all(options.limit ?? 50) as RequestRow[];
   return rows.map(toRequest);
@@ -205,10 +206,14 @@ export function hasHostRule(store: Store, agentId: string | null, resource: stri
 export function expireOverdue(store: Store): void {
   const now = Date.now();
   const overdue = store.db.prepare(`SELECT * FROM permission_requests WHERE state = 'pending' AND expires_at <= ?`).all(now) as RequestRow[];
-  for (const row of overdue) {
-    const changed = store.db.prepare(`UPDATE permission_requests SET state = 'expired', decided_at = ?, decided_by = 'timeout' WHERE id = ? AND state = 'pending'`).run(now, row.id);
-    if (changed.changes) audit(store, { agentId: row.agent_id, agentName: row.agent_name, requestId: row.id, category: row.category, tool: row.tool, summary: row.summary, outcome: 'timed out', actor: 'gate', note: null });
-  }
+  if (overdue.length === 0) return;
+  // One write: each expiry lands with its audit entry, or none do.
+  store.db.transaction(() => {
+    for (const row of overdue) {
+      const changed = store.db.prepare(`UPDATE permission_requests SET state = 'expired', decided_at = ?, decided_by = 'timeout' WHERE id = ? AND state = 'pending'`).run(now, row.id);
+      if (changed.changes) audit(store, { agentId: row.agent_id, agentName: row.agent_name, requestId: row.id, category: row.category, tool: row.tool, summary: row.summary, outcome: 'timed out', actor: 'gate', note: null });
+    }
+  })();
 }
 
 export function listAudit(store: Store, options: { agentName?: string; limit?: number } = {}): AuditEntry[] {

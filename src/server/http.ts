@@ -19,18 +19,42 @@ const TOO_LARGE = Symbol('too large');
 /**
  * Streamable HTTP on 127.0.0.1 only, behind a bearer token. Each MCP session
  * gets its own server object over the shared core context.
+ *
+ * Following the MCP specification's security warning for Streamable HTTP, a
+ * request must be addressed to this server (Host is 127.0.0.1:port or
+ * localhost:port) and, when a browser sends an Origin, come from this
+ * server's own origin: a web page the user visits, or a DNS-rebound name,
+ * gets 403 even if it learned the token.
  */
 export async function serveHttp(context: Context, options: { port: number; token?: string }): Promise<HttpServerHandle> {
   const token = options.token || randomBytes(24).toString('base64url');
-  const expected = Buffer.from(`Bearer ${token}`);
+  const expected = Buffer.from(token);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
 
   const authorized = (request: IncomingMessage) => {
-    const given = Buffer.from(request.headers.authorization ?? '');
+    // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
+    const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
+    const given = Buffer.from(match?.[1] ?? '');
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
 
+  /** Why a request is not addressed to this server from its own origin, or undefined when it is. */
+  const foreign = (request: IncomingMessage): string | undefined => {
+    const own = [`127.0.0.1:${port()}`, `localhost:${port()}`];
+    const host = (request.headers.host ?? '').toLowerCase();
+    if (!own.includes(host)) {
+      return `Host ${JSON.stringify(request.headers.host ?? '')} is not this server: ringmaster answers only requests to ${own.join(' or ')} (DNS rebinding protection). Connect to ${own[0]}/mcp.`;
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !own.map((hostPort) => `http://${hostPort}`).includes(origin.toLowerCase())) {
+      return `Origin ${JSON.stringify(origin)} is not this server's own: ringmaster refuses requests from web pages and other sites. MCP clients send no Origin, or http://${own[0]}.`;
+    }
+    return undefined;
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const refused = foreign(request);
+    if (refused) return sendJson(response, 403, jsonRpcError(refused));
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     if (url.pathname !== '/mcp') return sendJson(response, 404, { error: 'not found: the MCP endpoint is /mcp' });
     if (!authorized(request)) {
@@ -43,6 +67,9 @@ export async function serveHttp(context: Context, options: { port: number; token
       const body = await readJsonBody(request);
       if (body === TOO_LARGE) return sendJson(response, 413, jsonRpcError(`request body is over ${MAX_BODY_BYTES} bytes`));
       if (body === undefined) return sendJson(response, 400, jsonRpcError('request body is not valid JSON'));
+      if (Array.isArray(body) && body.length === 0) {
+        return sendJson(response, 400, jsonRpcError('Invalid Request: an empty JSON-RPC batch; send at least one message', INVALID_REQUEST));
+      }
       if (existing) return existing.handleRequest(request, response, body);
       if (sessionId === undefined && isInitializeRequest(body)) {
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -93,8 +120,11 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.end(JSON.stringify(body));
 }
 
-function jsonRpcError(message: string) {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+/** JSON-RPC's code for a message that is not a valid request. */
+const INVALID_REQUEST = -32600;
+
+function jsonRpcError(message: string, code = -32000) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
 async function readJsonBody(request: IncomingMessage): Promise<unknown> {

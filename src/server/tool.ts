@@ -2,8 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { Context } from '../core/index.js';
-import { describeError } from '../errors.js';
+import { explainError, type Context } from '../core/index.js';
 
 /** What a handler gets besides its arguments. */
 export interface ToolExtras {
@@ -73,7 +72,8 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
         const structuredContent = tool.outputSchema.parse(await tool.handle(context, args, { progress, signal: extra.signal, elicit })) as Record<string, unknown>;
         return { content: [{ type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) }], structuredContent };
       } catch (error) {
-        return { isError: true, content: [{ type: 'text' as const, text: describeError(error) }] };
+        // A store fault (locked, damaged, full, unwritable, newer) becomes its clear message, never "Internal error".
+        return { isError: true, content: [{ type: 'text' as const, text: explainError(context, error) }] };
       }
     },
   );

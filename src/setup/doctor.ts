@@ -3,8 +3,8 @@ import { execa } from 'execa';
 import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
 import { describeError } from '../errors.js';
-import { SCHEMA_VERSION } from '../store/migrations.js';
 import type { Context } from '../core/index.js';
+import { checkStore, type StoreCheckOptions } from './store-check.js';
 
 export interface DoctorCheck {
   name: string;
@@ -14,8 +14,8 @@ export interface DoctorCheck {
   fix?: string;
 }
 
-/** Checks everything ringmaster depends on, each with a concrete fix. */
-export async function runDoctor(context: Context): Promise<DoctorCheck[]> {
+/** Checks everything ringmaster depends on, each with a concrete fix; `fix` and `backup` act on the store (see checkStore). */
+export async function runDoctor(context: Context, options: StoreCheckOptions = {}): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const attempt = async (name: string, check: () => Promise<Omit<DoctorCheck, 'name'>>, fix: string) => {
     try {
@@ -56,21 +56,7 @@ export async function runDoctor(context: Context): Promise<DoctorCheck[]> {
     },
     'Check that `claude --version` runs in a terminal.',
   );
-  await attempt(
-    'store',
-    async () => {
-      const version = context.store.db.pragma('user_version', { simple: true }) as number;
-      const mode = context.store.db.pragma('journal_mode', { simple: true }) as string;
-      context.store.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
-      const ok = version === SCHEMA_VERSION;
-      return {
-        ok,
-        detail: `${context.store.path} (schema ${version}, ${mode}, writable)`,
-        ...(ok ? {} : { fix: 'The store schema does not match this ringmaster; upgrade ringmaster.' }),
-      };
-    },
-    `Make ${context.config.home} writable, or set RINGMASTER_HOME to a writable folder.`,
-  );
+  await attempt('store', () => checkStore(context, options), `Make ${context.config.home} writable, or set RINGMASTER_HOME to a writable folder.`);
   await attempt(
     'registration',
     async () => {

@@ -29,7 +29,8 @@ function slim(payload: Record<string, unknown>): Record<string, unknown> {
 /**
  * Moves an agent's spooled hook events into the store, in the order they
  * happened. Safe to run from several processes at once: each file is stored
- * once (unique source) and removed after.
+ * once (unique source) and removed after. A store that is locked elsewhere,
+ * read-only or full leaves the files in the spool for a later call.
  */
 export function ingestEvents(store: Store, agentId: string, agentDir: string): number {
   const dir = spoolDir(agentDir);
@@ -56,10 +57,11 @@ export function ingestEvents(store: Store, agentId: string, agentDir: string): n
     const micros = Number(name.split('-')[0]);
     const at = Number.isFinite(micros) && micros > 0 ? Math.floor(micros / 1000) : safeMtime(path);
     const kind = typeof payload.hook_event_name === 'string' ? payload.hook_event_name : 'Unknown';
-    if (store.insertHookEvent(agentId, name, at, kind, slim(payload))) stored++;
-    if (typeof payload.session_id === 'string') {
-      store.setClaudeSession(agentId, payload.session_id, typeof payload.transcript_path === 'string' ? payload.transcript_path : null);
-    }
+    const session = typeof payload.session_id === 'string' ? { id: payload.session_id, transcriptPath: typeof payload.transcript_path === 'string' ? payload.transcript_path : null } : undefined;
+    // Ingesting happens on status reads: when the store cannot take the write now, the file stays for the next read.
+    const inserted = store.whenWritable(() => store.ingestHookEvent(agentId, name, at, kind, slim(payload), session));
+    if (inserted === undefined) break;
+    if (inserted) stored++;
     try {
       unlinkSync(path);
     } catch {

@@ -79,14 +79,17 @@ function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 
   let summary: TranscriptSummary = row ? { ...emptySummary(), ...(JSON.parse(row.summary_json) as Partial<TranscriptSummary>) } : emptySummary();
   if (!existsSync(path)) return summary;
   let result = readTranscript(path, row?.offset ?? 0, summary);
+  let rewritten = false;
   if (!result.continued) {
     // The file was rewritten: forget what it said and read it again from the start.
-    store.db.prepare(`DELETE FROM transcript_usage WHERE path = ?`).run(path);
+    rewritten = true;
     summary = emptySummary();
     result = readTranscript(path, 0, summary);
   }
-  if (row && result.offset === row.offset) return summary;
-  store.db.transaction(() => {
+  if (row && !rewritten && result.offset === row.offset) return summary;
+  // A cache on a read path: when the store cannot take the write now, the next read does it.
+  store.whenWritable(() => store.db.transaction(() => {
+    if (rewritten) store.db.prepare(`DELETE FROM transcript_usage WHERE path = ?`).run(path);
     store.db
       .prepare(
         `INSERT INTO transcripts (path, agent_id, kind, offset, size_seen, summary_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -100,7 +103,7 @@ function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 
          output_tokens = excluded.output_tokens, cache_creation_tokens = excluded.cache_creation_tokens, cache_read_tokens = excluded.cache_read_tokens`,
     );
     for (const usage of result.usage.values()) upsert.run({ ...usageParams(usage), path });
-  })();
+  })());
   return summary;
 }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ConflictError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
 
 /**
  * Ordered schema steps. `PRAGMA user_version` records how many have run; the
@@ -156,15 +156,27 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
-  const run = db.transaction(() => {
+/**
+ * Brings the schema up to date. Reading `user_version` needs no lock, so a
+ * current store is opened without writing (and can be read while another
+ * process holds the write lock); only a real migration takes the lock.
+ */
+export function migrate(db: Database.Database, path = 'the state store'): void {
+  const check = () => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > MIGRATIONS.length) {
-      throw new ConflictError(
-        `The state store has schema version ${current}, newer than this ringmaster understands (${MIGRATIONS.length}). Upgrade ringmaster, or point RINGMASTER_HOME at another folder.`,
+      throw new StoreUnavailableError(
+        `The state store ${path} has schema version ${current}, newer than this ringmaster understands (${MIGRATIONS.length}). ` +
+          `Upgrade ringmaster (git pull && npm run build in its checkout), or set RINGMASTER_HOME to another folder.`,
+        'newer',
+        path,
       );
     }
-    for (let version = current; version < MIGRATIONS.length; version++) {
+    return current;
+  };
+  if (check() === MIGRATIONS.length) return;
+  const run = db.transaction(() => {
+    for (let version = check(); version < MIGRATIONS.length; version++) {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
     }

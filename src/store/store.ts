@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConflictError, ExternalToolError, RingmasterError } from '../errors.js';
+import { ConflictError, ExternalToolError, RingmasterError, storeFault } from '../errors.js';
 import { migrate } from './migrations.js';
 
 export type AgentKind = 'claude' | 'codex' | 'aider' | 'opencode' | 'custom';
@@ -84,30 +84,125 @@ export interface StoredEvent {
 
 export type NewAgent = Omit<AgentRecord, 'state' | 'createdAt' | 'updatedAt' | 'removedAt' | 'command'> & { task: string };
 
+export interface StoreOptions {
+  /** How long a write waits for another process's lock before failing with a clear error. */
+  busyTimeoutMs?: number;
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+/**
+ * How long a write on a read path (status clock, transcript cache, event
+ * ingestion) may wait before it is skipped: not at all, since a status read
+ * of many agents would otherwise wait once per agent while a lock is held.
+ */
+const OPPORTUNISTIC_WAIT_MS = 0;
+/** How many busy timeouts a spawn's rollback waits to remove its row: a row left in 'spawning' needs a human. */
+const ROLLBACK_PATIENCE = 3;
+
+/**
+ * The connection as every caller sees it: a SQLite failure a user can fix
+ * (locked past the timeout, damaged, full, unwritable) comes out of any
+ * statement, pragma or transaction as the store's one clear error, with the
+ * SQLite error as its cause. Constraint violations and the like pass through.
+ */
+function withClearErrors(db: Database.Database, explain: (error: unknown) => unknown): Database.Database {
+  // The wrappers stand in for better-sqlite3's own functions of any signature.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type AnyFunction = (...args: any[]) => any;
+  const guard = <F extends AnyFunction>(fn: F, self: unknown): F =>
+    ((...args: Parameters<F>) => {
+      try {
+        return fn.apply(self, args) as ReturnType<F>;
+      } catch (error) {
+        throw explain(error);
+      }
+    }) as F;
+  const statement = (prepared: Database.Statement): Database.Statement =>
+    new Proxy(prepared, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return ['run', 'get', 'all', 'iterate'].includes(property as string) ? guard(value as AnyFunction, target) : (value as AnyFunction).bind(target);
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (property === 'prepare') return (...args: Parameters<Database.Database['prepare']>) => statement(guard(target.prepare, target)(...args));
+      if (property === 'transaction') {
+        return (fn: AnyFunction) => {
+          const transaction = target.transaction(fn);
+          return Object.assign(guard(transaction, undefined), {
+            deferred: guard(transaction.deferred, undefined),
+            immediate: guard(transaction.immediate, undefined),
+            exclusive: guard(transaction.exclusive, undefined),
+          });
+        };
+      }
+      return guard(value as AnyFunction, target);
+    },
+  });
+}
+
 /**
  * The state store: one SQLite file shared by every ringmaster process (MCP
  * servers, the CLI, and later the hook processes of every child). WAL lets
  * readers run beside one writer; the busy timeout makes writers queue instead
- * of failing with SQLITE_BUSY.
+ * of failing with SQLITE_BUSY. Opening only writes when the schema needs a
+ * migration, so a store locked by another writer can still be read.
  */
 export class Store {
   readonly db: Database.Database;
+  readonly busyTimeoutMs: number;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    options: StoreOptions = {},
+  ) {
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    let db: Database.Database | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      this.db = new Database(path);
-      this.db.pragma('busy_timeout = 5000');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      migrate(this.db);
+      db = new Database(path);
+      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      // Switching to WAL writes the header; a store already in WAL is left alone.
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, path);
+      this.db = withClearErrors(db, (error) => this.explain(error) ?? error);
     } catch (error) {
-      if (error instanceof RingmasterError) throw error;
-      throw new ExternalToolError(
+      db?.close();
+      throw this.explain(error) ?? new ExternalToolError(
         `Cannot open the state store at ${path}: ${(error as Error).message}. Check that the directory is writable, or point RINGMASTER_HOME elsewhere.`,
         { cause: error },
       );
+    }
+  }
+
+  /** A SQLite failure a user can fix, as the one clear error that names this file; undefined otherwise. */
+  explain(error: unknown): RingmasterError | undefined {
+    if (error instanceof RingmasterError) return error;
+    return storeFault(error, this.path, this.busyTimeoutMs);
+  }
+
+  /**
+   * Runs a write that a read path would like to make (a cache, a status
+   * clock, ingesting spooled events) only when the store takes it at once: a
+   * lock held elsewhere, a read-only file or a full disk skip it and give
+   * undefined, so reading never fails or waits for the sake of a write.
+   */
+  whenWritable<T>(write: () => T): T | undefined {
+    this.db.pragma(`busy_timeout = ${OPPORTUNISTIC_WAIT_MS}`);
+    try {
+      return write();
+    } catch (error) {
+      const fault = storeFault(error, this.path);
+      if (fault && (fault.fault === 'busy' || fault.fault === 'readonly' || fault.fault === 'full')) return undefined;
+      throw error;
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
   }
 
@@ -132,23 +227,53 @@ export class Store {
     return this.getAgent(agent.id)!;
   }
 
-  markRunning(id: string, command: string[]): void {
-    this.db
-      .prepare(`UPDATE agents SET state = 'running', command_json = ?, updated_at = ? WHERE id = ?`)
-      .run(JSON.stringify(command), Date.now(), id);
-  }
-
-  markRemoved(id: string): void {
-    const now = Date.now();
-    this.db.prepare(`UPDATE agents SET state = 'removed', removed_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
-  }
-
-  /** Only for rolling back a spawn that never produced an agent. */
-  deleteAgent(id: string): void {
+  /** The spawn's last write: the row turns 'running' together with its 'spawned' event, or neither does. */
+  markRunning(id: string, command: string[], spawned: unknown = null): void {
     this.db.transaction(() => {
-      this.db.prepare(`DELETE FROM events WHERE agent_id = ?`).run(id);
-      this.db.prepare(`DELETE FROM agents WHERE id = ?`).run(id);
+      this.db
+        .prepare(`UPDATE agents SET state = 'running', command_json = ?, updated_at = ? WHERE id = ?`)
+        .run(JSON.stringify(command), Date.now(), id);
+      this.addEvent(id, 'spawned', spawned);
     })();
+  }
+
+  /**
+   * A cleanup's first write, before anything is stopped or deleted: if the
+   * store cannot take it (locked, damaged, full), the cleanup fails having
+   * changed nothing.
+   */
+  markCleanupStarted(id: string, detail: unknown): void {
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE agents SET updated_at = ? WHERE id = ?`).run(Date.now(), id);
+      this.addEvent(id, 'cleanup_started', detail);
+    })();
+  }
+
+  /** A cleanup's last write: the row is removed together with the record of what was removed and kept. */
+  markRemoved(id: string, cleanedUp?: unknown): void {
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE agents SET state = 'removed', removed_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
+      if (cleanedUp !== undefined) this.addEvent(id, 'cleaned_up', cleanedUp);
+    })();
+  }
+
+  /**
+   * Only for rolling back a spawn that never produced an agent. A rollback
+   * often follows a store that was busy, so it waits three timeouts rather
+   * than one before giving up and leaving the row for cleanup_worktree.
+   */
+  deleteAgent(id: string): void {
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs * ROLLBACK_PATIENCE}`);
+    try {
+      this.db.transaction(() => {
+        this.db.prepare(`DELETE FROM events WHERE agent_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM agent_egress WHERE agent_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM agents WHERE id = ?`).run(id);
+      })();
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
   }
 
   getAgent(id: string): AgentRecord | undefined {
@@ -183,6 +308,15 @@ export class Store {
     return result.changes > 0;
   }
 
+  /** One spooled hook event and the Claude session it names, in one write. */
+  ingestHookEvent(agentId: string, source: string, at: number, kind: string, detail: unknown, session?: { id: string; transcriptPath: string | null }): boolean {
+    return this.db.transaction(() => {
+      const stored = this.insertHookEvent(agentId, source, at, kind, detail);
+      if (session) this.setClaudeSession(agentId, session.id, session.transcriptPath);
+      return stored;
+    })();
+  }
+
   /** The newest events of an agent, newest first. */
   recentEvents(agentId: string, limit = 50): StoredEvent[] {
     const rows = this.db
@@ -204,11 +338,14 @@ export class Store {
     return { sessionId: row?.claude_session_id ?? null, transcriptPath: row?.transcript_path ?? null };
   }
 
-  /** Remembers when a derived status began; returns the start time in force. */
+  /**
+   * Remembers when a derived status began; returns the start time in force.
+   * A status read: the write is skipped when the store cannot take it at once.
+   */
   noteStatus(agentId: string, status: string, since: number): number {
     const row = this.db.prepare(`SELECT status, status_since FROM agents WHERE id = ?`).get(agentId) as { status: string | null; status_since: number | null } | undefined;
     if (row?.status === status && row.status_since !== null) return row.status_since;
-    this.db.prepare(`UPDATE agents SET status = ?, status_since = ? WHERE id = ?`).run(status, since, agentId);
+    this.whenWritable(() => this.db.prepare(`UPDATE agents SET status = ?, status_since = ? WHERE id = ?`).run(status, since, agentId));
     return since;
   }
 

@@ -125,6 +125,42 @@ describe('cleanup_worktree core', () => {
     expect(listAudit(world.context.store, { agentName: 'audited' })).toHaveLength(1);
   });
 
+  it('a repeat with delete_branch deletes the branch an earlier cleanup kept, and says what it did each time', async () => {
+    const agent = await spawn('later-branch');
+    const first = await cleanupAgent(world.context, { name: 'later-branch' });
+    expect(first).toMatchObject({ worktree: 'removed', branch: 'kept', kept: ['branch agent/later-branch (pass delete_branch: true to delete it)'] });
+    expect(branchExists('later-branch')).toBe(true);
+
+    const kept = await cleanupAgent(world.context, { name: 'later-branch' });
+    expect(kept).toMatchObject({ alreadyRemoved: true, worktree: 'already gone', branch: 'kept', removed: [], kept: ['branch agent/later-branch (pass delete_branch: true to delete it)'] });
+
+    const deleted = await cleanupAgent(world.context, { name: 'later-branch', deleteBranch: true });
+    expect(deleted).toMatchObject({ alreadyRemoved: true, tmuxSession: 'not running', worktree: 'already gone', branch: 'deleted', removed: ['branch agent/later-branch'], kept: [] });
+    expect(branchExists('later-branch')).toBe(false);
+    expect(world.context.store.recentEvents(agent.id).map((event) => event.kind)).toEqual(['branch_deleted', 'cleaned_up', 'cleanup_started', 'spawned']);
+
+    const again = await cleanupAgent(world.context, { name: 'later-branch', deleteBranch: true });
+    expect(again).toMatchObject({ alreadyRemoved: true, branch: 'already gone', removed: [], kept: [] });
+  });
+
+  it('a repeat with delete_branch still refuses to lose unpushed commits unless forced', async () => {
+    const agent = await spawn('later-ahead');
+    writeFileSync(join(agent.worktreePath, 'work.txt'), 'work\n');
+    git(agent.worktreePath, 'add', 'work.txt');
+    git(agent.worktreePath, 'commit', '-q', '-m', 'work');
+    // force removes the worktree; the branch (with its commit) is kept.
+    expect(await cleanupAgent(world.context, { name: 'later-ahead', force: true })).toMatchObject({ worktree: 'removed', branch: 'kept' });
+
+    const refused = await cleanupAgent(world.context, { name: 'later-ahead', deleteBranch: true }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect((refused as Error).message).toMatch(/1 commit\(s\) on agent\/later-ahead that exist on no other branch or remote .*The agent was already cleaned up; its branch was kept\..*force: true/);
+    expect(branchExists('later-ahead')).toBe(true);
+
+    const forced = await cleanupAgent(world.context, { name: 'later-ahead', deleteBranch: true, force: true });
+    expect(forced).toMatchObject({ alreadyRemoved: true, branch: 'deleted', removed: ['branch agent/later-ahead'] });
+    expect(branchExists('later-ahead')).toBe(false);
+  });
+
   it('says clearly when there is no such agent', async () => {
     await expect(cleanupAgent(world.context, { name: 'ghost' })).rejects.toThrow(NotFoundError);
     await expect(cleanupAgent(world.context, { name: 'ghost' })).rejects.toThrow(/No agent named "ghost"/);

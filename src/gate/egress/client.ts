@@ -90,7 +90,11 @@ export async function openEgress(
 /** Closes the agent's ports; a gate that is down has nothing to close. */
 export async function closeEgress(store: Store, home: string, agentId: string): Promise<void> {
   await call(home, 'POST', '/unbind', { agent_id: agentId }).catch(() => undefined);
-  store.db.prepare(`UPDATE agent_egress SET http_port = NULL, socks_port = NULL WHERE agent_id = ?`).run(agentId);
+  try {
+    store.db.prepare(`UPDATE agent_egress SET http_port = NULL, socks_port = NULL WHERE agent_id = ?`).run(agentId);
+  } catch {
+    // The gate lets go of removed agents by itself; the ports are only a record.
+  }
 }
 
 /** Records that an agent runs without the sandbox, so every view can say it is unenforced. */
