@@ -63,6 +63,23 @@ export const configSchema = z.strictObject({
     })
     .default({ port: 7411 }),
   prices: z.record(z.string().min(1), price).default(DEFAULT_PRICES),
+  /** Telling a human when an agent needs one (src/notify): never a blocker, rate-limited per agent. */
+  notifications: z
+    .strictObject({
+      /** POSTed a JSON body per notice (Slack-style incoming webhooks get a `text` field too). */
+      webhookUrl: z.url().optional(),
+      /** An ntfy topic URL, e.g. https://ntfy.sh/my-fleet-topic. */
+      ntfyUrl: z.url().optional(),
+      /** notify-send, where present. */
+      desktop: z.boolean().default(true),
+      /** A message in the status line of the tmux clients on the agents' server, with a bell. */
+      tmux: z.boolean().default(true),
+      /** At most one notice per agent per this many seconds; a permission request always goes out. */
+      minIntervalSec: z.number().int().min(0).max(86_400).default(30),
+      /** A working agent with no status change for this long counts as stalled; 0 turns it off. */
+      stallAfterSec: z.number().int().min(0).max(86_400).default(900),
+    })
+    .default({ desktop: true, tmux: true, minIntervalSec: 30, stallAfterSec: 900 }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -114,6 +131,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     spawn: { ...(fromFile.spawn as object), ...dropUndefined({ startupTimeoutMs: intFromEnv(env, 'RINGMASTER_STARTUP_TIMEOUT_MS') }) },
     http: { ...(fromFile.http as object), ...dropUndefined({ port: intFromEnv(env, 'RINGMASTER_PORT') }) },
+    notifications: {
+      ...(fromFile.notifications as object),
+      ...dropUndefined({ webhookUrl: env.RINGMASTER_WEBHOOK_URL || undefined, ntfyUrl: env.RINGMASTER_NTFY_URL || undefined }),
+    },
   };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
