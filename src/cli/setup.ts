@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { createContext, toPublic } from '../core/index.js';
-import { listPrs, reviewCheck } from '../forge/index.js';
 import { INSTALL_SCOPES, installIntoClaude, runDoctor, type InstallScope } from '../setup/index.js';
-import { serveHttp } from '../server/http.js';
-import { serveStdio } from '../server/stdio.js';
 import { UserInputError } from '../errors.js';
 import { withContext } from './context.js';
-import { listPrsTool } from '../../tools/list_prs.js';
 import { EXIT, firstLine, paint, parseWholeNumber, printJson, table } from './output.js';
 import { examples, type Run } from './program.js';
 
@@ -75,7 +71,10 @@ export function registerSetupCommands(program: Command, run: Run): void {
     .action((names: string[], options: { json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
+          // The MCP server, GitHub and Linear clients load only for the commands that use them: every other command starts faster.
+          const { listPrs } = await import('../forge/index.js');
           if (options.json) {
+            const { listPrsTool } = await import('../../tools/list_prs.js');
             // Exactly list_prs's result, field for field.
             printJson(listPrsTool.outputSchema.parse(await listPrsTool.handle(context, { names: names.length ? names : undefined }, { progress: () => {}, signal: new AbortController().signal })));
             return EXIT.ok;
@@ -109,6 +108,7 @@ export function registerSetupCommands(program: Command, run: Run): void {
     .action((options: { watch?: boolean; interval: number; dryRun?: boolean }) =>
       run(() =>
         withContext(async (context) => {
+          const { reviewCheck } = await import('../forge/index.js');
           for (;;) {
             const results = await reviewCheck(context, { dryRun: options.dryRun });
             for (const result of results) {
@@ -126,6 +126,7 @@ export function registerSetupCommands(program: Command, run: Run): void {
 
 async function serve(options: { http?: boolean; port?: number }): Promise<number> {
   const context = createContext();
+  const [{ serveStdio }, { serveHttp }] = await Promise.all([import('../server/stdio.js'), import('../server/http.js')]);
   if (!options.http) {
     await serveStdio(context);
     context.store.close();
