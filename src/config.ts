@@ -78,6 +78,23 @@ export const configSchema = z.strictObject({
       hostsFile: z.string().min(1).optional(),
     })
     .default({}),
+  /** Telling a human when an agent needs one (src/notify): never a blocker, rate-limited per agent. */
+  notifications: z
+    .strictObject({
+      /** POSTed a JSON body per notice (Slack-style incoming webhooks get a `text` field too). */
+      webhookUrl: z.url().optional(),
+      /** An ntfy topic URL, e.g. https://ntfy.sh/my-fleet-topic. */
+      ntfyUrl: z.url().optional(),
+      /** notify-send, where present. */
+      desktop: z.boolean().default(true),
+      /** A message in the status line of the tmux clients on the agents' server, with a bell. */
+      tmux: z.boolean().default(true),
+      /** At most one notice per agent per this many seconds; a permission request always goes out. */
+      minIntervalSec: z.number().int().min(0).max(86_400).default(30),
+      /** A working agent with no status change for this long counts as stalled; 0 turns it off. */
+      stallAfterSec: z.number().int().min(0).max(86_400).default(900),
+    })
+    .default({ desktop: true, tmux: true, minIntervalSec: 30, stallAfterSec: 900 }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -131,6 +148,10 @@ export function loadConfig(env: Env = process.env): Config {
     http: { ...(fromFile.http as object), ...dropUndefined({ port: intFromEnv(env, 'RINGMASTER_PORT') }) },
     egress: { ...(fromFile.egress as object), ...dropUndefined({ hostsFile: env.RINGMASTER_EGRESS_HOSTS || undefined }) },
     store: { ...(fromFile.store as object), ...dropUndefined({ busyTimeoutMs: intFromEnv(env, 'RINGMASTER_STORE_BUSY_TIMEOUT_MS') }) },
+    notifications: {
+      ...(fromFile.notifications as object),
+      ...dropUndefined({ webhookUrl: env.RINGMASTER_WEBHOOK_URL || undefined, ntfyUrl: env.RINGMASTER_NTFY_URL || undefined }),
+    },
   };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {

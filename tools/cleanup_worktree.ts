@@ -24,6 +24,10 @@ export const cleanupWorktreeTool = defineTool({
     kept: z.array(z.string()).describe('What was left in place, each with why.'),
     already_removed: z.boolean().describe('true when an earlier call had already finished the cleanup.'),
   }),
+  summary: (result) =>
+    result.already_removed
+      ? `${result.name} was already cleaned up; nothing to do.`
+      : `Cleaned up ${result.name}: tmux session ${result.tmux_session}, worktree ${result.worktree}, branch ${result.branch}.`,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handle(context, args) {
     const result = await cleanupAgent(context, { name: args.name, force: args.force, deleteBranch: args.delete_branch });

@@ -15,6 +15,7 @@ export const createPrTool = defineTool({
     draft: z.boolean().optional(),
   }),
   outputSchema: z.object({ agent: z.string(), number: z.number(), url: z.string(), branch: z.string(), base: z.string(), notes: z.array(z.string()) }),
+  summary: (pr) => `Opened PR #${pr.number} for ${pr.agent} (${pr.branch} → ${pr.base}): ${pr.url}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args) {
     const pr = await createPr(context, { name: args.name, title: args.title, body: args.body, draft: args.draft });

@@ -13,6 +13,7 @@ export const createTicketTool = defineTool({
     labels: z.array(z.string()).optional().describe('Existing label names.'),
   }),
   outputSchema: z.object({ identifier: z.string(), url: z.string(), title: z.string(), branch_name: z.string() }),
+  summary: (ticket) => `Created ${ticket.identifier} "${ticket.title}": ${ticket.url}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args) {
     const ticket = await createTicket(context, { team: args.team, title: args.title, description: args.description, labels: args.labels });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listAgents } from '../src/fleet/index.js';
 import { toPublic } from '../src/core/index.js';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool, plural } from '../src/server/tool.js';
 
 export const agentSummarySchema = z.object({
   id: z.string(),
@@ -29,6 +29,11 @@ export const listAgentsTool = defineTool({
     'Every agent ringmaster manages, with its repo, branch, worktree and tmux session, and whether its tmux session and its agent process are alive right now (probed, not remembered).',
   inputSchema: z.object({}),
   outputSchema: z.object({ agents: z.array(agentSummarySchema) }),
+  summary: ({ agents }) => {
+    if (agents.length === 0) return 'No agents. Start one with spawn_agent.';
+    const running = agents.filter((agent) => agent.process_alive).length;
+    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}`).join(', ')}.`;
+  },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
     return { agents: toPublic(await listAgents(context)) };

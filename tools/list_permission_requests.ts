@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listRequests } from '../src/gate/index.js';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool, plural } from '../src/server/tool.js';
 import { permissionRequestOutput, permissionRequestSchema } from './request_permission.js';
 
 export const listPermissionRequestsTool = defineTool({
@@ -12,6 +12,11 @@ export const listPermissionRequestsTool = defineTool({
     limit: z.number().int().min(1).max(500).optional().describe('Default 50.'),
   }),
   outputSchema: z.object({ requests: z.array(permissionRequestSchema) }),
+  summary: ({ requests }) => {
+    const pending = requests.filter((request) => request.state === 'pending');
+    if (requests.length === 0) return 'No permission requests.';
+    return `${plural(requests.length, 'request')}, ${pending.length} pending${pending.length ? `: ${pending.map((request) => `${request.id} (${request.agent ?? '?'}, ${request.category})`).join(', ')}` : ''}.`;
+  },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
     return { requests: listRequests(context.store, { pendingOnly: args.pending_only, limit: args.limit }).map(permissionRequestOutput) };

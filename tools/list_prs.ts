@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listPrs } from '../src/forge/index.js';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool, plural } from '../src/server/tool.js';
 
 export const listPrsTool = defineTool({
   name: 'list_prs',
@@ -39,6 +39,11 @@ export const listPrsTool = defineTool({
     rate_limit: z.object({ remaining: z.number(), reset_at: z.string() }).nullable(),
     graphql_requests: z.number(),
   }),
+  summary: ({ agents }) => {
+    const withPr = agents.filter((entry) => entry.pr);
+    const failing = withPr.filter((entry) => entry.pr!.checks.failing.length > 0);
+    return `${withPr.length} of ${plural(agents.length, 'agent')} have a pull request${failing.length ? `; failing checks: ${failing.map((entry) => `${entry.agent} #${entry.pr!.number}`).join(', ')}` : ''}.`;
+  },
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handle(context, args) {
     const listing = await listPrs(context, { names: args.names, repos: args.repos });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listTickets } from '../src/forge/index.js';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool, plural } from '../src/server/tool.js';
 
 export const ticketSchema = z.object({ identifier: z.string(), title: z.string(), url: z.string(), state: z.string().nullable(), branch_name: z.string(), description: z.string().nullable() });
 
@@ -16,6 +16,8 @@ export const listTicketsTool = defineTool({
     limit: z.number().int().min(1).max(250).optional(),
   }),
   outputSchema: z.object({ tickets: z.array(ticketSchema) }),
+  summary: ({ tickets }) =>
+    tickets.length === 0 ? 'No tickets match.' : `${plural(tickets.length, 'ticket')}: ${tickets.slice(0, 8).map((ticket) => ticket.identifier).join(', ')}${tickets.length > 8 ? ', …' : ''}.`,
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handle(context, args) {
     const tickets = await listTickets(context, { team: args.team, mine: args.mine, states: args.states, labels: args.labels, limit: args.limit });

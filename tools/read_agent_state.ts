@@ -108,6 +108,10 @@ export const readAgentStateTool = defineTool({
     verbose: z.boolean().optional().describe('Add recent transcript lines and the last screen of the pane.'),
   }),
   outputSchema: z.object({ agents: z.array(agentStateSchema) }),
+  summary: ({ agents }) =>
+    agents.length === 0
+      ? 'No agents.'
+      : agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`).join('; ') + '.',
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
     const reports = await readAgentState(context, { name: args.name, verbose: args.verbose });

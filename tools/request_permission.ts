@@ -80,6 +80,8 @@ export const requestPermissionTool = defineTool({
     human_commands: z.array(z.string()).describe('What a human runs to decide, while pending.'),
     notes: z.array(z.string()),
   }),
+  summary: ({ outcome, request, human_commands }) =>
+    `${request.category} request ${request.id} from ${request.agent ?? 'the parent'} is ${outcome}${outcome === 'pending' && human_commands[0] ? `; a human decides with: ${human_commands[0]}` : request.note ? ` (${request.note})` : ''}.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(context, args, { elicit }) {
     const result = await requestApproval(

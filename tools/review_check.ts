@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { reviewCheck } from '../src/forge/index.js';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool, plural } from '../src/server/tool.js';
 
 export const reviewCheckTool = defineTool({
   name: 'review_check',
@@ -26,6 +26,12 @@ export const reviewCheckTool = defineTool({
       }),
     ),
   }),
+  summary: ({ forwarded }) => {
+    const sent = forwarded.filter((entry) => entry.sent);
+    return sent.length === 0
+      ? `Nothing new to forward (${plural(forwarded.length, 'pull request')} checked).`
+      : `Sent review feedback to ${sent.map((entry) => `${entry.agent} (#${entry.pr.number}: ${plural(entry.new_comments, 'comment')}, ${plural(entry.new_failing_checks.length, 'failing check')})`).join(', ')}.`;
+  },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(context, args) {
     const results = await reviewCheck(context, { names: args.names, dryRun: args.dry_run });

@@ -25,6 +25,13 @@ export const sendPromptTool = defineTool({
     interrupted: z.boolean(),
     notes: z.array(z.string()),
   }),
+  summary: (result) => {
+    if (result.method === 'queued') return `Queued for ${result.name}: delivered when it is next idle (queue id ${result.queue_id}).`;
+    const how = result.interrupted ? ' after interrupting its turn' : '';
+    if (result.delivered === true) return `Delivered the prompt to ${result.name}${how}; Claude confirmed it.`;
+    if (result.delivered === null) return `Sent the prompt to ${result.name}${how}; this agent CLI cannot confirm delivery.`;
+    return `Sent the prompt to ${result.name}${how}, but delivery is not confirmed${result.notes[0] ? `: ${result.notes[0]}` : '.'}`;
+  },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(context, args) {
     const result = await sendPrompt(context, {

@@ -50,6 +50,8 @@ export const spawnAgentTool = defineTool({
     linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
     notes: z.array(z.string()),
   }),
+  summary: (agent) =>
+    `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}. Watch: ${agent.attach_command}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args, { progress }) {
     const request = {

@@ -23,6 +23,10 @@ export const waitForAgentsTool = defineTool({
     ready: z.array(agentStatusSchema).describe('The agents that need attention.'),
     agents: z.array(agentStatusSchema).describe('Every watched agent at the end.'),
   }),
+  summary: (result) =>
+    result.timed_out
+      ? `No agent needed attention within ${result.waited_seconds} s (${result.agents.map((agent) => `${agent.name} ${agent.status.state}`).join(', ')}).`
+      : `After ${result.waited_seconds} s: ${result.ready.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')}`).join(', ')}.`,
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args, { progress, signal }) {
     const result = await waitForAgents(context, { names: args.names, timeoutSec: args.timeout_sec ?? 600, onlyChanges: args.only_changes, signal, onProgress: progress });

@@ -87,6 +87,17 @@ export class Tmux {
     ]);
   }
 
+  /** Replaces the (dead or live) process of a session's pane with `command`, keeping the session and its window. */
+  async respawnPane(options: { session: string; cwd: string; command: string[]; env: Record<string, string> }): Promise<void> {
+    const envArgs = Object.entries(options.env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+    await this.check(['respawn-pane', '-k', '-t', `=${options.session}:`, '-c', options.cwd, ...envArgs, ...options.command]);
+  }
+
+  /** Shows a message in the status line of every client attached to the session (best effort). */
+  async displayMessage(session: string, message: string): Promise<void> {
+    await this.run(['display-message', '-t', `=${session}:`, message]);
+  }
+
   /** True when a session was killed, false when there was none. */
   async killSession(session: string): Promise<boolean> {
     const result = await this.run(['kill-session', '-t', `=${session}`]);

@@ -6,3 +6,4 @@ export * from './paths.js';
 export * from './agent-files.js';
 export * from './progress.js';
 export * from './public-shape.js';
+export * from './agent-command.js';

@@ -9,3 +9,4 @@ export * from './launch-script.js';
 export * from './agents.js';
 export * from './prompt.js';
 export * from './monitor.js';
+export * from './lifecycle.js';

@@ -9,7 +9,7 @@ import { claudeJsonFor, forgetFolder, prepareClaudeProject, readClaudeJson } fro
 import { findExecutable } from '../adapters/process.js';
 import { ConflictError, ExternalToolError, UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
-import { agentDir, type Context, packageRoot, renderPrompt, exitStatusFile, inboxDir, readExitStatus, type ProgressReporter } from '../core/index.js';
+import { agentCommandHint, agentDir, findAgentCommand, type Context, packageRoot, renderPrompt, exitStatusFile, inboxDir, readExitStatus, type ProgressReporter } from '../core/index.js';
 import { childEnvironment, envFileText, launchScript } from './launch-script.js';
 import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
 import {
@@ -318,7 +318,7 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
   });
   const plain = buildLaunchPlan({
     kind,
-    config,
+    config: plan.agentCommand && kind !== 'custom' ? { ...config, agents: { ...config.agents, [kind]: plan.agentCommand } } : config,
     model: input.model,
     // The inbox holds texts too long to type (a long task, a long prompt); Claude may read it without asking.
     extraArgs: [...(input.extraArgs ?? []), ...(kind === 'claude' ? ['--add-dir', inboxDir(agent.dir)] : [])],
@@ -399,6 +399,8 @@ interface CheckedSpawn {
   baseCommit: string;
   env: Record<string, string>;
   policy: Policy;
+  /** The agent CLI found by findAgentCommand; undefined for custom agents, which bring their own argv. */
+  agentCommand: string | undefined;
 }
 
 /** Step 1: every check that can fail, before anything is created. */
@@ -422,12 +424,17 @@ async function validateSpawn(context: Context, input: SpawnInput, kind: AgentKin
     throw new UserInputError('agent "custom" needs `command`: the argv to run, e.g. ["my-agent", "--prompt", "{task}"].');
   }
   if (kind !== 'custom' && input.command) throw new UserInputError(`command is only used with agent "custom"; drop it or set agent to "custom".`);
-  const executable = kind === 'custom' ? input.command![0]! : context.config.agents[kind];
   const childPath = env.PATH ?? context.env.PATH;
-  if (!findExecutable(executable, childPath)) {
-    throw new ExternalToolError(
-      `The ${kind} agent CLI "${executable}" was not found on PATH. Install it, or point ringmaster at it (RINGMASTER_${kind.toUpperCase()}=/path/to/${kind}).`,
-    );
+  let agentCommand: string | undefined;
+  if (kind === 'custom') {
+    if (!findExecutable(input.command![0]!, childPath)) {
+      throw new ExternalToolError(`The custom agent command "${input.command![0]}" was not found on PATH. Pass an absolute path or install it.`);
+    }
+  } else {
+    // The same lookup as install and doctor: configured command on PATH, then the bundled Claude Code.
+    const found = findAgentCommand(context.config, { ...context.env, PATH: childPath }, kind);
+    if (!found.path) throw new ExternalToolError(agentCommandHint(kind, found));
+    agentCommand = found.path;
   }
   await tmux.version();
 
@@ -457,7 +464,7 @@ async function validateSpawn(context: Context, input: SpawnInput, kind: AgentKin
   const allowWrite = loaded.sandbox.allowWrite.map((path) => (path.startsWith('~/') ? join(context.env.HOME ?? homedir(), path.slice(2)) : path));
   for (const path of allowWrite) mkdirSync(path, { recursive: true });
   const policy = { ...loaded, sandbox: { ...loaded.sandbox, allowWrite } };
-  return { name, repo, branch, baseRef, baseCommit, env, policy };
+  return { name, repo, branch, baseRef, baseCommit, env, policy, agentCommand };
 }
 
 interface AgentFiles {

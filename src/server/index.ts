@@ -3,6 +3,7 @@ import { registerPrompts } from '../../prompts/index.js';
 import { tools } from '../../tools/index.js';
 import type { Context } from '../core/index.js';
 import { Monitor } from '../fleet/index.js';
+import { Notifier } from '../notify/index.js';
 import { registerResources } from './resources.js';
 import { registerTool } from './tool.js';
 
@@ -35,6 +36,8 @@ export function monitorFor(context: Context): Monitor {
     monitor = new Monitor(context);
     monitor.setMaxListeners(0);
     monitor.start();
+    // The human hears about agents that need one, from whichever process sees it first (see src/notify).
+    new Notifier(context, (message) => process.stderr.write(`ringmaster: ${message}\n`)).attach(monitor);
     monitors.set(context, monitor);
   }
   return monitor;

@@ -27,6 +27,11 @@ export interface ToolDefinition<In extends z.ZodObject, Out extends z.ZodObject>
   outputSchema: Out;
   annotations: ToolAnnotations;
   handle: (context: Context, args: z.infer<In>, extras: ToolExtras) => Promise<z.infer<Out>>;
+  /**
+   * One short line in words for the human reading the client's transcript
+   * (what happened); it goes first, before the JSON and the structured result.
+   */
+  summary: (result: z.infer<Out>) => string;
 }
 
 // The list of tools holds definitions of different schema types.
@@ -70,11 +75,32 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
           : undefined;
         // The output schema is the public shape: parsing drops internal fields a handler passed along.
         const structuredContent = tool.outputSchema.parse(await tool.handle(context, args, { progress, signal: extra.signal, elicit })) as Record<string, unknown>;
-        return { content: [{ type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) }], structuredContent };
+        return {
+          content: [
+            { type: 'text' as const, text: readableLine(tool, structuredContent) },
+            { type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) },
+          ],
+          structuredContent,
+        };
       } catch (error) {
         // A store fault (locked, damaged, full, unwritable, newer) becomes its clear message, never "Internal error".
         return { isError: true, content: [{ type: 'text' as const, text: explainError(context, error) }] };
       }
     },
   );
+}
+
+/** The tool's summary as one line; a summary that throws must not fail a call that succeeded. */
+export function readableLine(tool: AnyToolDefinition, result: Record<string, unknown>): string {
+  try {
+    const line = tool.summary(result).replace(/\s*\n\s*/g, ' ').trim();
+    return line.length > 300 ? `${line.slice(0, 299)}…` : line || `${tool.title}: done.`;
+  } catch {
+    return `${tool.title}: done.`;
+  }
+}
+
+/** "1 agent", "3 agents": counts in summaries read as words. */
+export function plural(count: number, noun: string, pluralNoun = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : pluralNoun}`;
 }

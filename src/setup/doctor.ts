@@ -1,10 +1,10 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
-import { findExecutable } from '../adapters/process.js';
 import { describeError } from '../errors.js';
-import type { Context } from '../core/index.js';
 import { checkStore, type StoreCheckOptions } from './store-check.js';
+import { agentCommandHint, type Context, findAgentCommand, packageRoot } from '../core/index.js';
 
 export interface DoctorCheck {
   name: string;
@@ -12,10 +12,19 @@ export interface DoctorCheck {
   detail: string;
   /** What to do about it, when not ok. */
   fix?: string;
+  /** What `doctor --fix` changed for this check. */
+  fixed?: string;
 }
 
-/** Checks everything ringmaster depends on, each with a concrete fix; `fix` and `backup` act on the store (see checkStore). */
-export async function runDoctor(context: Context, options: StoreCheckOptions = {}): Promise<DoctorCheck[]> {
+export interface DoctorOptions extends StoreCheckOptions {
+  /** Repair what is safe to repair (the hooks' run bits, a damaged store moved aside); never touches Claude's own settings. */
+  fix?: boolean;
+  /** The folder whose project and local registrations count; default the current one. */
+  cwd?: string;
+}
+
+/** Checks everything ringmaster depends on, each with a concrete fix. */
+export async function runDoctor(context: Context, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const attempt = async (name: string, check: () => Promise<Omit<DoctorCheck, 'name'>>, fix: string) => {
     try {
@@ -35,46 +44,11 @@ export async function runDoctor(context: Context, options: StoreCheckOptions = {
     },
     'Install git 2.25 or newer (apt-get install git, brew install git).',
   );
-  await attempt(
-    'tmux',
-    async () => ({ ok: true, detail: `${await context.tmux.version()}${context.tmux.socket ? ` (server: ${context.tmux.socket})` : ' (default server)'}` }),
-    'Install tmux 3.0 or newer (apt-get install tmux, brew install tmux), or set RINGMASTER_TMUX to its path.',
-  );
-  await attempt(
-    'claude',
-    async () => {
-      const binary = findExecutable(context.config.agents.claude, context.env.PATH);
-      if (!binary) {
-        return {
-          ok: false,
-          detail: `"${context.config.agents.claude}" is not on PATH`,
-          fix: 'Install Claude Code (npm install -g @anthropic-ai/claude-code), or set RINGMASTER_CLAUDE to the claude binary.',
-        };
-      }
-      const { stdout } = await execa(binary, ['--version'], { timeout: 20_000, env: { CLAUDECODE: undefined }, extendEnv: true });
-      return { ok: true, detail: `${stdout.trim()} at ${binary}` };
-    },
-    'Check that `claude --version` runs in a terminal.',
-  );
+  await attempt('tmux', () => checkTmux(context), 'Install tmux 3.0 or newer (apt-get install tmux, brew install tmux), or set RINGMASTER_TMUX to its path.');
+  await attempt('hooks', async () => checkHooks(packageRoot(), options.fix === true), 'Reinstall ringmaster (npm install -g ringmaster), or run `npm run build` in a checkout.');
+  await attempt('claude', () => checkClaude(context), 'Check that `claude --version` runs in a terminal.');
   await attempt('store', () => checkStore(context, options), `Make ${context.config.home} writable, or set RINGMASTER_HOME to a writable folder.`);
-  await attempt(
-    'registration',
-    async () => {
-      const path = claudeJsonFor(context.env);
-      const json = readClaudeJson(path);
-      const servers = (json?.mcpServers ?? {}) as Record<string, { command?: string; args?: string[] }>;
-      const entry = servers.ringmaster;
-      if (!entry) {
-        return { ok: false, detail: `ringmaster is not registered at user scope in ${path}`, fix: 'Run `ringmaster install`.' };
-      }
-      const script = entry.args?.find((arg) => arg.endsWith('.js'));
-      if (script && !existsSync(script)) {
-        return { ok: false, detail: `registered, but ${script} no longer exists`, fix: 'Run `npm run build`, then `ringmaster install` again.' };
-      }
-      return { ok: true, detail: `user scope: ${[entry.command, ...(entry.args ?? [])].join(' ')}` };
-    },
-    'Run `ringmaster install`.',
-  );
+  await attempt('registration', async () => checkRegistration(context, options.cwd ?? process.cwd()), 'Run `ringmaster install`.');
   await attempt(
     'onboarding',
     async () => {
@@ -97,4 +71,86 @@ export async function runDoctor(context: Context, options: StoreCheckOptions = {
     'Set RINGMASTER_WORKTREE_ROOT to a writable folder.',
   );
   return checks;
+}
+
+/** tmux 3.0 is the oldest with everything ringmaster uses (remain-on-exit per window, respawn-pane -e). */
+export const MIN_TMUX = [3, 0] as const;
+
+async function checkTmux(context: Context): Promise<Omit<DoctorCheck, 'name'>> {
+  const version = await context.tmux.version();
+  const where = context.tmux.socket ? ` (server: ${context.tmux.socket})` : ' (default server)';
+  const match = /(\d+)\.(\d+)/.exec(version);
+  if (!match) return { ok: true, detail: `${version}${where}; version not recognised, assuming a development build` };
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const ok = major > MIN_TMUX[0] || (major === MIN_TMUX[0] && minor >= MIN_TMUX[1]);
+  return ok
+    ? { ok, detail: `${version}${where}` }
+    : { ok, detail: `${version} is older than 3.0`, fix: 'Upgrade tmux to 3.0 or newer (apt-get install tmux, brew install tmux), or set RINGMASTER_TMUX to a newer one.' };
+}
+
+/** Every file a child's hooks run, relative to the package root: the shell hooks need their run bit. */
+export const HOOK_FILES = [
+  { path: 'src/hooks/record-event.sh', executable: true },
+  { path: 'src/hooks/gate.sh', executable: true },
+  { path: 'dist/src/hooks/gate.js', executable: false },
+] as const;
+
+export function checkHooks(root: string, fix: boolean): Omit<DoctorCheck, 'name'> {
+  const missing: string[] = [];
+  const notExecutable: string[] = [];
+  for (const hook of HOOK_FILES) {
+    const path = join(root, hook.path);
+    if (!existsSync(path)) missing.push(hook.path);
+    else if (hook.executable && (statSync(path).mode & 0o111) === 0) notExecutable.push(hook.path);
+  }
+  if (missing.length > 0) {
+    return { ok: false, detail: `missing from ${root}: ${missing.join(', ')}; children would run without their gate`, fix: 'Reinstall ringmaster (npm install -g ringmaster), or run `npm run build` in a checkout.' };
+  }
+  if (notExecutable.length > 0 && fix) {
+    for (const path of notExecutable) chmodSync(join(root, path), statSync(join(root, path)).mode | 0o755);
+    return { ok: true, detail: `${HOOK_FILES.length} hook files in ${root}`, fixed: `made executable: ${notExecutable.join(', ')}` };
+  }
+  if (notExecutable.length > 0) {
+    return { ok: false, detail: `not executable: ${notExecutable.join(', ')}`, fix: `Run \`ringmaster doctor --fix\` (or chmod +x ${notExecutable.map((path) => join(root, path)).join(' ')}).` };
+  }
+  return { ok: true, detail: `${HOOK_FILES.length} hook files present in ${root}` };
+}
+
+async function checkClaude(context: Context): Promise<Omit<DoctorCheck, 'name'>> {
+  const found = findAgentCommand(context.config, context.env, 'claude');
+  if (!found.path) return { ok: false, detail: `not found (looked at: ${found.looked.join(', ')})`, fix: agentCommandHint('claude', found) };
+  const { stdout } = await execa(found.path, ['--version'], { timeout: 20_000, env: { CLAUDECODE: undefined }, extendEnv: true });
+  const note = found.source === 'bundled' ? '; the bundled copy (not on PATH): run it as that full path' : '';
+  return { ok: true, detail: `${stdout.trim()} at ${found.path}${note}` };
+}
+
+type ServerEntry = { command?: string; args?: string[] };
+
+/** Registered at any of Claude Code's three scopes: user (~/.claude.json), local (its project entry), project (.mcp.json). */
+async function checkRegistration(context: Context, cwd: string): Promise<Omit<DoctorCheck, 'name'>> {
+  const path = claudeJsonFor(context.env);
+  const json = readClaudeJson(path);
+  const projects = (json?.projects ?? {}) as Record<string, { mcpServers?: Record<string, ServerEntry> }>;
+  let projectFile: Record<string, ServerEntry> = {};
+  try {
+    projectFile = (JSON.parse(readFileSync(join(cwd, '.mcp.json'), 'utf8')) as { mcpServers?: Record<string, ServerEntry> }).mcpServers ?? {};
+  } catch {
+    // no .mcp.json here
+  }
+  const found: Array<[string, ServerEntry]> = [];
+  const user = (json?.mcpServers as Record<string, ServerEntry> | undefined)?.ringmaster;
+  if (user) found.push(['user scope', user]);
+  const local = projects[cwd]?.mcpServers?.ringmaster;
+  if (local) found.push([`local scope (${cwd})`, local]);
+  if (projectFile.ringmaster) found.push([`project scope (${join(cwd, '.mcp.json')})`, projectFile.ringmaster]);
+  if (found.length === 0) {
+    return { ok: false, detail: `ringmaster is not registered at user scope in ${path}, nor for ${cwd}`, fix: 'Run `ringmaster install` (add --scope project or local for this folder only).' };
+  }
+  for (const [scope, entry] of found) {
+    const script = entry.args?.find((arg) => arg.endsWith('.js'));
+    if (script && !existsSync(script)) {
+      return { ok: false, detail: `registered at ${scope}, but ${script} no longer exists`, fix: 'Run `ringmaster install` again from the ringmaster you use now (after `npm run build` in a checkout).' };
+    }
+  }
+  return { ok: true, detail: found.map(([scope, entry]) => `${scope}: ${[entry.command, ...(entry.args ?? [])].join(' ')}`).join('; ') };
 }

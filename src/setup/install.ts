@@ -1,28 +1,37 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { ExternalToolError, UserInputError } from '../errors.js';
+import { agentCommandHint, type Context, findAgentCommand, packageRoot } from '../core/index.js';
 import { findExecutable } from '../adapters/process.js';
-import { ExternalToolError } from '../errors.js';
-import { type Context, packageRoot } from '../core/index.js';
+
+/** Where Claude Code keeps the registration, as `claude mcp add --scope` names them. */
+export const INSTALL_SCOPES = ['user', 'project', 'local'] as const;
+export type InstallScope = (typeof INSTALL_SCOPES)[number];
 
 export interface InstallResult {
   claude: string;
+  /** True when `claude` on PATH is the one used, so hints may say plain `claude`. */
+  claudeOnPath: boolean;
+  scope: InstallScope;
   command: string[];
   replacedExisting: boolean;
   output: string;
 }
 
 /**
- * Registers this ringmaster with Claude Code at user scope through Claude's own
- * `claude mcp add`, with absolute paths so it works from any folder.
+ * Registers this ringmaster with Claude Code through Claude's own
+ * `claude mcp add`, with absolute paths so it works from any folder. Project
+ * and local scope belong to the folder `cwd` (Claude writes `.mcp.json` there,
+ * or the project's entry in ~/.claude.json).
  */
-export async function installIntoClaude(context: Context): Promise<InstallResult> {
-  const claude =
-    findExecutable(context.config.agents.claude, context.env.PATH) ?? findExecutable(join(packageRoot(), 'node_modules', '.bin', 'claude'), undefined);
-  if (!claude) {
-    throw new ExternalToolError('Claude Code was not found. Install it (npm install -g @anthropic-ai/claude-code) or set RINGMASTER_CLAUDE, then run `ringmaster install` again.');
-  }
+export async function installIntoClaude(context: Context, options: { scope?: InstallScope; cwd?: string } = {}): Promise<InstallResult> {
+  const scope = options.scope ?? 'user';
+  if (!(INSTALL_SCOPES as readonly string[]).includes(scope)) throw new UserInputError(`--scope must be one of ${INSTALL_SCOPES.join(', ')}.`);
+  const found = findAgentCommand(context.config, context.env, 'claude');
+  if (!found.path) throw new ExternalToolError(`${agentCommandHint('claude', found)} Then run \`ringmaster install\` again.`);
+  const claude = found.path;
   const env = { CLAUDECODE: undefined, ...pickDefined(context.env, ['HOME', 'CLAUDE_CONFIG_DIR', 'PATH']) };
-  const run = (args: string[]) => execa(claude, args, { env, extendEnv: false, reject: false, timeout: 60_000, all: true });
+  const run = (args: string[]) => execa(claude, args, { env, extendEnv: false, reject: false, timeout: 60_000, all: true, cwd: options.cwd });
 
   const serveCommand = [process.execPath, join(packageRoot(), 'dist', 'src', 'cli.js'), 'serve'];
   // Only settings that differ from the defaults travel with the registration.
@@ -31,15 +40,16 @@ export async function installIntoClaude(context: Context): Promise<InstallResult
     .flatMap((key) => ['-e', `${key}=${context.env[key]}`]);
 
   const existing = await run(['mcp', 'get', 'ringmaster']);
-  const replacedExisting = existing.exitCode === 0;
-  if (replacedExisting) await run(['mcp', 'remove', '--scope', 'user', 'ringmaster']);
+  const replacedExisting = existing.exitCode === 0 && new RegExp(`Scope: ${scope}`, 'i').test(existing.all ?? '');
+  if (replacedExisting) await run(['mcp', 'remove', '--scope', scope, 'ringmaster']);
   // The name goes before -e: -e takes any number of values and would swallow it.
-  const args = ['mcp', 'add', '--scope', 'user', 'ringmaster', ...envArgs, '--', ...serveCommand];
+  const args = ['mcp', 'add', '--scope', scope, 'ringmaster', ...envArgs, '--', ...serveCommand];
   const added = await run(args);
   if (added.exitCode !== 0) {
     throw new ExternalToolError(`\`claude ${args.join(' ')}\` failed (exit ${added.exitCode}): ${added.all?.trim()}`);
   }
-  return { claude, command: [claude, ...args], replacedExisting, output: added.all?.trim() ?? '' };
+  const claudeOnPath = findExecutable('claude', context.env.PATH) === claude;
+  return { claude, claudeOnPath, scope, command: [claude, ...args], replacedExisting, output: added.all?.trim() ?? '' };
 }
 
 function pickDefined(env: Record<string, string | undefined>, keys: string[]): Record<string, string> {

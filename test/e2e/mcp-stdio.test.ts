@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, makeRepo, makeWorld, tempDir, type TestWorld } from '../helpers/fixtures.js';
-import { connectStdio, resultText } from '../helpers/mcp.js';
+import { connectStdio, resultJson, resultLine, resultText } from '../helpers/mcp.js';
 
 let world: TestWorld;
 let repo: string;
@@ -59,14 +59,19 @@ describe('the built server over stdio, with the SDK client', () => {
     const agent = spawned.structuredContent as Record<string, string>;
     expect(agent).toMatchObject({ name: 'via-stdio', branch: 'agent/via-stdio', tmux_session: 'ringmaster-via-stdio' });
     expect(agent.attach_command).toBe(`tmux -L ${world.socket} attach -t ringmaster-via-stdio`);
-    expect(JSON.parse(resultText(spawned))).toEqual(agent);
+    expect(resultJson(spawned)).toEqual(agent);
+    // The first text block is one line a person can read in the parent's transcript.
+    expect(resultLine(spawned)).toMatch(/^Spawned via-stdio \(codex\) on agent\/via-stdio from main; started \(this CLI cannot confirm the task\)\. Watch: tmux -L \S+ attach -t ringmaster-via-stdio$/);
 
     const listed = await client.callTool({ name: 'list_agents', arguments: {} });
     const agents = (listed.structuredContent as { agents: Array<Record<string, unknown>> }).agents;
     expect(agents).toHaveLength(1);
     expect(agents[0]).toMatchObject({ name: 'via-stdio', session_alive: true, process_alive: true, worktree_exists: true });
 
+    expect(resultLine(listed)).toBe('1 agent, 1 running: via-stdio.');
+
     const cleaned = await client.callTool({ name: 'cleanup_worktree', arguments: { name: 'via-stdio', delete_branch: true } });
+    expect(resultLine(cleaned)).toBe('Cleaned up via-stdio: tmux session killed, worktree removed, branch deleted.');
     expect(cleaned.structuredContent).toMatchObject({ tmux_session: 'killed', worktree: 'removed', branch: 'deleted' });
     expect(existsSync(agent.worktree_path!)).toBe(false);
     expect(git(repo, 'branch', '--list', 'agent/via-stdio').trim()).toBe('');

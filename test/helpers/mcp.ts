@@ -59,8 +59,22 @@ export async function connectHttp(url: string, token: string): Promise<Client> {
   return client;
 }
 
-/** The first text block of a tool result. */
-export function resultText(result: unknown): string {
+function textBlocks(result: unknown): string[] {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
-  return content.find((block) => block.type === 'text')?.text ?? '';
+  return content.filter((block) => block.type === 'text').map((block) => block.text ?? '');
+}
+
+/** Every text block of a tool result: the readable line, then the JSON (or the error message alone). */
+export function resultText(result: unknown): string {
+  return textBlocks(result).join('\n');
+}
+
+/** The first text block: the one line a human reads in the client's transcript. */
+export function resultLine(result: unknown): string {
+  return textBlocks(result)[0] ?? '';
+}
+
+/** The JSON text block of a successful tool result, parsed. */
+export function resultJson(result: unknown): unknown {
+  return JSON.parse(textBlocks(result).at(-1) ?? 'null');
 }

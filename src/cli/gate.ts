@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { decide, listAudit, listRequests } from '../gate/index.js';
+import { toPublic } from '../core/index.js';
+import { permissionRequestOutput } from '../../tools/request_permission.js';
+import { withContext } from './context.js';
+import { EXIT, firstLine, paint, parseMinutes, parseWholeNumber, printJson, table } from './output.js';
+import { examples, type Run } from './program.js';
+
+/** permissions, approve, deny, audit: the human's side of the gate. */
+export function registerGateCommands(program: Command, run: Run): void {
+  program
+    .command('permissions')
+    .description('gated actions waiting for a human (with --all, decided ones too)')
+    .option('--all', 'include approved, denied and expired requests')
+    .option('--limit <count>', 'at most this many', parseWholeNumber('--limit', 1, 10_000), 100)
+    .option('--json', 'print JSON in list_permission_requests fields')
+    .addHelpText('after', examples('ringmaster permissions', 'ringmaster approve pr_1a2b3c --for 30m', 'ringmaster deny pr_1a2b3c --reason "not on prod"'))
+    .action((options: { all?: boolean; limit: number; json?: boolean }) =>
+      run(() =>
+        withContext(async (context) => {
+          const requests = listRequests(context.store, { pendingOnly: !options.all, limit: options.limit });
+          if (options.json) printJson(requests.map(permissionRequestOutput));
+          else if (requests.length === 0) process.stdout.write(options.all ? 'No permission requests yet.\n' : 'Nothing waits for approval.\n');
+          else {
+            const rows = requests.map((request) => [
+              request.id,
+              paint(request.state, request.state === 'pending' ? 'yellow' : request.state === 'approved' ? 'green' : 'red'),
+              request.agentName ?? '?',
+              request.category,
+              firstLine(request.summary, 80),
+              firstLine(request.state === 'pending' ? request.reason : (request.note ?? request.reason), 80),
+            ]);
+            process.stdout.write(table(['ID', 'STATE', 'AGENT', 'CATEGORY', 'ACTION', 'WHY'], rows));
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  for (const verb of ['approve', 'deny'] as const) {
+    const command = program
+      .command(verb)
+      .description(verb === 'approve' ? 'let a held action run (with --for, that agent may do that category for a while)' : 'refuse a held action; the agent sees the reason')
+      .argument('<id>', 'the request id (see ringmaster permissions)');
+    if (verb === 'approve') command.option('--for <duration>', 'grant the category to this agent for 30m, 2h, …');
+    command
+      .option(verb === 'approve' ? '--note <text>' : '--reason <text>', verb === 'approve' ? 'a note for the audit log' : 'why; the agent is told')
+      .option('--json', 'print the request as JSON (list_permission_requests fields)')
+      .addHelpText('after', verb === 'approve' ? examples('ringmaster approve pr_1a2b3c', 'ringmaster approve pr_1a2b3c --for 2h') : examples('ringmaster deny pr_1a2b3c --reason "use the staging account"'))
+      .action((id: string, options: { for?: string; note?: string; reason?: string; json?: boolean }) =>
+        run(() =>
+          withContext(async (context) => {
+            const minutes = options.for === undefined ? undefined : parseMinutes(options.for);
+            const request = decide(context.store, id, { approve: verb === 'approve', actor: `human (${process.env.USER ?? 'cli'})`, note: options.reason ?? options.note, minutes });
+            if (options.json) printJson(permissionRequestOutput(request));
+            else process.stdout.write(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (this agent, category ${request.category})` : ''}: ${firstLine(request.summary)}\n`);
+            return EXIT.ok;
+          }),
+        ),
+      );
+  }
+
+  program
+    .command('audit')
+    .description('every gated decision, newest first: when, agent, category, outcome, who, what, and why')
+    .option('--agent <name>', 'only this agent')
+    .option('--limit <count>', 'at most this many', parseWholeNumber('--limit', 1, 100_000), 100)
+    .option('--json', 'print JSON (snake_case)')
+    .addHelpText('after', examples('ringmaster audit', 'ringmaster audit --agent fix-login --json'))
+    .action((options: { agent?: string; limit: number; json?: boolean }) =>
+      run(() =>
+        withContext(async (context) => {
+          const entries = listAudit(context.store, { agentName: options.agent, limit: options.limit });
+          if (options.json) printJson(toPublic(entries.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }))));
+          else if (entries.length === 0) process.stdout.write('No gated decisions yet.\n');
+          else {
+            const rows = entries.map((entry) => [
+              new Date(entry.at).toISOString().replace('T', ' ').slice(0, 19),
+              entry.agentName ?? '-',
+              entry.category,
+              paint(entry.outcome, /denied|expired/.test(entry.outcome) ? 'red' : /approved|granted|allowed/.test(entry.outcome) ? 'green' : undefined),
+              entry.actor,
+              firstLine(entry.summary, 60),
+              firstLine(entry.note, 80) || '-',
+            ]);
+            process.stdout.write(table(['WHEN', 'AGENT', 'CATEGORY', 'OUTCOME', 'BY', 'ACTION', 'REASON'], rows));
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+}

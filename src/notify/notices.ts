@@ -1,0 +1,53 @@
+import type { StatusChange } from '../fleet/index.js';
+
+/** Something a human should hear about. */
+export interface Notice {
+  agent: string;
+  agentId: string;
+  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'test';
+  state: string;
+  title: string;
+  message: string;
+  /** When the status began (ISO): with agent and kind, the notice's identity across processes. */
+  since: string;
+  /** Permission requests hold an agent until someone answers, so they skip the rate limit and ring louder. */
+  urgent: boolean;
+}
+
+/**
+ * Which status changes a human hears about, pure. A server's first look at
+ * the fleet (from null) is a baseline, not news, so it says nothing.
+ */
+export function noticeFor(change: StatusChange): Notice | undefined {
+  if (change.from === null || change.from === change.to.state) return undefined;
+  const { name, id, to } = change;
+  const base = { agent: name, agentId: id, state: to.state, since: to.since };
+  switch (to.state) {
+    case 'waiting_permission':
+      return { ...base, kind: 'permission', urgent: true, title: `${name} needs approval`, message: `${to.reason}. Decide with: ringmaster permissions` };
+    case 'waiting_input':
+      return { ...base, kind: 'input', urgent: false, title: `${name} is asking a question`, message: `${to.reason}. Answer with: ringmaster attach ${name}` };
+    case 'idle':
+      if (change.from !== 'working' && change.from !== 'starting') return undefined;
+      return { ...base, kind: 'finished', urgent: false, title: `${name} finished its turn`, message: `Idle and waiting for the next prompt. See: ringmaster peek ${name}` };
+    case 'exited':
+      return to.exitStatus === 0
+        ? { ...base, kind: 'finished', urgent: false, title: `${name} exited`, message: `The agent process ended normally. See: ringmaster peek ${name}` }
+        : { ...base, kind: 'failed', urgent: false, title: `${name} stopped`, message: `${to.reason}. See: ringmaster peek ${name}` };
+    default:
+      return undefined;
+  }
+}
+
+export function stalledNotice(name: string, id: string, state: string, since: string, seconds: number): Notice {
+  return {
+    agent: name,
+    agentId: id,
+    kind: 'stalled',
+    state,
+    since,
+    urgent: false,
+    title: `${name} may be stuck`,
+    message: `${state} for ${Math.round(seconds / 60)} min with no change. Look with: ringmaster peek ${name}`,
+  };
+}
