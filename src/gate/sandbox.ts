@@ -66,9 +66,13 @@ function existing(paths: string[], home: string | undefined): string[] {
  */
 export function claudeSandboxSettings(options: { ports: EgressPorts; ringmasterHome: string; home: string | undefined; allowWrite: string[] }): Record<string, unknown> {
   const state = protectedStatePaths(options.ringmasterHome);
-  const editRules = state.flatMap((path) => [`Edit(/${path})`, `Edit(/${path}/**)`, `Write(/${path})`, `Write(/${path}/**)`]);
+  // One Edit rule covers every file-writing tool; an absolute path takes a double slash.
+  const editRules = state.flatMap((path) => [`Edit(/${path})`, `Edit(/${path}/**)`]);
   return {
     permissions: {
+      // Inside the sandbox Bash cannot leave the worktree or reach the network unseen, so it need not stop to ask
+      // (Claude otherwise asks about any command with a variable); the gate's hook still sees every call first.
+      allow: ['Bash'],
       deny: ['WebFetch', 'WebSearch', ...editRules],
     },
     sandbox: {

@@ -1,0 +1,197 @@
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide, listRequests, type PermissionRequest } from '../../src/gate/permissions.js';
+import { sendPrompt } from '../../src/fleet/prompt.js';
+import { spawnAgent } from '../../src/fleet/spawn.js';
+import { agentStatus, findLiveAgent } from '../../src/state/state.js';
+import { UserInputError } from '../../src/errors.js';
+import { git, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, userTexts, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
+import { startRemoteHosts, type RemoteHosts } from '../helpers/netns.js';
+
+/**
+ * The enforced gate with the real Claude Code CLI: the child runs in Claude's
+ * sandbox (bubblewrap) and its network leaves only through ringmaster's egress
+ * gate. The "remote" hosts are servers in a network namespace this test makes;
+ * their own log proves what arrived, and when. The hook gate (the classifier)
+ * is approved automatically here, so that every hold seen is the network's.
+ */
+
+let model: ModelServer;
+let world: TestWorld;
+let remote: RemoteHosts;
+let repo: string;
+let approver: NodeJS.Timeout;
+const hookApprovals: PermissionRequest[] = [];
+
+const NAMES = ['hooks.slack.com', 'slack.com', 's3.amazonaws.com', 's3.us-east-1.amazonaws.com', 'sts.amazonaws.com', 'unknown-api.example', 'db.internal.example'];
+
+beforeAll(async () => {
+  model = await startModelServer(({ body }) => {
+    if (!isMainConversation(body)) return { text: 'ok' };
+    if (isToolResultTurn(body)) return { text: `tool said: ${lastToolResult(body)!.text.slice(0, 800)}` };
+    const prompt = userTexts(body).filter((text) => !text.startsWith('<')).at(-1) ?? '';
+    if (prompt.startsWith('RUN ')) return { toolUse: { name: 'Bash', input: { command: prompt.slice(4), description: 'a command', timeout: 600_000 } } };
+    if (prompt.startsWith('UNSANDBOXED ')) {
+      return { toolUse: { name: 'Bash', input: { command: prompt.slice(12), description: 'a command', dangerouslyDisableSandbox: true } } };
+    }
+    return { text: 'ready' };
+  });
+  world = makeWorld({ ...claudeEnv(model) });
+  remote = await startRemoteHosts(world.dir, NAMES);
+  world.env.RINGMASTER_EGRESS_HOSTS = remote.hostsFile;
+  repo = makeRepo(world.dir, 'boxed repo');
+  // A repository that tries to switch ringmaster off: its own settings disable every hook and the sandbox.
+  mkdirSync(join(repo, '.claude'));
+  writeFileSync(join(repo, '.claude', 'settings.json'), JSON.stringify({ disableAllHooks: true, sandbox: { enabled: false, allowUnsandboxedCommands: true } }));
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'repo settings that try to switch the gate off');
+  approver = setInterval(() => {
+    for (const request of listRequests(world.context.store, { pendingOnly: true })) {
+      if (request.tool === 'network') continue;
+      hookApprovals.push(request);
+      decide(world.context.store, request.id, { approve: true, actor: 'test: the classifier layer' });
+    }
+  }, 100);
+  // The spawn succeeds only once Claude's UserPromptSubmit hook reports the task: the repository's disableAllHooks did not win.
+  await spawnAgent(world.context, {
+    repo,
+    task: 'say ready',
+    name: 'boxed',
+    extraArgs: ['--permission-mode', 'acceptEdits'],
+    env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret', AWS_DEFAULT_REGION: 'us-east-1' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  clearInterval(approver);
+  await world?.close();
+  remote?.close();
+  await model?.close();
+});
+
+const agent = () => findLiveAgent(world.context, 'boxed');
+async function idle() {
+  await waitUntil(async () => (await agentStatus(world.context, agent())).state === 'idle', 60_000, 'the agent to be idle');
+}
+async function run(command: string, prefix = 'RUN'): Promise<void> {
+  await idle();
+  const sent = await sendPrompt(world.context, { name: 'boxed', text: `${prefix} ${command}` });
+  expect(sent.delivered).toBe(true);
+}
+async function networkHold(resource: string): Promise<PermissionRequest> {
+  return waitUntil(
+    () => listRequests(world.context.store, { pendingOnly: true }).find((request) => request.tool === 'network' && request.resource === resource),
+    60_000,
+    `the egress gate to hold ${resource}`,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; the agent's screen:\n${world.tmux('capture-pane', '-p', '-t', 'ringmaster-boxed')}\negress log:\n${readEgressLog()}`);
+  });
+}
+function readEgressLog(): string {
+  try {
+    return readFileSync(join(world.env.RINGMASTER_HOME!, 'egress', 'egress.log'), 'utf8');
+  } catch {
+    return '(none)';
+  }
+}
+const toolResult = (fragment: string) =>
+  model.waitFor((request) => Boolean(lastToolResult(request.body as MessagesRequestBody)?.text.includes(fragment)), 60_000);
+
+describe('a sandboxed Claude Code child behind the egress gate', () => {
+  it('holds a Slack webhook sent from a script file until a human approves; nothing arrives before', async () => {
+    await run(`printf 'curl -s -m 300 -X POST -d text=hi http://hooks.slack.com/services/T0/B0/XYZ\\n' > notify.sh && sh notify.sh`);
+    const request = await networkHold('hooks.slack.com:80');
+    expect(request.category).toBe('slack');
+    const status = await agentStatus(world.context, agent());
+    expect(status.state).toBe('waiting_permission');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(remote.seen()).not.toContain('hooks.slack.com');
+    decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
+    await waitUntil(() => remote.seen().includes('HTTP POST hooks.slack.com/services/T0/B0/XYZ text=hi'), 30_000, 'the webhook to arrive after approval');
+    await toolResult('remote says ok');
+  });
+
+  it('holds the aws CLI at the network even when its command is approved, and reaches AWS only after the network approval', async () => {
+    const before = remote.seen().split('\n').filter((line) => line === 'TCP 443').length;
+    await run('AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard aws s3 ls --cli-read-timeout 5 --cli-connect-timeout 5; echo aws-finished');
+    const request = await waitUntil(
+      () => listRequests(world.context.store, { pendingOnly: true }).find((entry) => entry.tool === 'network' && /amazonaws\.com:443$/.test(entry.resource ?? '')),
+      60_000,
+      'the egress gate to hold the AWS endpoint',
+    );
+    expect(request.category).toBe('aws');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(remote.seen().split('\n').filter((line) => line === 'TCP 443').length).toBe(before);
+    decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
+    await waitUntil(() => remote.seen().split('\n').filter((line) => line === 'TCP 443').length > before, 60_000, 'the AWS connection after approval');
+    await toolResult('aws-finished');
+  });
+
+  it('a denial reaches the agent in words, and the host never hears of it', async () => {
+    await run('curl -s -m 300 -d "text=deploy done" http://slack.com/api/chat.postMessage');
+    const request = await networkHold('slack.com:80');
+    decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'no posting to Slack from agents' });
+    const answer = await toolResult('no posting to Slack from agents');
+    expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toMatch(/ringmaster egress gate refused slack\.com:80: request pr_\w+ was denied/);
+    expect(remote.seen()).not.toContain('slack.com/api');
+  });
+
+  it('clients that ignore the proxy (node fetch, /dev/tcp, psql) fail closed and reach nothing', async () => {
+    const before = remote.seen();
+    await run(
+      `node -e "fetch('http://unknown-api.example/x').then((r) => console.log('STATUS', r.status), (e) => console.log('FETCH FAILED', e.cause?.code ?? e.message))"; ` +
+        `(echo hi > /dev/tcp/${remote.address}/80) 2>&1 | head -1; echo "devtcp=$?"; ` +
+        `psql -h db.internal.example -c 'select 1' 2>&1 | head -1; echo done-trying`,
+    );
+    const answer = await toolResult('done-trying');
+    expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toContain('FETCH FAILED');
+    expect(remote.seen()).toBe(before);
+  });
+
+  it('an unknown host is held; "always allow" lets it through from then on', async () => {
+    await run('curl -s -m 300 http://unknown-api.example/v1/things');
+    const request = await networkHold('unknown-api.example:80');
+    expect(request.category).toBe('network');
+    decide(world.context.store, request.id, { approve: true, actor: 'human (test)', scope: 'always' });
+    await waitUntil(() => remote.seen().includes('HTTP GET unknown-api.example/v1/things'), 30_000, 'the request after approval');
+    await toolResult('remote says ok');
+    const held = listRequests(world.context.store).length;
+    await run('curl -s -m 60 http://unknown-api.example/v1/again');
+    await waitUntil(() => remote.seen().includes('HTTP GET unknown-api.example/v1/again'), 30_000, 'the second request, with no hold');
+    expect(listRequests(world.context.store).length).toBe(held);
+  });
+
+  it('dangerouslyDisableSandbox changes nothing: the call stays sandboxed and held', async () => {
+    await run('curl -s -m 300 http://sts.amazonaws.com/?Action=GetCallerIdentity', 'UNSANDBOXED');
+    const request = await networkHold('sts.amazonaws.com:80');
+    decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'no' });
+    await toolResult('ringmaster egress gate refused sts.amazonaws.com:80');
+    expect(remote.seen()).not.toContain('GetCallerIdentity');
+  });
+
+  it("ringmaster's own state is read-only inside: a child cannot rewrite the policy or the store", async () => {
+    const policyFile = join(world.env.RINGMASTER_HOME!, 'policy.json');
+    const policy = readFileSync(policyFile, 'utf8');
+    await run(`echo '{"sandbox":{"enabled":false}}' > "$RINGMASTER_HOME/policy.json"; echo "policy-write=$?"; echo x >> "$RINGMASTER_HOME/state.db"; echo "store-write=$?"`);
+    const answer = await toolResult('store-write=');
+    const text = lastToolResult(answer.body as MessagesRequestBody)!.text;
+    expect(text).toMatch(/policy-write=1/);
+    expect(text).toMatch(/store-write=1/);
+    expect(readFileSync(policyFile, 'utf8')).toBe(policy);
+  });
+
+  it('refuses extra_args that would switch the gate off, and leaves nothing behind', async () => {
+    for (const extraArgs of [['--settings', '{"disableAllHooks":true}'], ['--dangerously-skip-permissions'], ['--setting-sources=user'], ['--permission-mode', 'bypassPermissions'], ['--mcp-config', '{}']]) {
+      const error = await spawnAgent(world.context, { repo, task: 't', name: 'escape', extraArgs }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UserInputError);
+      expect(world.context.store.findAgentByName('escape')).toBeUndefined();
+    }
+    expect(git(repo, 'branch', '--list', 'agent/escape').trim()).toBe('');
+  });
+
+  it('the classifier layer was asked for the commands it understands, and the network layer for every connection', () => {
+    expect(hookApprovals.map((request) => request.category)).toContain('aws');
+  });
+});
