@@ -670,13 +670,18 @@ function unwrap(argv: Arg[], env: Map<string, string>): Arg[] {
         return scripts.length ? shellRunning(scripts.join('\n')) : argv;
       }
       case 'xargs':
-        skipOptions(['-I', '-i', '-n', '-P', '-d', '-E', '-L', '-s', '-a', '--max-args', '--max-procs', '--delimiter', '--arg-file']);
+        // -i, -e and -l take their optional value attached (-i{}), never as the next word.
+        skipOptions(['-I', '-n', '-P', '-d', '-E', '-L', '-s', '-a', '--max-args', '--max-procs', '--delimiter', '--arg-file']);
         break;
       case 'npx':
       case 'bunx':
-      case 'pnpx':
-        skipOptions(['-p', '--package', '-c']);
+      case 'pnpx': {
+        // npx -c 'cmd' runs a shell command.
+        const script = commandOption('c', '--call');
+        if (script) return shellRunning(script.value, script.dynamic);
+        skipOptions(['-p', '--package']);
         break;
+      }
       case 'pnpm':
       case 'yarn':
       case 'npm':

@@ -175,7 +175,7 @@ G_re_var='^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[0-9@*#?$!-]
 G_re_redirect='^([0-9]*)(<<<|<<-|<<|>>|>&|<&|>\||<>|&>>|&>|>|<)(.*)'
 
 G_s=$G_cmd
-G_stack=''       # open constructs: i (if) l (loop) b ({) p (subshell)
+G_stack=''       # open constructs, innermost last (see keyword)
 G_expect=cmd     # cmd: the next word is in command position; arg: an argument; data: a for list; target: a redirect target
 G_prog=''        # the current simple command's program
 G_pword=0        # words after the program
@@ -194,12 +194,14 @@ G_wrap_duration=0
 G_git_sub=''
 G_git_c=0
 G_python_m=0
+G_bang=0         # a ! waits for its command
+G_data=0         # words read of a for list
 G_opaque=0       # the word has $'…' or an escape, so its text is not plainly its value
 G_word_dollar=0
 G_word_glob=0
 
 seg_end() { # at an operator; $1 is nl for a newline
-  [[ $G_empty == 1 && $1 != nl && $1 != amp ]] && full_check
+  [[ $G_empty == 1 && $1 != nl || $G_bang == 1 ]] && full_check
   [[ $G_expect == target || -n "$G_wrap" ]] && full_check
   [[ $G_expect == data && $1 != nl && $1 != semi ]] && full_check
   prog_end
@@ -218,23 +220,30 @@ prog_end() {
   G_git_sub=''
 }
 # A word in command position at the start of a segment: returns 0 if it was a keyword.
+# The stack: i (if condition), t (then body), e (else body), w (while/until condition), f (for list), d (do body), b ({), p (subshell).
 keyword() {
+  G_top=${G_stack: -1}
   case "$1" in
-    if | while | until) [[ $1 == if ]] && G_stack+=i || G_stack+=l ;;
-    then | elif | else | fi)
-      [[ "$G_stack" == *i && $G_body_empty == 0 && $G_was_pending == 0 ]] || full_check
-      [[ $1 == fi ]] && G_stack=${G_stack%i} ;;
-    for) G_stack+=l; G_expect=data; G_empty=0; G_compound=1; G_body_empty=0; return 0 ;;
-    do | done)
-      [[ "$G_stack" == *l && $G_body_empty == 0 && $G_was_pending == 0 ]] || full_check
-      [[ $1 == done ]] && G_stack=${G_stack%l} ;;
+    if) G_stack+=i ;;
+    while | until) G_stack+=w ;;
+    then) [[ $G_top == i ]] || full_check; G_stack=${G_stack%i}t ;;
+    elif) [[ $G_top == t ]] || full_check; G_stack=${G_stack%t}i ;;
+    else) [[ $G_top == t ]] || full_check; G_stack=${G_stack%t}e ;;
+    fi) [[ $G_top == t || $G_top == e ]] || full_check; G_stack=${G_stack%?} ;;
+    for) G_stack+=f; G_expect=data; G_data=0; G_empty=0; G_compound=1; G_body_empty=0; return 0 ;;
+    do) [[ $G_top == w || $G_top == f ]] || full_check; G_stack=${G_stack%?}d ;;
+    done) [[ $G_top == d ]] || full_check; G_stack=${G_stack%d} ;;
     '{') G_stack+=b ;;
-    '}') [[ "$G_stack" == *b && $G_body_empty == 0 && $G_was_pending == 0 ]] || full_check; G_stack=${G_stack%b} ;;
-    '!') G_compound=1; return 0 ;;
+    '}') [[ $G_top == b ]] || full_check; G_stack=${G_stack%b} ;;
+    '!') G_compound=1; G_bang=1; return 0 ;;
     case | esac | select | function | coproc | time | '[[' | ']]' | in) full_check ;;
     *) return 1 ;;
   esac
   G_compound=1
+  # a keyword that ends a body or condition needs a command in it, and none may follow a dangling | && ||
+  case "$1" in
+    then | elif | else | fi | do | done | '}') [[ $G_body_empty == 0 && $G_was_pending == 0 ]] || full_check ;;
+  esac
   case "$1" in
     fi | done | '}') G_closed=1; G_empty=0; G_body_empty=0 ;;
     *) G_body_empty=1 ;;
@@ -425,7 +434,7 @@ while :; do
       continue
       ;;
     ')')
-      [[ "$G_stack" == *p && $G_body_empty == 0 && $G_expect != data && $G_pending_op == 0 ]] || full_check
+      [[ "${G_stack: -1}" == p && $G_body_empty == 0 && $G_expect != data && $G_pending_op == 0 ]] || full_check
       [[ $G_empty == 1 ]] && G_empty=0 # `(ls;)`: the `;` already ended the command
       seg_end op
       G_stack=${G_stack%p}
@@ -450,10 +459,12 @@ while :; do
       G_s=${BASH_REMATCH[2]}
       [[ "$G_r" == '<<-' ]] && G_hd="t$G_hd" || G_hd="n$G_hd"
       G_heredocs+=("$G_hd")
+      G_empty=0
       continue
     fi
     G_saved_expect=$G_expect
     G_expect=target
+    G_empty=0
     continue
   fi
   # A word: plain runs, quotes, escapes and simple $-expansions, up to a blank or an operator.
@@ -515,10 +526,15 @@ while :; do
   G_stripped+="$G_w"
   G_was_pending=$G_pending_op
   G_pending_op=0
+  [[ $G_expect == cmd && "$G_w" != '!' ]] && G_bang=0
   [[ $G_closed == 1 && $G_expect != target ]] && full_check
   case "$G_expect" in
     target) [[ $G_word_dollar == 1 ]] && check_vars "$G_w"; G_expect=$G_saved_expect ;;
-    data) ;;
+    data)
+      G_data=$((G_data + 1))
+      [[ $G_data == 1 ]] && ! [[ "$G_w" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] && full_check
+      [[ $G_data == 2 && "$G_w" != in ]] && full_check
+      ;;
     arg) arg_word "$G_w" "$G_v" ;;
     cmd)
       if [[ $G_empty == 1 && $G_opaque == 0 && $G_word_dollar == 0 && ( $G_word_glob == 0 || "$G_w" == '{' || "$G_w" == '}' ) ]] && keyword "$G_w"; then
@@ -531,7 +547,7 @@ while :; do
       ;;
   esac
 done
-[[ ${#G_heredocs[@]} == 0 && -z "$G_stack" && $G_expect != target && $G_expect != data && -z "$G_wrap" && $G_pending_op == 0 ]] || full_check
+[[ ${#G_heredocs[@]} == 0 && -z "$G_stack" && $G_expect != target && $G_expect != data && -z "$G_wrap" && $G_pending_op == 0 && $G_bang == 0 ]] || full_check
 prog_end
 
 # ---- ringmaster's folder, `..`, `~` and unnormalized paths, and Slack, on the command without here-doc bodies

@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { classifyToolCall, type ClassifyContext } from '../../src/gate/classify.js';
 import { defaultPolicy } from '../../src/gate/policy.js';
 import { CORPUS, context as corpusContext } from '../fixtures/classify-corpus.js';
+import { fuzzCommands, fuzzEnv } from '../fixtures/gate-fuzz.js';
 import { ordinaryCalls, type ToolCall } from '../fixtures/ordinary-calls.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -93,6 +94,19 @@ describe('gate.sh fast path against the full classifier', () => {
     const share = (calls.length - slow.length) / calls.length;
     console.log(`ordinary calls: ${calls.length}; fast path ${calls.length - slow.length} (${(share * 100).toFixed(1)}%); sent to Node: ${JSON.stringify(slow)}`);
     expect(share).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('never allows a random command (fixed seed) that the classifier gates', async () => {
+    const home = '/home/u/.ringmaster';
+    const worktreeRoot = `${home}/worktrees`;
+    const cwd = `${worktreeRoot}/app/a`;
+    const env = fuzzEnv(home);
+    const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: home, worktreeRoot, cwd, env, currentBranch: () => 'main' };
+    const commands = fuzzCommands(200, home);
+    const verdicts = await mapLimited(commands, 4, (command) => fastPath({ tool_name: 'Bash', tool_input: { command } }, cwd, env, worktreeRoot));
+    const unsound = commands.filter((command, index) => verdicts[index] === 'fast' && classifyToolCall('Bash', { command }, context).length > 0);
+    console.log(`random commands: ${commands.length}, ${verdicts.filter((verdict) => verdict === 'fast').length} fast`);
+    expect(unsound).toEqual([]);
   });
 
   it('sends tricky spellings to the full check', async () => {
