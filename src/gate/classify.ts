@@ -261,6 +261,8 @@ function classifySimpleCommand(command: Command, context: ClassifyContext, depth
     }
     return { findings };
   }
+  // `hash -p /path/to/aws ls` makes a later `ls` run aws.
+  if (name === 'hash' && values.some((value) => /^-[a-zA-Z]*p/.test(value))) findings.push({ category: 'obfuscated', reason: 'hash -p makes a name run another program' });
   if (name === 'alias') {
     for (const arg of args) {
       const eq = arg.value.indexOf('=');
@@ -444,7 +446,7 @@ function classifyInterpreter(name: string, language: Language, args: Arg[], inpu
 }
 
 const AWS_SDK = /\bboto3\b|\bbotocore\b|\baws-sdk\b|@aws-sdk\/|\bamazonaws\.com\b|\baws_sdk\b|\bAws::/;
-const RUNS_PROGRAMS = /subprocess|\bos\.(system|popen|exec\w*|spawn\w*)|\bpty\.spawn|\bcommands\.getoutput|child_process|\bexecSync\b|\bspawnSync\b|\bexecFile(Sync)?\b|\bexec\s*\(|\bspawn\s*\(|\bsystem\s*\(|`|%x\{|\bIO\.popen|\bOpen3\b|Bun\.spawn|Bun\.\$|Deno\.(run|Command)|\bshell_exec\b|\bpassthru\b|\bproc_open\b|\|\s*getline|print\s*\|/;
+const RUNS_PROGRAMS = /subprocess|\bos\.(system|popen|exec\w*|spawn\w*)|\bpty\.spawn|\bcommands\.getoutput|child_process|\bexecSync\b|\bspawnSync\b|\bexecFile(Sync)?\b|\bexec\s*\(|\bspawn\s*\(|\bsystem\s*\(|%x\{|\bIO\.popen|\bOpen3\b|Bun\.spawn|Bun\.\$|Deno\.(run|Command)|\bshell_exec\b|\bpassthru\b|\bproc_open\b|\|\s*getline|print\s*\|/;
 const DB_URL = /\b(postgres(ql)?|mysql|mariadb|mongodb(\+srv)?|redis|rediss):\/\/[^\s'"]+/gi;
 
 /** Code given to an interpreter: its HTTP clients, SDKs and the programs it runs. */
@@ -452,7 +454,8 @@ function inspectCode(name: string, language: Language, code: string, env: Map<st
   const findings: Finding[] = [];
   // awk has no HTTP client or SDK: only the programs it runs matter (`/hooks.slack.com/` in it is a search).
   if (language !== 'awk') findings.push(...inspectLibraries(name, code, env, context));
-  if (RUNS_PROGRAMS.test(code)) {
+  // Backticks run a command in perl, ruby and php; in JavaScript and Python they quote text.
+  if (RUNS_PROGRAMS.test(code) || (['perl', 'ruby', 'php'].includes(language) && code.includes('`'))) {
     // The programs it runs are string literals: 'aws s3 ls', ['git', 'push', 'origin', 'main'].
     const literals = [...code.matchAll(/'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)"|`((?:[^`\\]|\\.)*)`/g)].map((match) => (match[1] ?? match[2] ?? match[3] ?? '').replace(/\\(.)/g, '$1'));
     const lists = [...code.matchAll(/[[(]\s*((?:(?:'[^'\n]*'|"[^"\n]*")\s*,\s*)+(?:'[^'\n]*'|"[^"\n]*")\s*,?)\s*[\])]/g)].map((match) => [...match[1]!.matchAll(/'([^'\n]*)'|"([^"\n]*)"/g)].map((item) => shellQuote(item[1] ?? item[2] ?? '')).join(' '));
@@ -461,7 +464,8 @@ function inspectCode(name: string, language: Language, code: string, env: Map<st
     if (literals.length === 0) findings.push({ category: 'obfuscated', reason: `${name} code that runs a program the gate cannot see` });
     for (const text of [...literals, ...lists, ...calls]) {
       if (!text.trim()) continue;
-      findings.push(...classifyCommand(text, context, depth + 1, walk).filter((finding) => finding.category !== 'obfuscated' || !/could not be parsed/.test(finding.reason)));
+      // A string literal is not always a command: only what it clearly runs counts, not text the gate cannot read (`v${x}`).
+      findings.push(...classifyCommand(text, context, depth + 1, walk).filter((finding) => finding.category !== 'obfuscated'));
     }
   }
   return findings;

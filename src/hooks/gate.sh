@@ -364,6 +364,10 @@ arg_word() { # $1 as written, $2 value
     command)
       [[ $G_pword -gt 1 || "$2" == -v || "$2" == -V ]] || full_check
       ;;
+    hash)
+      # hash -p makes a name run another program
+      [[ $G_opaque == 1 || "$2" == -*p* ]] && full_check
+      ;;
     find)
       # -exec, -execdir, -ok and -okdir run a command: full check
       [[ $G_opaque == 1 || "$2" == -exec* || "$2" == -ok* ]] && full_check
