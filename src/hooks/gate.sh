@@ -449,7 +449,7 @@ while :; do
       continue
       ;;
   esac
-  if [[ "$G_s" =~ $G_re_redirect ]]; then
+  if [[ "$G_c" == [\<\>\&0-9] && "$G_s" =~ $G_re_redirect ]]; then
     G_r=${BASH_REMATCH[2]}
     G_s=${BASH_REMATCH[3]}
     G_stripped+=" $G_r "
