@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/**
+ * The gate's hook process over the 222 ordinary calls of
+ * test/fixtures/ordinary-calls.json, against a `true` hook with the same
+ * stdin, in one run: `node bench/gate-fast-path.mjs [rounds] [old-gate.sh]`
+ * after `npm run build`.
+ *
+ * Each call runs the hook command exactly as spawn configures it
+ * (`sh -c '/bin/bash gate.sh <node> gate.js <worktrees>'`, the Claude payload
+ * on stdin, the real Node slow path); `true` runs as `sh -c true`. Rounds
+ * interleave the variants so machine noise hits them alike. An optional older
+ * gate.sh (e.g. `git show <rev>:src/hooks/gate.sh > /tmp/old-gate.sh`) is
+ * measured the same way, with today's gate.js behind it.
+ * Reports medians per call (ms), the share decided without Node, and the
+ * ratio to `true`. Nothing is asserted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rounds = Number(process.argv[2] ?? 3);
+const oldGate = process.argv[3];
+const dir = mkdtempSync(join(tmpdir(), 'gate-bench-'));
+const home = join(dir, 'ringmaster');
+const worktreeRoot = join(home, 'worktrees');
+const worktree = join(worktreeRoot, 'app', 'fix-login');
+mkdirSync(worktree, { recursive: true });
+const calls = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'ordinary-calls.json'), 'utf8').replaceAll('${WORKTREE}', worktree));
+const env = { PATH: process.env.PATH, HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_bench', RINGMASTER_AGENT_NAME: 'bench' };
+const q = (value) => `'${value.replace(/'/g, `'\\''`)}'`;
+const hook = (gateSh) => `/bin/bash ${q(gateSh)} ${q(process.execPath)} ${q(join(ROOT, 'dist', 'src', 'hooks', 'gate.js'))} ${q(worktreeRoot)}`;
+const fastOnly = (gateSh) => `/bin/bash ${q(gateSh)} /bin/false /nonexistent ${q(worktreeRoot)}`;
+const variants = { true: 'true', gate: hook(join(ROOT, 'src', 'hooks', 'gate.sh')) };
+if (oldGate) variants.old = hook(oldGate);
+
+function run(command, stdin) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('sh', ['-c', command], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin);
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', () => resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, stdout }));
+  });
+}
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const round2 = (value) => Math.round(value * 100) / 100;
+
+try {
+  const payloads = calls.map((call) => JSON.stringify({ session_id: 'sess', transcript_path: join(dir, 't.jsonl'), cwd: worktree, prompt_id: 'p', permission_mode: 'acceptEdits', effort: 'medium', hook_event_name: 'PreToolUse', tool_name: call.tool_name, tool_input: call.tool_input, tool_use_id: 'toolu_1' }));
+  // Which path decides each call, for both gates (Node replaced by `false`: a full check denies).
+  const fastPath = {};
+  for (const [name, gateSh] of [['gate', join(ROOT, 'src', 'hooks', 'gate.sh')], ...(oldGate ? [['old', oldGate]] : [])]) {
+    fastPath[name] = [];
+    for (const payload of payloads) fastPath[name].push((await run(fastOnly(gateSh), payload)).stdout === '');
+  }
+  const times = Object.fromEntries(Object.keys(variants).map((name) => [name, calls.map(() => [])]));
+  for (let round = 0; round < rounds; round++) {
+    for (let index = 0; index < payloads.length; index++) {
+      const names = Object.keys(variants);
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + round + index) % names.length];
+        const result = await run(variants[name], payloads[index]);
+        if (name !== 'true' && result.stdout !== '') throw new Error(`${name} held an ordinary call: ${calls[index].tool_input.command ?? calls[index].tool_name}: ${result.stdout}`);
+        times[name][index].push(result.ms);
+      }
+    }
+    process.stderr.write(`round ${round + 1}/${rounds} done\n`);
+  }
+  const perCall = Object.fromEntries(Object.entries(times).map(([name, lists]) => [name, lists.map(median)]));
+  const trueMedian = median(perCall.true);
+  const report = { calls: calls.length, rounds, trueHookMs: round2(trueMedian) };
+  for (const name of Object.keys(variants).filter((name) => name !== 'true')) {
+    const fast = perCall[name].filter((_, index) => fastPath[name][index]);
+    const slow = perCall[name].filter((_, index) => !fastPath[name][index]);
+    const ratios = perCall[name].map((ms, index) => ms / perCall.true[index]);
+    report[name] = {
+      fastShare: round2(fast.length / calls.length),
+      medianMs: round2(median(perCall[name])),
+      fastMedianMs: fast.length ? round2(median(fast)) : null,
+      slowMedianMs: slow.length ? round2(median(slow)) : null,
+      medianRatioToTrue: round2(median(perCall[name]) / trueMedian),
+      callsWithin2xOfTrue: round2(ratios.filter((ratio) => ratio <= 2).length / calls.length),
+      slowCalls: calls.filter((_, index) => !fastPath[name][index]).map((call) => call.tool_input.command ?? call.tool_name),
+    };
+  }
+  console.log(JSON.stringify(report, null, 2));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,169 @@
+/**
+ * gate.sh's fast path against the full classifier, on every command of the
+ * gate corpus (gated and ordinary) and on about 200 ordinary agent calls.
+ *
+ * The fast path is real bash running src/hooks/gate.sh with the hook payload
+ * exactly as Claude Code sends it, but with Node replaced by `false`: a call
+ * the fast path allows prints nothing; one it sends on to gate.js gets the
+ * fail-closed deny. The full path is the classifier gate.js runs, with the
+ * same home, worktrees, cwd and environment. The property: the fast path
+ * never allows a call the full path gates. Timing is measured by
+ * bench/gate-fast-path.mjs, not asserted here.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { classifyToolCall, type ClassifyContext } from '../../src/gate/classify.js';
+import { defaultPolicy } from '../../src/gate/policy.js';
+import { CORPUS, context as corpusContext } from '../fixtures/classify-corpus.js';
+import { fuzzCommands, fuzzEnv } from '../fixtures/gate-fuzz.js';
+import { ordinaryCalls, type ToolCall } from '../fixtures/ordinary-calls.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const GATE_SH = join(import.meta.dirname, '..', '..', 'src', 'hooks', 'gate.sh');
+const dir = tempDir();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Verdict = 'fast' | 'full check';
+
+/** Runs gate.sh as the hook runs it (`sh -c`, the payload on stdin), with `false` in place of Node. */
+function fastPath(call: ToolCall, cwd: string, env: Record<string, string | undefined>, worktreeRoot: string): Promise<Verdict> {
+  const command = `/bin/bash '${GATE_SH}' /bin/false /nonexistent/gate.js '${worktreeRoot}'`;
+  const child = spawn('sh', ['-c', command], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  const payload = { session_id: 'sess', transcript_path: join(dir, 't.jsonl'), cwd, prompt_id: 'p1', permission_mode: 'acceptEdits', effort: 'medium', hook_event_name: 'PreToolUse', tool_name: call.tool_name, tool_input: call.tool_input, tool_use_id: 'toolu_1' };
+  child.stdin.end(JSON.stringify(payload));
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`gate.sh exited ${code} for ${JSON.stringify(call)}`));
+      else if (stdout === '') resolve('fast');
+      else if (/fail-closed/.test(stdout)) resolve('full check');
+      else reject(new Error(`unexpected gate output ${stdout}`));
+    }),
+  );
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await fn(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
+
+describe('gate.sh fast path against the full classifier', () => {
+  it('never allows a command of the gate corpus that the classifier gates', async () => {
+    const env = { ...corpusContext.env } as Record<string, string>;
+    const calls = CORPUS.map(([command]) => ({ tool_name: 'Bash', tool_input: { command, description: 'corpus' } }));
+    const verdicts = await mapLimited(calls, 4, (call) => fastPath(call, corpusContext.cwd, env, corpusContext.worktreeRoot));
+    const unsound: string[] = [];
+    let fast = 0;
+    let ordinary = 0;
+    CORPUS.forEach(([command, expected], index) => {
+      const gated = classifyToolCall('Bash', { command }, corpusContext).length > 0;
+      if (expected.length === 0) ordinary++;
+      if (verdicts[index] === 'fast') {
+        fast++;
+        if (gated || expected.length > 0) unsound.push(command);
+      }
+    });
+    console.log(`gate corpus: ${CORPUS.length} commands, ${ordinary} ordinary; ${fast} decided on the fast path (all ordinary)`);
+    expect(unsound).toEqual([]);
+  });
+
+  it('decides nearly all of ~200 ordinary agent calls in bash, and every one it allows the classifier allows too', async () => {
+    const home = join(dir, 'ringmaster');
+    const worktreeRoot = join(home, 'worktrees');
+    const worktree = join(worktreeRoot, 'app', 'fix-login');
+    mkdirSync(worktree, { recursive: true });
+    const env = { HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_1', RINGMASTER_AGENT_NAME: 'fix-login', SHELL: '/bin/bash' };
+    const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: home, worktreeRoot, cwd: worktree, env: { ...env, PATH: process.env.PATH } };
+    const calls = ordinaryCalls(worktree);
+    const verdicts = await mapLimited(calls, 4, (call) => fastPath(call, worktree, env, worktreeRoot));
+    const held = calls.filter((call) => classifyToolCall(call.tool_name, call.tool_input, context).length > 0);
+    expect(held.map((call) => call.tool_input.command ?? call.tool_name), 'ordinary calls the classifier holds').toEqual([]);
+    const slow = calls.filter((_, index) => verdicts[index] === 'full check').map((call) => (call.tool_name === 'Bash' ? String(call.tool_input.command) : call.tool_name));
+    const share = (calls.length - slow.length) / calls.length;
+    console.log(`ordinary calls: ${calls.length}; fast path ${calls.length - slow.length} (${(share * 100).toFixed(1)}%); sent to Node: ${JSON.stringify(slow)}`);
+    expect(share).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('never allows a random command (fixed seed) that the classifier gates', async () => {
+    const home = '/home/u/.ringmaster';
+    const worktreeRoot = `${home}/worktrees`;
+    const cwd = `${worktreeRoot}/app/a`;
+    const env = fuzzEnv(home);
+    const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: home, worktreeRoot, cwd, env, currentBranch: () => 'main' };
+    const commands = fuzzCommands(200, home);
+    const verdicts = await mapLimited(commands, 4, (command) => fastPath({ tool_name: 'Bash', tool_input: { command } }, cwd, env, worktreeRoot));
+    const unsound = commands.filter((command, index) => verdicts[index] === 'fast' && classifyToolCall('Bash', { command }, context).length > 0);
+    console.log(`random commands: ${commands.length}, ${verdicts.filter((verdict) => verdict === 'fast').length} fast`);
+    expect(unsound).toEqual([]);
+  });
+
+  it('sends tricky spellings to the full check', async () => {
+    const home = join(dir, 'ringmaster');
+    const worktreeRoot = join(home, 'worktrees');
+    const worktree = join(worktreeRoot, 'app', 'fix-login');
+    mkdirSync(worktree, { recursive: true });
+    const env = { HOME: dir, RINGMASTER_HOME: home, HOOK: 'https://hooks.slack.com/services/T/B/C', STATE: home };
+    const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: home, worktreeRoot, cwd: worktree, env };
+    const tricky = [
+      'echo "a;"; aws s3 ls',
+      'echo "$(aws s3 ls)"',
+      'echo `aws s3 ls`',
+      'cat <(aws s3 ls)',
+      "echo '<<EOF'\naws s3 ls\nEOF",
+      'cat <<EOF\n$(aws s3 ls)\nEOF',
+      'ls; fi',
+      '{ ls && }',
+      'echo $HOOK | xargs curl -d hi',
+      'echo $HOOK | { cat; }',
+      'rm -rf $STATE/policy.json',
+      `echo x > ${worktreeRoot}/../policy.json`,
+      `echo x > ${worktreeRoot}2/policy.json`,
+      'cd ../../.. && echo {} > policy.json',
+      'cd && ls',
+      'D=x; cp a $D',
+      'git -c alias.x="!aws s3 ls" x',
+      'git rebase -x "aws s3 ls" main',
+      'xargs -i aws s3 cp {} s3://b',
+      'find . -exec aws s3 ls \\;',
+      'npx -c "aws s3 ls"',
+      'cat x | node',
+      'python3 -c "import boto3"',
+      'git "push" origin main',
+      'l\\s; aws s3 ls',
+      'ls; \\\naws s3 ls',
+      'echo x > $STATE/policy.json',
+      'cp evil.json $STATE/policy.json',
+      "$'\\x61ws' s3 ls",
+      'echo ok # \n aws s3 ls',
+    ];
+    // Ordinary spellings that only look tricky may stay fast, but never when the classifier gates them.
+    const fine = ['echo "a;" aws s3 ls', 'ls \\\naws', 'cat $STATE/policy.json', "cat > x.ts <<'EOF'\nconst a = `${b}`; $(c)\nEOF"];
+    for (const command of fine) {
+      expect(await fastPath({ tool_name: 'Bash', tool_input: { command } }, worktree, env, worktreeRoot), command).toBe('fast');
+      expect(classifyToolCall('Bash', { command }, context), command).toEqual([]);
+    }
+    const verdicts = await mapLimited(tricky, 4, (command) => fastPath({ tool_name: 'Bash', tool_input: { command } }, worktree, env, worktreeRoot));
+    const allowed = tricky.filter((command, index) => verdicts[index] === 'fast');
+    for (const command of allowed) expect(classifyToolCall('Bash', { command }, context), command).toEqual([]);
+    expect(allowed).toEqual([]);
+    // Writes: only plain absolute paths outside ringmaster's state are fast.
+    for (const path of [join(home, 'policy.json'), `${worktreeRoot}/../policy.json`, 'policy.json', `${home}//policy.json`]) {
+      expect(await fastPath({ tool_name: 'Write', tool_input: { file_path: path, content: '{}' } }, worktree, env, worktreeRoot), path).toBe('full check');
+    }
+    for (const tool of ['WebFetch', 'mcp__ringmaster__request_permission', 'mcp__slack__post', 'Task']) {
+      expect(await fastPath({ tool_name: tool, tool_input: { url: 'https://example.com' } }, worktree, env, worktreeRoot), tool).toBe('full check');
+    }
+  });
+});
