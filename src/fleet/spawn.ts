@@ -388,6 +388,7 @@ export const RECORDED_HOOK_EVENTS = [
   'PermissionRequest',
   'Notification',
   'Stop',
+  'SubagentStart',
   'SubagentStop',
   'SessionEnd',
 ] as const;

@@ -7,7 +7,7 @@ import { ingestEvents } from './events.js';
 import { pendingForAgent } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
-import { deriveStatus, type AgentState } from './status.js';
+import { deriveStatus, type AgentState, type DerivedStatus } from './status.js';
 import { refreshTranscripts, type TranscriptState } from './transcripts.js';
 
 export interface StatusReport {
@@ -35,26 +35,41 @@ export interface AgentStateReport {
   screen?: string;
 }
 
+/** Hook events read per status: enough for a long turn's start; an older start is kept from the store. */
+const EVENT_WINDOW = 300;
+
 /** The live status of one agent from every signal. Cheap: no git, no transcript. */
 export async function agentStatus(context: Context, record: AgentRecord, pane?: PaneInfo | null): Promise<StatusReport> {
   ingestEvents(context.store, record.id, agentDir(context, record.id));
-  const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
-  const live = liveness(context, record, paneInfo);
+  // The caller's record may predate the end of its spawn: the lifecycle is read fresh.
+  const recordState = context.store.getAgent(record.id)?.state ?? record.state;
   const now = Date.now();
-  const derived = deriveStatus({
-    kind: record.agentKind,
-    pane: paneInfo,
-    processAlive: live.processAlive,
-    exitStatus: live.exitStatus,
-    events: context.store.recentEvents(record.id, 30),
-    sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
-    pendingPermission: pendingPermission(context, record.id),
-    createdAt: record.createdAt,
-    now,
-  });
-  // Signals that carry no time of their own (a dead pane) start their clock when first seen.
-  const since = context.store.noteStatus(record.id, derived.state, derived.since);
-  const effectiveSince = derived.since === now ? since : derived.since;
+  let derived: DerivedStatus;
+  if (recordState === 'spawning') {
+    const { setupTimeoutSec } = context.config.spawn;
+    const spawnLimitMs = setupTimeoutSec * 1000 + context.config.spawn.startupTimeoutMs + 10 * 60_000;
+    derived = deriveStatus({ kind: record.agentKind, recordState, spawnAbandoned: now - record.createdAt > spawnLimitMs, pane: undefined, processAlive: false, events: [], createdAt: record.createdAt, now });
+  } else {
+    const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
+    const live = await liveness(context, record, paneInfo);
+    const events = context.store.recentEvents(record.id, EVENT_WINDOW);
+    derived = deriveStatus({
+      kind: record.agentKind,
+      recordState,
+      pane: paneInfo,
+      processAlive: live.processAlive,
+      exitStatus: live.exitStatus,
+      events,
+      eventsTruncated: events.length >= EVENT_WINDOW,
+      sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
+      pendingPermission: pendingPermission(context, record.id),
+      createdAt: record.createdAt,
+      now,
+    });
+  }
+  // A state the signals cannot date (a dead pane; a turn that began before the events read) keeps the start first seen.
+  const stored = context.store.noteStatus(record.id, derived.state, derived.since);
+  const effectiveSince = derived.sinceExact ? derived.since : Math.min(stored, derived.since);
   return {
     state: derived.state,
     since: new Date(effectiveSince).toISOString(),
