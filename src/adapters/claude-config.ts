@@ -79,6 +79,13 @@ export interface PrepareProjectInput {
   projectMcpServers: string[];
   /** ANTHROPIC_API_KEY as the child will see it. */
   apiKey?: string;
+  /**
+   * Entries ringmaster made for agents that are gone: every project under one
+   * of these roots that is not in `keep` is dropped in the same write. A
+   * running Claude rewrites the file from its own copy and can bring back an
+   * entry that cleanup removed; each spawn sweeps them again.
+   */
+  stale?: { ownedRoots: string[]; keep: string[] };
 }
 
 /**
@@ -104,6 +111,14 @@ export function prepareClaudeProject(input: PrepareProjectInput): string[] {
       changed = true;
     };
     set('hasTrustDialogAccepted', true);
+    if (input.stale) {
+      const keep = new Set([input.folder, ...(input.extraFolders ?? []), ...input.stale.keep]);
+      for (const path of Object.keys(projects)) {
+        if (keep.has(path) || !input.stale.ownedRoots.some((root) => path.startsWith(`${root}/`))) continue;
+        delete projects[path];
+        changed = true;
+      }
+    }
     for (const extra of input.extraFolders ?? []) {
       const extraEntry = (projects[extra] ??= {});
       if (extraEntry.hasTrustDialogAccepted !== true) {

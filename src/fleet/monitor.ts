@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Context } from '../core/index.js';
 import { deliver } from './prompt.js';
-import { agentStatuses, type StatusReport } from '../state/index.js';
+import { agentStatuses, SignalWatcher, type StatusReport } from '../state/index.js';
 
 export interface StatusChange {
   name: string;
@@ -11,13 +11,19 @@ export interface StatusChange {
 }
 
 /**
- * Polls every live agent's status in the background of a server process,
- * announces changes (for resource subscriptions and log messages), and
- * delivers queued prompts when their agent turns idle.
+ * Follows every live agent's status in the background of a server process:
+ * it looks again the moment a signal file changes (a hook's spool file, a
+ * session file, an exit status), folding the events into the store as they
+ * arrive, and polls as a fallback for signals with no file. It announces
+ * changes (for resource subscriptions and log messages) and delivers queued
+ * prompts when their agent turns idle.
  */
 export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }] }> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** A signal came during a round: run another one right after it. */
+  private again = false;
+  private watcher: SignalWatcher | undefined;
   private last = new Map<string, string>();
 
   constructor(
@@ -31,19 +37,35 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
     if (this.timer) return;
     this.timer = setInterval(() => void this.poll(), this.intervalMs);
     this.timer.unref();
+    this.watcher = new SignalWatcher(this.context);
+    this.watcher.track(this.context.store.listAgents());
+    void this.listen(this.watcher);
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private async listen(watcher: SignalWatcher): Promise<void> {
+    while (this.watcher === watcher) {
+      if ((await watcher.next(60_000)) === 'signal' && this.watcher === watcher) await this.poll();
+    }
   }
 
   /** One round; overlapping rounds are skipped rather than queued. */
   async poll(): Promise<void> {
-    if (this.running) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = true;
+    this.again = false;
     try {
       const records = this.context.store.listAgents();
+      this.watcher?.track(records);
       const statuses = await agentStatuses(this.context, records);
       for (const record of records) {
         const status = statuses.get(record.id)!;
@@ -60,6 +82,7 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
     } finally {
       this.running = false;
     }
+    if (this.again) await this.poll();
   }
 
   private async deliverQueued(agentId: string, name: string): Promise<void> {

@@ -272,6 +272,10 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
         mainCheckout: agent.repo,
         projectMcpServers: projectMcpServers(agent.worktreePath),
         apiKey: childEnv.ANTHROPIC_API_KEY,
+        stale: {
+          ownedRoots: [worktreeRoot, dirname(agent.dir)],
+          keep: context.store.listAgents().flatMap((other) => [other.worktreePath, inboxDir(agentDir(context, other.id))]),
+        },
       }),
     );
   }
