@@ -2,7 +2,11 @@ import { UserInputError } from '../errors.js';
 import type { Context } from '../core/index.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentStatuses, findLiveAgent, type StatusReport } from './state.js';
+import { livePanes } from './liveness.js';
 import { SignalWatcher } from './watch.js';
+
+/** How long a pane lookup stands in for a new one when a signal file wakes the wait. */
+const PANE_REUSE_MS = 2_000;
 
 /** States that need the parent's attention. */
 export const ATTENTION_STATES = ['idle', 'waiting_input', 'waiting_permission', 'exited'] as const;
@@ -51,8 +55,13 @@ async function waitLoop(context: Context, input: WaitInput, records: AgentRecord
   const attention = (state: string) => (ATTENTION_STATES as readonly string[]).includes(state);
   let baseline: Map<string, StatusReport> | undefined;
   let lastProgress = 0;
+  let panes: { of: Awaited<ReturnType<typeof livePanes>>; at: number } | undefined;
+  let woke: 'signal' | 'timeout' = 'timeout';
   for (;;) {
-    const statuses = await agentStatuses(context, records);
+    // A signal file is proof of life that needs no tmux call: panes are looked up again on the
+    // fallback poll, or when the last look is over two seconds old.
+    if (!panes || woke === 'timeout' || Date.now() - panes.at > PANE_REUSE_MS) panes = { of: await livePanes(context, records), at: Date.now() };
+    const statuses = await agentStatuses(context, records, panes.of);
     const snapshot = records.map((record) => ({ name: record.name, status: statuses.get(record.id)! }));
     baseline ??= statuses;
     const ready = snapshot.filter(({ status }, index) => {
@@ -71,6 +80,6 @@ async function waitLoop(context: Context, input: WaitInput, records: AgentRecord
       for (const { status } of snapshot) counts.set(status.state, (counts.get(status.state) ?? 0) + 1);
       input.onProgress(`waited ${waitedSeconds} s: ${[...counts].map(([state, count]) => `${count} ${state}`).join(', ')}`);
     }
-    await watcher.next(Math.min(input.pollMs ?? 500, Math.max(1, deadline - Date.now())), input.signal);
+    woke = await watcher.next(Math.min(input.pollMs ?? 500, Math.max(1, deadline - Date.now())), input.signal);
   }
 }

@@ -1,10 +1,17 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tmux } from '../../src/adapters/tmux.js';
+import { createContext } from '../../src/core/context.js';
+import { loadConfig } from '../../src/config.js';
+import { childSettings } from '../../src/fleet/spawn.js';
+import { watchStartup } from '../../src/fleet/startup.js';
 import { Monitor } from '../../src/fleet/monitor.js';
 import { sendPrompt } from '../../src/fleet/prompt.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
 import { agentStatus, findLiveAgent, type StatusReport } from '../../src/state/state.js';
 import { waitForAgents } from '../../src/state/wait.js';
-import { makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { CLAUDE_BIN, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { claudeEnv, isMainConversation, lastToolResult, startModelServer, userTexts, type MessagesRequestBody, type ModelServer, type Reply } from '../helpers/model-server.js';
 
 /**
@@ -242,4 +249,42 @@ describe('status transitions that no hook reports (issue 11)', () => {
     }
     for (const name of names) await model.waitFor((request) => latestPrompt(request.body as MessagesRequestBody) === `THINK 60000 ${name}`, 10_000);
   }, 240_000);
+});
+
+describe('a start-up that cannot strand a child (issue 11)', () => {
+  it('answers the folder trust and the "Adding a new directory" dialogs, paced the way Claude accepts keys', async () => {
+    const folder = join(world.dir, 'untrusted worktree');
+    const inbox = join(world.dir, 'untrusted inbox');
+    mkdirSync(folder);
+    mkdirSync(inbox);
+    const spool = join(world.dir, 'dialog-spool');
+    mkdirSync(spool);
+    const settings = join(world.dir, 'dialog-settings.json');
+    writeFileSync(settings, JSON.stringify(childSettings(spool, folder)));
+    const submitted = () => readdirSync(spool).some((file) => readFileSync(join(spool, file), 'utf8').includes('"hook_event_name":"UserPromptSubmit"'));
+    const task = 'task behind two dialogs';
+    const tmux = new Tmux('tmux', world.socket);
+    const envArgs = Object.entries(claudeEnv(model)).map(([key, value]) => `${key}=${value}`);
+    await tmux.newSession({ session: 'two-dialogs', cwd: folder, command: ['env', `HOME=${world.home}`, ...envArgs, CLAUDE_BIN, '--settings', settings, '--add-dir', inbox, '--', task], env: {} });
+    const seen: string[] = [];
+    const startup = await watchStartup({ tmux, session: 'two-dialogs', kind: 'claude', delivery: 'argv', task, taskSubmitted: submitted, exitStatus: () => null, timeoutMs: 40_000, progress: (message) => seen.push(message) });
+    expect(startup.taskSubmitted, startup.notes.join('\n')).toBe(true);
+    expect(seen).toContain('Answering the folder trust dialog');
+    expect(seen).toContain('Answering the added directory dialog');
+    await model.waitFor((request) => isMainConversation(request.body) && userTexts(request.body).includes(task), 30_000);
+    await tmux.killSession('two-dialogs');
+  });
+
+  it('fails and rolls back when the task has not reached the model by the deadline, with the screen', async () => {
+    const impatient = createContext({ ...world.env, RINGMASTER_STARTUP_TIMEOUT_MS: '300' }, loadConfig({ ...world.env, RINGMASTER_STARTUP_TIMEOUT_MS: '300' }));
+    try {
+      const failed = spawnAgent(impatient, { repo, task: 'THINK 10', name: 'too-slow', extraArgs: ACCEPT_EDITS });
+      await expect(failed).rejects.toThrow(/had not confirmed its task .* rolled back\. Its last screen was/s);
+      expect(impatient.store.findAgentByName('too-slow')).toBeUndefined();
+      expect(existsSync(join(impatient.config.worktreeRoot, 'transitions-repo', 'too-slow'))).toBe(false);
+      expect(world.tmux('has-session', '-t', '=ringmaster-too-slow')).toBe('');
+    } finally {
+      impatient.store.close();
+    }
+  });
 });
