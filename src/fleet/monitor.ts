@@ -1,7 +1,28 @@
 import { EventEmitter } from 'node:events';
-import type { Context } from '../core/index.js';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { claudeJsonFor, forgetStaleProjects } from '../adapters/claude-config.js';
+import { agentDir, inboxDir, type Context } from '../core/index.js';
 import { deliver } from './prompt.js';
 import { agentStatuses, SignalWatcher, type StatusReport } from '../state/index.js';
+
+/** How often the server drops ~/.claude.json entries of agents that are gone. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Entries ringmaster wrote into ~/.claude.json for agents that are gone, removed again (see forgetStaleProjects). */
+export function sweepClaudeProjects(context: Context): number {
+  const { config, store } = context;
+  const agentsRoot = join(config.home, 'agents');
+  // Both spellings: worktrees are keyed by their real path, the inbox by the path it was given as.
+  const roots = [...new Set([config.worktreeRoot, agentsRoot].filter((root) => existsSync(root)).flatMap((root) => [root, realpathSync(root)]))];
+  if (roots.length === 0) return 0;
+  const keep = store.listAgents().flatMap((record) => [record.worktreePath, inboxDir(agentDir(context, record.id))]);
+  try {
+    return forgetStaleProjects(claudeJsonFor(context.env), roots, keep);
+  } catch {
+    return 0; // the file kept changing; the next sweep tries again
+  }
+}
 
 export interface StatusChange {
   name: string;
@@ -25,6 +46,7 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
   private again = false;
   private watcher: SignalWatcher | undefined;
   private last = new Map<string, string>();
+  private lastSweep = 0;
 
   constructor(
     private readonly context: Context,
@@ -55,7 +77,7 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
     }
   }
 
-  /** One round; overlapping rounds are skipped rather than queued. */
+  /** One round; a round asked for while one runs is folded into a single round right after it. */
   async poll(): Promise<void> {
     if (this.running) {
       this.again = true;
@@ -77,6 +99,10 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
         if (status.state === 'idle' || status.state === 'unknown') await this.deliverQueued(record.id, record.name);
       }
       for (const id of this.last.keys()) if (!records.some((record) => record.id === id)) this.last.delete(id);
+      if (Date.now() - this.lastSweep >= SWEEP_INTERVAL_MS) {
+        this.lastSweep = Date.now();
+        sweepClaudeProjects(this.context);
+      }
     } catch {
       // A failed round (a store busy past its timeout, tmux restarting) is retried next tick.
     } finally {

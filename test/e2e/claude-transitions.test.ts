@@ -154,6 +154,14 @@ describe('status transitions that no hook reports (issue 11)', () => {
     expect(sampler.states()).toEqual(['waiting_permission', 'idle']);
     const sent = await sendPrompt(world.context, { name: 'esc-permission', text: 'THINK 10' });
     expect(sent, sent.notes.join('\n')).toMatchObject({ delivered: true, interrupted: false });
+    // interrupt: true on a permission dialog: Esc dismisses it, and the prompt goes in.
+    await waitForState('esc-permission', 'idle', 10_000);
+    await sendPrompt(world.context, { name: 'esc-permission', text: 'BASH touch again.txt' });
+    await waitForState('esc-permission', 'waiting_permission');
+    const started = Date.now();
+    const interrupted = await sendPrompt(world.context, { name: 'esc-permission', text: 'THINK 20', interrupt: true });
+    expect(interrupted, interrupted.notes.join('\n')).toMatchObject({ delivered: true, interrupted: true });
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('turns idle within 1 s of Esc on a question, and delivers a queued prompt then', async () => {
@@ -241,14 +249,18 @@ describe('status transitions that no hook reports (issue 11)', () => {
   });
 
   it('gives every one of several children spawned one after another its task, while the earlier ones run', async () => {
-    const names = Array.from({ length: 6 }, (_, index) => `crowd-${index}`);
+    const names = Array.from({ length: 10 }, (_, index) => `crowd-${index}`);
+    const dialogs: string[] = [];
     for (const name of names) {
       const spawned = await spawnAgent(world.context, { repo, task: `THINK 60000 ${name}`, name, extraArgs: ACCEPT_EDITS });
       expect(spawned.taskSubmitted, spawned.notes.join('\n')).toBe(true);
       expect((await status(name)).state).toBe('working');
+      dialogs.push(...spawned.notes.filter((note) => /ringmaster answered yes/.test(note)).map((note) => `${name}: ${note}`));
     }
+    // How often a running Claude's rewrite of ~/.claude.json still cost a dialog (answered, so harmless).
+    console.log(`${dialogs.length} start-up dialog(s) answered among ${names.length} children${dialogs.length ? `:\n${dialogs.join('\n')}` : ''}`);
     for (const name of names) await model.waitFor((request) => latestPrompt(request.body as MessagesRequestBody) === `THINK 60000 ${name}`, 10_000);
-  }, 240_000);
+  }, 400_000);
 });
 
 describe('a start-up that cannot strand a child (issue 11)', () => {
