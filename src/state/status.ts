@@ -208,6 +208,8 @@ function applyEvent(fold: HookFold, event: StoredEvent): void {
   };
   switch (event.kind) {
     case 'SessionStart':
+      // Compaction starts a new session inside a running turn: the turn goes on.
+      if (detail.source === 'compact') return;
       if (fold.prompted || detail.source !== 'startup') set('idle', `a new session started (${String(detail.source ?? 'unknown source')}) and waits for a prompt`);
       else set('starting', 'Claude started its session and is taking the task');
       if (detail.source === 'clear' || detail.source === 'startup') fold.background.clear();
@@ -276,12 +278,14 @@ function applyEvent(fold: HookFold, event: StoredEvent): void {
       if (!listed) return;
       const running = new Set<string>();
       for (const task of listed) {
-        if (typeof task.id !== 'string' || task.status !== 'running') continue;
+        if (typeof task.id !== 'string') continue;
         running.add(task.id);
         const known = fold.background.get(task.id);
-        if (!known || known.finishedAt === undefined) {
-          fold.background.set(task.id, { id: task.id, type: task.type === 'shell' ? 'shell' : 'subagent', description: String(task.description ?? task.type ?? 'task'), async: true });
-        }
+        const entry = known ?? { id: task.id, type: task.type === 'shell' ? 'shell' : 'subagent', description: String(task.description ?? task.type ?? 'task'), async: true };
+        entry.async = true;
+        // Listed but no longer running: its task-notification turn is still to come.
+        if (task.status !== 'running') entry.finishedAt ??= event.at;
+        fold.background.set(task.id, entry);
       }
       // The list is Claude's own account of what still runs; anything else it no longer runs.
       for (const [id, task] of fold.background) {

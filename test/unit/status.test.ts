@@ -138,6 +138,10 @@ describe('deriveStatus', () => {
     expect(deriveStatus(signals({ events: list, sessionFile: { pid: 42, status: 'shell', statusUpdatedAt: NOW - 5 } }))).toMatchObject({ state: 'working', reason: '2 background subagents running, 1 background command running' });
     const shellOnly = events(['UserPromptSubmit'], ['PostToolUse', { tool_name: 'Bash', background_task_id: 'b1' }], ['Stop', { background_tasks: [{ id: 'b1', type: 'shell', status: 'running' }] }]);
     expect(deriveStatus(signals({ events: shellOnly })).reason).toBe('1 background command running');
+    // Listed as done but not yet taken by Claude: still working until the notification turn.
+    expect(deriveStatus(signals({ events: events(['UserPromptSubmit'], ['Stop', { background_tasks: [{ id: 'b2', type: 'shell', status: 'completed' }] }]) })).reason).toMatch(/1 background task finished/);
+    // Compaction inside a turn does not end it.
+    expect(deriveStatus(signals({ events: events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'Bash' }], ['SessionStart', { source: 'compact' }]) })).state).toBe('working');
     const shellDone = events(['UserPromptSubmit'], ['PostToolUse', { tool_name: 'Bash', background_task_id: 'b1' }], ['Stop', { background_tasks: [{ id: 'b1', type: 'shell', status: 'running' }] }], ['UserPromptSubmit', { prompt: '<task-notification>\n<task-id>b1</task-id>' }], ['Stop', { background_tasks: [] }]);
     expect(deriveStatus(signals({ events: shellDone })).state).toBe('idle');
   });
