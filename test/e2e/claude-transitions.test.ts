@@ -127,6 +127,21 @@ function sample(name: string) {
   };
 }
 
+/**
+ * The transition is the moment Claude itself went idle (its session file's
+ * statusUpdatedAt, which becomes `since`); ringmaster must show it within 1 s
+ * of that. Esc to Claude's own idle is Claude's part: about 70 ms on a quiet
+ * machine, more on a loaded one, so it gets a looser bound.
+ */
+function expectPrompt(idle: { at: number; since: string }, escAt: number): void {
+  const claudeMs = Date.parse(idle.since) - escAt;
+  const ringmasterMs = idle.at - Date.parse(idle.since);
+  console.log(`Esc -> Claude idle ${claudeMs} ms; Claude idle -> ringmaster shows idle ${ringmasterMs} ms`);
+  expect(claudeMs).toBeGreaterThanOrEqual(0);
+  expect(ringmasterMs).toBeLessThan(1_000);
+  expect(idle.at - escAt).toBeLessThan(3_000);
+}
+
 describe('status transitions that no hook reports (issue 11)', () => {
   it('is spawning while a slow bootstrap runs, then working once the task is in', async () => {
     const sampler = sample('slow-setup');
@@ -149,7 +164,7 @@ describe('status transitions that no hook reports (issue 11)', () => {
     await waitUntil(() => sampler.firstAfter('idle', escAt), 5_000, 'idle after Esc');
     await sampler.stop();
     const idle = sampler.firstAfter('idle', escAt)!;
-    expect(idle.at - escAt).toBeLessThan(1_000);
+    expectPrompt(idle, escAt);
     expect(idle.reason).toMatch(/permission dialog was dismissed/);
     expect(sampler.states()).toEqual(['waiting_permission', 'idle']);
     const sent = await sendPrompt(world.context, { name: 'esc-permission', text: 'THINK 10' });
@@ -179,7 +194,7 @@ describe('status transitions that no hook reports (issue 11)', () => {
       world.tmux('send-keys', '-t', '=ringmaster-esc-question:', 'Escape');
       await waitUntil(() => sampler.firstAfter('idle', escAt), 5_000, 'idle after Esc');
       const idle = sampler.firstAfter('idle', escAt)!;
-      expect(idle.at - escAt, JSON.stringify(sampler.timeline.slice(-15).map((entry) => [entry.at - escAt, entry.state]))).toBeLessThan(1_000);
+      expectPrompt(idle, escAt);
       expect(idle.reason).toMatch(/question was dismissed/);
       expect(await delivered).toMatchObject({ name: 'esc-question', queueId: queued.queueId, delivered: true });
       await sampler.stop();
