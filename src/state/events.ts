@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/store.js';
+import type { Store, StoredEvent } from '../store/store.js';
 
 /** Where a child's hook writes its events until they are ingested. */
 export function spoolDir(agentDir: string): string {
@@ -98,4 +98,12 @@ function quarantine(dir: string, name: string): void {
   } catch {
     // leave it; it will be looked at again
   }
+}
+
+/** An agent's events stored after `afterId`, oldest first: what a cached fold has not seen yet. */
+export function eventsAfter(store: Store, agentId: string, afterId: number): StoredEvent[] {
+  const rows = store.db
+    .prepare(`SELECT id, at, kind, detail_json, source FROM events WHERE agent_id = ? AND id > ? ORDER BY id`)
+    .all(agentId, afterId) as Array<{ id: number; at: number; kind: string; detail_json: string | null; source: string | null }>;
+  return rows.map((row) => ({ id: row.id, at: row.at, kind: row.kind, detail: row.detail_json ? JSON.parse(row.detail_json) : null, fromHook: row.source !== null }));
 }

@@ -1,13 +1,13 @@
 import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-session.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
-import type { AgentRecord } from '../store/store.js';
+import type { AgentRecord, Store } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from '../core/index.js';
-import { ingestEvents } from './events.js';
+import { eventsAfter, ingestEvents } from './events.js';
 import { pendingForAgent } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
-import { deriveStatus, type AgentState, type DerivedStatus } from './status.js';
+import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
 import { refreshTranscripts, type TranscriptState } from './transcripts.js';
 
 export interface StatusReport {
@@ -52,15 +52,14 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
   } else {
     const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
     const live = await liveness(context, record, paneInfo);
-    const events = context.store.recentEvents(record.id, EVENT_WINDOW);
     derived = deriveStatus({
       kind: record.agentKind,
       recordState,
       pane: paneInfo,
       processAlive: live.processAlive,
       exitStatus: live.exitStatus,
-      events,
-      eventsTruncated: events.length >= EVENT_WINDOW,
+      events: [],
+      fold: hookFold(context.store, record.id),
       sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
       pendingPermission: pendingPermission(context, record.id),
       createdAt: record.createdAt,
@@ -78,6 +77,32 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
     exitStatus: derived.exitStatus,
     currentTool: derived.currentTool ?? null,
   };
+}
+
+/**
+ * Each agent's hook events, folded once: a long-lived process keeps the fold
+ * and adds only the events stored since, so a read costs a lookup however
+ * long the agent has run. The first read folds the newest EVENT_WINDOW.
+ */
+const folds = new WeakMap<Store, Map<string, { lastId: number; fold: HookFold }>>();
+
+function hookFold(store: Store, agentId: string): HookFold {
+  let byAgent = folds.get(store);
+  if (!byAgent) folds.set(store, (byAgent = new Map()));
+  const cached = byAgent.get(agentId);
+  if (cached) {
+    const fresh = eventsAfter(store, agentId, cached.lastId);
+    // Stored out of time order (two processes ingesting at once): fold the window again.
+    if (!fresh.some((event) => event.fromHook && event.at < cached.fold.lastAt)) {
+      foldEvents(cached.fold, fresh);
+      cached.lastId = fresh.at(-1)?.id ?? cached.lastId;
+      return cached.fold;
+    }
+  }
+  const events = store.recentEvents(agentId, EVENT_WINDOW);
+  const fold = foldWindow(events, events.length >= EVENT_WINDOW);
+  byAgent.set(agentId, { lastId: events.reduce((max, event) => Math.max(max, event.id), 0), fold });
+  return fold;
 }
 
 function pendingPermission(context: Context, agentId: string): { since: number; what: string } | undefined {

@@ -38,6 +38,8 @@ export interface StatusSignals {
   /** True when `events` was cut at a limit, so older events exist. */
   eventsTruncated?: boolean;
   sessionFile?: ClaudeSessionFile;
+  /** The hook events already folded (a cache kept by the caller); used instead of `events` when given. */
+  fold?: HookFold;
   /** A pending ringmaster permission request holding a call (issue 4). */
   pendingPermission?: { since: number; what: string };
   createdAt: number;
@@ -115,14 +117,20 @@ export function deriveStatus(signals: StatusSignals): DerivedStatus {
     return { state: 'unknown', since: signals.createdAt, sinceExact: true, reason: `${signals.kind} reports no status events; its process is alive, but whether it is working or waiting cannot be known`, exitStatus: null };
   }
 
-  const hookEvents = signals.events.filter((event) => event.fromHook).reverse();
-  if (hookEvents.length === 0) {
+  const fold = signals.fold ?? foldWindow(signals.events, signals.eventsTruncated ?? false);
+  if (fold.events === 0) {
     if (now - signals.createdAt < FIRST_EVENT_GRACE_MS) return { state: 'starting', since: signals.createdAt, sinceExact: true, reason: 'the process is up; Claude has not started its session yet', exitStatus: null };
     return { state: 'unknown', since: signals.createdAt, sinceExact: true, reason: `no hook event arrived in ${Math.round((now - signals.createdAt) / 1000)} s; the child may be stuck at a dialog (attach to look)`, exitStatus: null };
   }
-  const fold = foldEvents(emptyFold(), hookEvents);
-  if (!signals.eventsTruncated && fold.since === hookEvents[0]!.at) fold.sinceExact = true;
   return statusFromFold(fold, signals.sessionFile, now);
+}
+
+/** Folds the newest events read (newest first); `truncated` says older ones exist, so an early start is not known. */
+export function foldWindow(eventsNewestFirst: StoredEvent[], truncated: boolean): HookFold {
+  const hookEvents = eventsNewestFirst.filter((event) => event.fromHook).reverse();
+  const fold = foldEvents(emptyFold(), hookEvents);
+  if (!truncated && hookEvents.length > 0 && fold.since === hookEvents[0]!.at) fold.sinceExact = true;
+  return fold;
 }
 
 /** The fold's status, corrected by the live session file (the one signal that sees Esc). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveStatus, type StatusSignals } from '../../src/state/status.js';
+import { deriveStatus, emptyFold, foldEvents, statusFromFold, type StatusSignals } from '../../src/state/status.js';
 import type { StoredEvent } from '../../src/store/store.js';
 
 const NOW = 1_800_000_000_000;
@@ -144,5 +144,28 @@ describe('deriveStatus', () => {
     expect(deriveStatus(signals({ events: events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'Bash' }], ['SessionStart', { source: 'compact' }]) })).state).toBe('working');
     const shellDone = events(['UserPromptSubmit'], ['PostToolUse', { tool_name: 'Bash', background_task_id: 'b1' }], ['Stop', { background_tasks: [{ id: 'b1', type: 'shell', status: 'running' }] }], ['UserPromptSubmit', { prompt: '<task-notification>\n<task-id>b1</task-id>' }], ['Stop', { background_tasks: [] }]);
     expect(deriveStatus(signals({ events: shellDone })).state).toBe('idle');
+  });
+
+  it('folds incrementally to the same status as folding everything at once', () => {
+    const all = events(
+      ['SessionStart', { source: 'startup' }],
+      ['UserPromptSubmit', { prompt: 'go' }],
+      ['SubagentStart', { agent_id: 'a1' }],
+      ['PostToolUse', { tool_name: 'Agent', async_agent_id: 'a1' }],
+      ['Stop', { background_tasks: [{ id: 'a1', type: 'subagent', status: 'running' }] }],
+      ['PreToolUse', { tool_name: 'Bash', agent_id: 'a1' }],
+      ['SubagentStop', { agent_id: 'a1' }],
+      ['UserPromptSubmit', { prompt: '<task-notification><task-id>a1</task-id>' }],
+      ['Stop', { background_tasks: [] }],
+    ).reverse();
+    const whole = deriveStatus(signals({ events: [...all].reverse() }));
+    for (let cut = 1; cut < all.length; cut++) {
+      const fold = foldEvents(emptyFold(), all.slice(0, cut));
+      const before = statusFromFold(fold, undefined, NOW);
+      foldEvents(fold, all.slice(cut));
+      const after = statusFromFold(fold, undefined, NOW);
+      expect({ state: after.state, since: after.since, reason: after.reason }).toEqual({ state: whole.state, since: whole.since, reason: whole.reason });
+      expect(before.state).toBe(cut < 8 ? (cut < 2 ? 'starting' : 'working') : 'working');
+    }
   });
 });
