@@ -6,6 +6,7 @@
  *   state     refreshTranscripts / read_agent_state over 20 agents with 20 MB transcripts
  *   delivery  sendPrompt to a verified delivery into one real Claude Code child
  *   hooks     hook overhead per tool call of a `claude -p` turn with 20 Bash calls
+ *   wake      wait_for_agents: from a Stop event to the wait returning, against reading the event file
  *
  * Every figure is a median over several runs, and each has a baseline
  * measured in the same run, so the ratios mean something on any machine.
@@ -23,7 +24,7 @@ import { join } from 'node:path';
 import { CLAUDE_BIN, ROOT, createWorld } from './world.mjs';
 import { fmt, table } from './stats.mjs';
 
-const ALL = ['state', 'delivery', 'hooks'];
+const ALL = ['state', 'delivery', 'hooks', 'wake'];
 const selected = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 for (const name of selected) {
   if (!ALL.includes(name)) {
@@ -33,7 +34,7 @@ for (const name of selected) {
 }
 const toRun = selected.length ? ALL.filter((name) => selected.includes(name)) : ALL;
 
-if (!existsSync(join(ROOT, 'dist', 'src', 'core', 'spawn.js'))) {
+if (!existsSync(join(ROOT, 'dist', 'src', 'fleet', 'spawn.js'))) {
   console.error('bench: dist/ is missing; run `npm run build` first (or `npm run bench`, which builds).');
   process.exit(2);
 }
@@ -82,6 +83,7 @@ try {
     state: async () => (await import('./state.mjs')).benchState,
     delivery: async () => (await import('./delivery.mjs')).benchDelivery,
     hooks: async () => (await import('./hooks.mjs')).benchHooks,
+    wake: async () => (await import('./wake.mjs')).benchWake,
   };
   for (const name of toRun) {
     const benchStarted = Date.now();
@@ -156,6 +158,18 @@ else if (hooks) {
   }
   rows.push(['hooks: recorder / true, per tool call', fmt(hooks.recorderOverTrue, 'x', 2), '', '', '(c)/(b) of the per-call overheads']);
   rows.push(['hooks: gate / one `true` hook, per tool call', fmt(hooks.gateOverTruePerHook, 'x', 2), '', '', 'gate fast path against a no-op hook']);
+}
+
+const wake = results.benchmarks.wake;
+if (wake?.error) failedRow('wake');
+else if (wake) {
+  rows.push([
+    `wake: wait_for_agents after a Stop event (${wake.reps} runs)`,
+    `${fmt(wake.wakeMs.median, ' ms', 1)} (p95 ${fmt(wake.wakeP95Ms, ' ms', 1)})`,
+    `read the event file ${fmt(wake.readEventFileMs.median, ' ms', 3)}`,
+    fmt(wake.wakeMs.median / wake.readEventFileMs.median, 'x', 0),
+    `file watch; fallback poll ${wake.fallbackPollMs} ms`,
+  ]);
 }
 
 console.log(`\nringmaster benchmarks (${results.machine.cpus} CPUs, Node ${results.machine.node}, ${results.claudeVersion ?? 'no Claude Code'}), ${results.totalSeconds} s\n`);

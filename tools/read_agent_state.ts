@@ -100,7 +100,7 @@ export const readAgentStateTool = defineTool({
   name: 'read_agent_state',
   title: 'Read agent state',
   description:
-    "The truth about one agent or all of them: status (starting, working, waiting_permission, waiting_input, idle, exited, unknown) with how long and why; " +
+    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown) with how long and why; " +
     'from the transcript the last assistant text, recent tool calls, edited files, errors, tokens and cost (main, sidechain and subagents apart); ' +
     'from git the branch, commits ahead/behind the base, dirty files, diff stat and whether it is pushed. verbose adds recent transcript lines and the last screen.',
   inputSchema: z.object({

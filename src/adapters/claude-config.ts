@@ -79,6 +79,13 @@ export interface PrepareProjectInput {
   projectMcpServers: string[];
   /** ANTHROPIC_API_KEY as the child will see it. */
   apiKey?: string;
+  /**
+   * Entries ringmaster made for agents that are gone: every project under one
+   * of these roots that is not in `keep` is dropped in the same write. A
+   * running Claude rewrites the file from its own copy and can bring back an
+   * entry that cleanup removed; each spawn sweeps them again.
+   */
+  stale?: { ownedRoots: string[]; keep: string[] };
 }
 
 /**
@@ -104,6 +111,7 @@ export function prepareClaudeProject(input: PrepareProjectInput): string[] {
       changed = true;
     };
     set('hasTrustDialogAccepted', true);
+    if (input.stale && dropStaleProjects(json, input.stale.ownedRoots, [input.folder, ...(input.extraFolders ?? []), ...input.stale.keep])) changed = true;
     for (const extra of input.extraFolders ?? []) {
       const extraEntry = (projects[extra] ??= {});
       if (extraEntry.hasTrustDialogAccepted !== true) {
@@ -136,6 +144,36 @@ export function prepareClaudeProject(input: PrepareProjectInput): string[] {
     return changed;
   });
   return notes;
+}
+
+/** Removes project entries under ringmaster's own roots that belong to no live agent; true when any went. */
+function dropStaleProjects(json: ClaudeJson, ownedRoots: string[], keep: string[]): boolean {
+  const kept = new Set(keep);
+  let dropped = false;
+  for (const path of Object.keys(json.projects ?? {})) {
+    if (kept.has(path) || !ownedRoots.some((root) => path.startsWith(`${root}/`))) continue;
+    delete json.projects![path];
+    dropped = true;
+  }
+  return dropped;
+}
+
+/**
+ * Drops every entry ringmaster made for agents that are gone (folders under
+ * `ownedRoots` not in `keep`). Run again and again by the long-lived server:
+ * a Claude process that was running when cleanup removed an entry rewrites
+ * the file from its own copy and brings the entry back. Returns the count.
+ */
+export function forgetStaleProjects(claudeJsonPath: string, ownedRoots: string[], keep: string[]): number {
+  if (!existsSync(claudeJsonPath)) return 0;
+  let count = 0;
+  updateClaudeJson(claudeJsonPath, (json) => {
+    const before = Object.keys(json.projects ?? {}).length;
+    const changed = dropStaleProjects(json, ownedRoots, keep);
+    count = before - Object.keys(json.projects ?? {}).length;
+    return changed;
+  });
+  return count;
 }
 
 /** Drops the per-folder entries ringmaster created, once the folders are gone. */

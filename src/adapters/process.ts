@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 
@@ -40,15 +40,13 @@ export function findExecutable(command: string, pathValue: string | undefined): 
   return undefined;
 }
 
-/** Direct children of a process: /proc on Linux, pgrep elsewhere. */
-export function childPids(pid: number): number[] {
+/** Direct children of a process: /proc on Linux, pgrep elsewhere (asynchronously: status reads must never block the server). */
+export async function childPids(pid: number): Promise<number[]> {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    try {
-      return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
+    return new Promise((resolve) => {
+      execFile('pgrep', ['-P', String(pid)], { encoding: 'utf8' }, (error, stdout) => resolve(error ? [] : stdout.split(/\s+/).filter(Boolean).map(Number)));
+    });
   }
 }

@@ -30,7 +30,7 @@ export interface AgentSummary {
 /** Every live agent, with liveness probed now (one tmux call per tmux server). */
 export async function listAgents(context: Context, records = context.store.listAgents(), paneOf?: (record: AgentRecord) => PaneInfo | undefined): Promise<AgentSummary[]> {
   const lookup = paneOf ?? (await livePanes(context, records));
-  return records.map((record) => summarize(context, record, lookup(record)));
+  return Promise.all(records.map((record) => summarize(context, record, lookup(record))));
 }
 
 export async function getAgent(context: Context, name: string): Promise<AgentSummary> {
@@ -38,8 +38,8 @@ export async function getAgent(context: Context, name: string): Promise<AgentSum
   return summarize(context, record, await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession));
 }
 
-function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undefined): AgentSummary {
-  const live = liveness(context, record, pane);
+async function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undefined): Promise<AgentSummary> {
+  const live = await liveness(context, record, pane);
   return {
     id: record.id,
     name: record.name,

@@ -27,26 +27,26 @@ export async function stopAgent(context: Context, input: { name: string; timeout
   const record = findLiveAgent(context, input.name);
   const tmux = tmuxFor(context, record.tmuxSocket);
   const kept = [`worktree ${record.worktreePath}`, `branch ${record.branch}`, `tmux session ${record.tmuxSession} (its last screen stays)`];
-  const live = liveness(context, record, await tmux.pane(record.tmuxSession));
+  const live = await liveness(context, record, await tmux.pane(record.tmuxSession));
   if (!live.processAlive || live.agentPid === null) return { name: record.name, outcome: 'not running', signal: null, exitStatus: live.exitStatus, kept };
 
   // The agent is the launch script's one child; its own children (tools, MCP servers) go with it.
   const pid = live.agentPid;
-  const tree = [pid, ...descendants(pid)];
+  const tree = [pid, ...(await descendants(pid))];
   signalAll(tree, 'SIGTERM');
   let signal: StopResult['signal'] = 'SIGTERM';
   const deadline = Date.now() + (input.timeoutMs ?? 5_000);
   while (isProcessAlive(pid) && Date.now() < deadline) await sleep(100);
   if (isProcessAlive(pid)) {
-    signalAll([pid, ...descendants(pid), ...tree], 'SIGKILL');
+    signalAll([pid, ...(await descendants(pid)), ...tree], 'SIGKILL');
     signal = 'SIGKILL';
   }
   // The launch script records the exit status as the agent ends.
   const statusDeadline = Date.now() + 3_000;
-  let exitStatus = liveness(context, record, await tmux.pane(record.tmuxSession)).exitStatus;
+  let exitStatus = (await liveness(context, record, await tmux.pane(record.tmuxSession))).exitStatus;
   while (exitStatus === null && Date.now() < statusDeadline) {
     await sleep(100);
-    exitStatus = liveness(context, record, await tmux.pane(record.tmuxSession)).exitStatus;
+    exitStatus = (await liveness(context, record, await tmux.pane(record.tmuxSession))).exitStatus;
   }
   context.store.addEvent(record.id, 'stopped', { signal });
   return { name: record.name, outcome: 'stopped', signal, exitStatus, kept };
@@ -155,9 +155,9 @@ export async function peekAgent(context: Context, input: { name: string; lines?:
   return { name: record.name, source: 'transcript', lines: lines.slice(-count), status };
 }
 
-function descendants(pid: number): number[] {
+async function descendants(pid: number): Promise<number[]> {
   const out: number[] = [];
-  for (const child of childPids(pid)) out.push(child, ...descendants(child));
+  for (const child of await childPids(pid)) out.push(child, ...(await descendants(child)));
   return out;
 }
 

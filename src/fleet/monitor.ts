@@ -1,7 +1,28 @@
 import { EventEmitter } from 'node:events';
-import type { Context } from '../core/index.js';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { claudeJsonFor, forgetStaleProjects } from '../adapters/claude-config.js';
+import { agentDir, inboxDir, type Context } from '../core/index.js';
 import { deliver } from './prompt.js';
-import { agentStatuses, type StatusReport } from '../state/index.js';
+import { agentStatuses, SignalWatcher, type StatusReport } from '../state/index.js';
+
+/** How often the server drops ~/.claude.json entries of agents that are gone. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Entries ringmaster wrote into ~/.claude.json for agents that are gone, removed again (see forgetStaleProjects). */
+export function sweepClaudeProjects(context: Context): number {
+  const { config, store } = context;
+  const agentsRoot = join(config.home, 'agents');
+  // Both spellings: worktrees are keyed by their real path, the inbox by the path it was given as.
+  const roots = [...new Set([config.worktreeRoot, agentsRoot].filter((root) => existsSync(root)).flatMap((root) => [root, realpathSync(root)]))];
+  if (roots.length === 0) return 0;
+  const keep = store.listAgents().flatMap((record) => [record.worktreePath, inboxDir(agentDir(context, record.id))]);
+  try {
+    return forgetStaleProjects(claudeJsonFor(context.env), roots, keep);
+  } catch {
+    return 0; // the file kept changing; the next sweep tries again
+  }
+}
 
 export interface StatusChange {
   name: string;
@@ -11,14 +32,21 @@ export interface StatusChange {
 }
 
 /**
- * Polls every live agent's status in the background of a server process,
- * announces changes (for resource subscriptions and log messages), and
- * delivers queued prompts when their agent turns idle.
+ * Follows every live agent's status in the background of a server process:
+ * it looks again the moment a signal file changes (a hook's spool file, a
+ * session file, an exit status), folding the events into the store as they
+ * arrive, and polls as a fallback for signals with no file. It announces
+ * changes (for resource subscriptions and log messages) and delivers queued
+ * prompts when their agent turns idle.
  */
 export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }] }> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** A signal came during a round: run another one right after it. */
+  private again = false;
+  private watcher: SignalWatcher | undefined;
   private last = new Map<string, string>();
+  private lastSweep = 0;
 
   constructor(
     private readonly context: Context,
@@ -31,19 +59,35 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
     if (this.timer) return;
     this.timer = setInterval(() => void this.poll(), this.intervalMs);
     this.timer.unref();
+    this.watcher = new SignalWatcher(this.context);
+    this.watcher.track(this.context.store.listAgents());
+    void this.listen(this.watcher);
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
-  /** One round; overlapping rounds are skipped rather than queued. */
+  private async listen(watcher: SignalWatcher): Promise<void> {
+    while (this.watcher === watcher) {
+      if ((await watcher.next(60_000)) === 'signal' && this.watcher === watcher) await this.poll();
+    }
+  }
+
+  /** One round; a round asked for while one runs is folded into a single round right after it. */
   async poll(): Promise<void> {
-    if (this.running) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = true;
+    this.again = false;
     try {
       const records = this.context.store.listAgents();
+      this.watcher?.track(records);
       const statuses = await agentStatuses(this.context, records);
       for (const record of records) {
         const status = statuses.get(record.id)!;
@@ -55,11 +99,16 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
         if (status.state === 'idle' || status.state === 'unknown') await this.deliverQueued(record.id, record.name);
       }
       for (const id of this.last.keys()) if (!records.some((record) => record.id === id)) this.last.delete(id);
+      if (Date.now() - this.lastSweep >= SWEEP_INTERVAL_MS) {
+        this.lastSweep = Date.now();
+        sweepClaudeProjects(this.context);
+      }
     } catch {
       // A failed round (a store busy past its timeout, tmux restarting) is retried next tick.
     } finally {
       this.running = false;
     }
+    if (this.again) await this.poll();
   }
 
   private async deliverQueued(agentId: string, name: string): Promise<void> {

@@ -28,7 +28,7 @@ export interface SendPromptResult {
   notes: string[];
 }
 
-const BUSY: ReadonlySet<string> = new Set(['starting', 'working', 'waiting_permission', 'waiting_input']);
+const BUSY: ReadonlySet<string> = new Set(['spawning', 'starting', 'working', 'waiting_permission', 'waiting_input']);
 const MAX_PROMPT_BYTES = 10 * 1024 * 1024;
 /** Slash commands are typed key by key: pasted, Claude takes them as plain text. */
 const SLASH_COMMAND = /^\/[A-Za-z][\w:-]*( [^\n]*)?$/;

@@ -359,6 +359,10 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
         mainCheckout: agent.repo,
         projectMcpServers: projectMcpServers(agent.worktreePath),
         apiKey: childEnv.ANTHROPIC_API_KEY,
+        stale: {
+          ownedRoots: [worktreeRoot, dirname(agent.dir)],
+          keep: context.store.listAgents().flatMap((other) => [other.worktreePath, inboxDir(agentDir(context, other.id))]),
+        },
       }),
     );
   }
@@ -488,6 +492,7 @@ export const RECORDED_HOOK_EVENTS = [
   'PermissionRequest',
   'Notification',
   'Stop',
+  'SubagentStart',
   'SubagentStop',
   'SessionEnd',
 ] as const;

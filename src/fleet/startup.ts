@@ -17,28 +17,48 @@ export interface StartupWatch {
   progress: ProgressReporter;
 }
 
-/** Claude's "Quick safety check" trust dialog, in case the pre-written trust entry did not take. */
-/** Claude's trust dialogs: for the folder it starts in, and for each --add-dir folder. Both preselect "No, exit". */
-const TRUST_DIALOG = /Yes, I trust this folder|Yes, add it/;
-const POLL_MS = 150;
+/**
+ * Claude Code's start-up dialogs that ringmaster answers, recognized from the
+ * screen. Each preselects the refusing answer ("No, exit"), so a blind Enter
+ * quits: the cursor is moved to `accept` and only then confirmed.
+ */
+export const STARTUP_DIALOGS = [
+  { name: 'folder trust', shows: /Yes, I trust this folder/, accept: /Yes, I trust this folder/, note: 'Claude asked whether to trust the worktree; ringmaster answered yes.' },
+  { name: 'added directory', shows: /Yes, add it/, accept: /Yes, add it/, note: "Claude asked whether to add ringmaster's inbox folder (--add-dir); ringmaster answered yes." },
+  { name: 'API key', shows: /Do you want to use this API key\?/, accept: /^Yes\b/, note: 'Claude asked whether to use the ANTHROPIC_API_KEY from the environment; ringmaster answered yes.' },
+] as const;
+
+/** A selection menu: a "❯ 1." style cursor line. Claude's own input box shows "❯" with no number. */
+const MENU = /^\s*❯\s*\d+\.\s/m;
+const POLL_MS = 100;
 /** A CLI that dies this fast did not start; one that lives this long is taken as up. */
 // srt (the sandbox around non-Claude agents) takes about a second to set up and to tear down.
 const SETTLE_MS = 3000;
-/** Time for a TUI to redraw after a key before we look and press again. */
-const KEY_INTERVAL_MS = 400;
+/**
+ * Claude ignores keys sent the moment a dialog appears (FACTS.md: Down, then
+ * Enter, each after a pause of at least 0.4 s starting 0.5 s after the dialog
+ * shows, was accepted 7 of 7 times; keys every 400 ms from the first frame failed).
+ */
+const FIRST_KEY_DELAY_MS = 500;
+const KEY_INTERVAL_MS = 450;
+/** A menu that no known dialog explains, left on screen this long, is reported. */
+const UNKNOWN_DIALOG_MS = 5_000;
 
 /**
  * Watches a new agent until it has demonstrably taken its task, so that no
  * child sits at a dialog waiting for a keystroke nobody will send. Throws when
- * the agent dies during start-up (the caller rolls everything back).
+ * the agent dies during start-up, shows a dialog ringmaster does not know, or
+ * (Claude) has not confirmed its task by the deadline; the caller rolls back.
  */
 export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted: boolean | null; notes: string[] }> {
   const notes: string[] = [];
   const deadline = Date.now() + Math.max(watch.timeoutMs, SETTLE_MS);
   let lastScreen = '';
   let stableSince = Date.now();
-  let trustAnswered = false;
-  let lastKeyAt = 0;
+  /** The dialog on screen, when it appeared, and when the last key went to it. */
+  let dialog: { name: string; shownAt: number; lastKeyAt: number } | undefined;
+  let unknownMenuSince: number | undefined;
+  const answered = new Set<string>();
   const started = Date.now();
   for (;;) {
     const pane = await watch.tmux.pane(watch.session);
@@ -54,21 +74,37 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
       lastScreen = screen;
       stableSince = Date.now();
     }
+    const now = Date.now();
     if (watch.kind === 'claude') {
       if (watch.taskSubmitted()) return { taskSubmitted: true, notes };
-      if (TRUST_DIALOG.test(screen) && Date.now() - lastKeyAt >= KEY_INTERVAL_MS) {
-        if (!trustAnswered) {
-          watch.progress('Answering the folder trust dialog');
-          notes.push('Claude asked whether to trust the worktree; ringmaster answered yes.');
-          trustAnswered = true;
+      const known = STARTUP_DIALOGS.find((candidate) => candidate.shows.test(screen));
+      if (!known) {
+        dialog = undefined;
+        unknownMenuSince = MENU.test(screen) ? (unknownMenuSince ?? now) : undefined;
+        if (unknownMenuSince !== undefined && now - unknownMenuSince >= UNKNOWN_DIALOG_MS && now - stableSince >= UNKNOWN_DIALOG_MS) {
+          throw new ExternalToolError(
+            `Claude stopped at a start-up dialog ringmaster does not know, so the task was never submitted. The screen was:\n${tail(screen)}\nAnswer it once in a terminal (run claude in that folder) so that Claude remembers the answer, then spawn again.`,
+          );
         }
-        await answerTrustDialog(watch.tmux, watch.session, screen);
-        lastKeyAt = Date.now();
+      } else {
+        unknownMenuSince = undefined;
+        if (dialog?.name !== known.name) {
+          dialog = { name: known.name, shownAt: now, lastKeyAt: 0 };
+          if (!answered.has(known.name)) {
+            answered.add(known.name);
+            watch.progress(`Answering the ${known.name} dialog`);
+            notes.push(known.note);
+          }
+        }
+        if (now - dialog.shownAt >= FIRST_KEY_DELAY_MS && now - dialog.lastKeyAt >= KEY_INTERVAL_MS) {
+          await watch.tmux.sendKeys(watch.session, [cursorOn(screen, known.accept) ? 'Enter' : 'Down']);
+          dialog.lastKeyAt = Date.now();
+        }
       }
-    } else if (Date.now() - started >= SETTLE_MS) {
+    } else if (now - started >= SETTLE_MS) {
       if (watch.delivery === 'argv') return { taskSubmitted: null, notes };
       // A TUI that takes its task by paste: wait until its first screen has settled.
-      if (screen.trim() !== '' && Date.now() - stableSince >= SETTLE_MS) {
+      if (screen.trim() !== '' && now - stableSince >= SETTLE_MS) {
         await watch.tmux.paste(watch.session, watch.task);
         await watch.tmux.sendKeys(watch.session, ['Enter']);
         notes.push('The task was pasted into the agent once its screen settled; this CLI gives no delivery confirmation.');
@@ -77,10 +113,9 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
     }
     if (Date.now() >= deadline) {
       if (watch.kind === 'claude') {
-        notes.push(
-          `Claude had not confirmed the task after ${Math.round(watch.timeoutMs / 1000)} s; it is still running. Attach to look. Last screen:\n${tail(screen)}`,
+        throw new ExternalToolError(
+          `Claude had not confirmed its task (no UserPromptSubmit) ${Math.round(watch.timeoutMs / 1000)} s after start, so the spawn was rolled back. Its last screen was:\n${tail(screen)}\nIf it is slow to start here, raise spawn.startupTimeoutMs (RINGMASTER_STARTUP_TIMEOUT_MS); if it waits at a dialog, answer it once by hand in a terminal.`,
         );
-        return { taskSubmitted: false, notes };
       }
       if (watch.delivery === 'paste') {
         await watch.tmux.paste(watch.session, watch.task);
@@ -93,14 +128,11 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
   }
 }
 
-/**
- * One key per look at the screen: "No, exit" is preselected, so a blind Enter
- * would quit, and keys sent before the dialog takes input are lost. Move the
- * cursor until it rests on "Yes", and only then confirm.
- */
-async function answerTrustDialog(tmux: Tmux, session: string, screen: string): Promise<void> {
-  const onYes = /❯\s*(\d\.\s*)?Yes, (I trust this folder|add it)/.test(screen);
-  await tmux.sendKeys(session, [onYes ? 'Enter' : 'Down']);
+/** True when the menu's cursor line ("❯ 2. Yes, …") is the accepting answer. */
+function cursorOn(screen: string, accept: RegExp): boolean {
+  const cursorLine = screen.split('\n').find((line) => /^\s*❯\s*(\d+\.\s*)?\S/.test(line));
+  if (!cursorLine) return false;
+  return accept.test(cursorLine.replace(/^\s*❯\s*(\d+\.\s*)?/, ''));
 }
 
 /** The last non-blank lines of a screen: a TUI often leaves most of its 50 rows empty. */

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../store/store.js';
+import type { Store, StoredEvent } from '../store/store.js';
 
 /** Where a child's hook writes its events until they are ingested. */
 export function spoolDir(agentDir: string): string {
@@ -12,7 +12,7 @@ const WRITE_GRACE_MS = 5_000;
 
 /** The parts of a hook payload ringmaster keeps; tool inputs can be megabytes. */
 function slim(payload: Record<string, unknown>): Record<string, unknown> {
-  const keep = ['session_id', 'transcript_path', 'source', 'reason', 'tool_name', 'tool_use_id', 'notification_type', 'message', 'prompt', 'stop_hook_active', 'agent_type', 'permission_mode'];
+  const keep = ['session_id', 'transcript_path', 'source', 'reason', 'tool_name', 'tool_use_id', 'notification_type', 'message', 'prompt', 'stop_hook_active', 'agent_id', 'agent_type', 'permission_mode'];
   const detail: Record<string, unknown> = {};
   for (const key of keep) if (payload[key] !== undefined) detail[key] = payload[key];
   const input = payload.tool_input as Record<string, unknown> | undefined;
@@ -22,6 +22,20 @@ function slim(payload: Record<string, unknown>): Record<string, unknown> {
       if (typeof input[key] === 'string') summary[key] = (input[key] as string).slice(0, 500);
     }
     detail.tool_input = summary;
+  }
+  // Background work: what Stop lists as still running, and what a tool call moved to the background.
+  if (Array.isArray(payload.background_tasks)) {
+    detail.background_tasks = (payload.background_tasks as Array<Record<string, unknown>>).slice(0, 50).map((task) => ({
+      id: task?.id,
+      type: task?.type,
+      status: task?.status,
+      description: typeof task?.description === 'string' ? task.description.slice(0, 200) : undefined,
+    }));
+  }
+  const response = payload.tool_response as Record<string, unknown> | undefined;
+  if (response && typeof response === 'object') {
+    if (typeof response.backgroundTaskId === 'string') detail.background_task_id = response.backgroundTaskId;
+    if (response.isAsync === true && typeof response.agentId === 'string') detail.async_agent_id = response.agentId;
   }
   return detail;
 }
@@ -86,4 +100,12 @@ function quarantine(dir: string, name: string): void {
   } catch {
     // leave it; it will be looked at again
   }
+}
+
+/** An agent's events stored after `afterId`, oldest first: what a cached fold has not seen yet. */
+export function eventsAfter(store: Store, agentId: string, afterId: number): StoredEvent[] {
+  const rows = store.db
+    .prepare(`SELECT id, at, kind, detail_json, source FROM events WHERE agent_id = ? AND id > ? ORDER BY id`)
+    .all(agentId, afterId) as Array<{ id: number; at: number; kind: string; detail_json: string | null; source: string | null }>;
+  return rows.map((row) => ({ id: row.id, at: row.at, kind: row.kind, detail: row.detail_json ? JSON.parse(row.detail_json) : null, fromHook: row.source !== null }));
 }

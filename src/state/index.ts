@@ -8,3 +8,4 @@ export * from './state.js';
 export * from './transcripts.js';
 export * from './git-summary.js';
 export * from './wait.js';
+export * from './watch.js';

@@ -12,11 +12,11 @@ export interface Liveness {
 }
 
 /** Whether an agent's tmux session and agent process live, probed now, with its exit status once it ended. */
-export function liveness(context: Context, record: AgentRecord, pane: PaneInfo | undefined): Liveness {
+export async function liveness(context: Context, record: AgentRecord, pane: PaneInfo | undefined): Promise<Liveness> {
   const exitStatus = readExitStatus(agentDir(context, record.id)) ?? pane?.deadStatus ?? null;
   if (!pane) return { sessionAlive: false, processAlive: false, agentPid: null, exitStatus };
   if (pane.paneDead) return { sessionAlive: true, processAlive: false, agentPid: null, exitStatus };
-  const agentPid = childPids(pane.panePid)[0] ?? null;
+  const agentPid = (await childPids(pane.panePid))[0] ?? null;
   return { sessionAlive: true, processAlive: agentPid !== null && isProcessAlive(agentPid), agentPid, exitStatus };
 }
 

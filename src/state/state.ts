@@ -1,13 +1,13 @@
 import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-session.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
-import type { AgentRecord } from '../store/store.js';
+import type { AgentRecord, Store } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from '../core/index.js';
-import { ingestEvents } from './events.js';
+import { eventsAfter, ingestEvents } from './events.js';
 import { pendingForAgent } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
-import { deriveStatus, type AgentState } from './status.js';
+import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
 import { refreshTranscripts, type TranscriptState } from './transcripts.js';
 
 export interface StatusReport {
@@ -35,26 +35,40 @@ export interface AgentStateReport {
   screen?: string;
 }
 
+/** Hook events read per status: enough for a long turn's start; an older start is kept from the store. */
+const EVENT_WINDOW = 300;
+
 /** The live status of one agent from every signal. Cheap: no git, no transcript. */
 export async function agentStatus(context: Context, record: AgentRecord, pane?: PaneInfo | null): Promise<StatusReport> {
   ingestEvents(context.store, record.id, agentDir(context, record.id));
-  const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
-  const live = liveness(context, record, paneInfo);
+  // The caller's record may predate the end of its spawn: the lifecycle is read fresh.
+  const recordState = context.store.getAgent(record.id)?.state ?? record.state;
   const now = Date.now();
-  const derived = deriveStatus({
-    kind: record.agentKind,
-    pane: paneInfo,
-    processAlive: live.processAlive,
-    exitStatus: live.exitStatus,
-    events: context.store.recentEvents(record.id, 30),
-    sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
-    pendingPermission: pendingPermission(context, record.id),
-    createdAt: record.createdAt,
-    now,
-  });
-  // Signals that carry no time of their own (a dead pane) start their clock when first seen.
-  const since = context.store.noteStatus(record.id, derived.state, derived.since);
-  const effectiveSince = derived.since === now ? since : derived.since;
+  let derived: DerivedStatus;
+  if (recordState === 'spawning') {
+    const { setupTimeoutSec } = context.config.spawn;
+    const spawnLimitMs = setupTimeoutSec * 1000 + context.config.spawn.startupTimeoutMs + 10 * 60_000;
+    derived = deriveStatus({ kind: record.agentKind, recordState, spawnAbandoned: now - record.createdAt > spawnLimitMs, pane: undefined, processAlive: false, events: [], createdAt: record.createdAt, now });
+  } else {
+    const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
+    const live = await liveness(context, record, paneInfo);
+    derived = deriveStatus({
+      kind: record.agentKind,
+      recordState,
+      pane: paneInfo,
+      processAlive: live.processAlive,
+      exitStatus: live.exitStatus,
+      events: [],
+      fold: hookFold(context.store, record.id),
+      sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
+      pendingPermission: pendingPermission(context, record.id),
+      createdAt: record.createdAt,
+      now,
+    });
+  }
+  // A state the signals cannot date (a dead pane; a turn that began before the events read) keeps the start first seen.
+  const stored = context.store.noteStatus(record.id, derived.state, derived.since);
+  const effectiveSince = derived.sinceExact ? derived.since : Math.min(stored, derived.since);
   return {
     state: derived.state,
     since: new Date(effectiveSince).toISOString(),
@@ -63,6 +77,32 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
     exitStatus: derived.exitStatus,
     currentTool: derived.currentTool ?? null,
   };
+}
+
+/**
+ * Each agent's hook events, folded once: a long-lived process keeps the fold
+ * and adds only the events stored since, so a read costs a lookup however
+ * long the agent has run. The first read folds the newest EVENT_WINDOW.
+ */
+const folds = new WeakMap<Store, Map<string, { lastId: number; fold: HookFold }>>();
+
+function hookFold(store: Store, agentId: string): HookFold {
+  let byAgent = folds.get(store);
+  if (!byAgent) folds.set(store, (byAgent = new Map()));
+  const cached = byAgent.get(agentId);
+  if (cached) {
+    const fresh = eventsAfter(store, agentId, cached.lastId);
+    // Stored out of time order (two processes ingesting at once): fold the window again.
+    if (!fresh.some((event) => event.fromHook && event.at < cached.fold.lastAt)) {
+      foldEvents(cached.fold, fresh);
+      cached.lastId = fresh.at(-1)?.id ?? cached.lastId;
+      return cached.fold;
+    }
+  }
+  const events = store.recentEvents(agentId, EVENT_WINDOW);
+  const fold = foldWindow(events, events.length >= EVENT_WINDOW);
+  byAgent.set(agentId, { lastId: events.reduce((max, event) => Math.max(max, event.id), 0), fold });
+  return fold;
 }
 
 function pendingPermission(context: Context, agentId: string): { since: number; what: string } | undefined {

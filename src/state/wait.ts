@@ -1,6 +1,12 @@
 import { UserInputError } from '../errors.js';
 import type { Context } from '../core/index.js';
+import type { AgentRecord } from '../store/store.js';
 import { agentStatuses, findLiveAgent, type StatusReport } from './state.js';
+import { livePanes } from './liveness.js';
+import { SignalWatcher } from './watch.js';
+
+/** How long a pane lookup stands in for a new one when a signal file wakes the wait. */
+const PANE_REUSE_MS = 2_000;
 
 /** States that need the parent's attention. */
 export const ATTENTION_STATES = ['idle', 'waiting_input', 'waiting_permission', 'exited'] as const;
@@ -12,6 +18,7 @@ export interface WaitInput {
   onlyChanges?: boolean;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+  /** The fallback poll, for signals that leave no file to watch (a tmux session killed from outside). */
   pollMs?: number;
 }
 
@@ -24,17 +31,37 @@ export interface WaitResult {
   agents: Array<{ name: string; status: StatusReport }>;
 }
 
-/** Blocks until one of the agents needs attention (idle, waiting, exited) or the timeout passes. */
+/**
+ * Blocks until one of the agents needs attention (idle, waiting, exited) or
+ * the timeout passes. It wakes on the signal itself (a hook's spool file, the
+ * session file, the exit-status file), within milliseconds, and polls only as
+ * a fallback.
+ */
 export async function waitForAgents(context: Context, input: WaitInput): Promise<WaitResult> {
   const records = input.names?.length ? input.names.map((name) => findLiveAgent(context, name)) : context.store.listAgents();
   if (records.length === 0) throw new UserInputError('There are no agents to wait for. Spawn one with spawn_agent first.');
+  const watcher = new SignalWatcher(context);
+  watcher.track(records);
+  try {
+    return await waitLoop(context, input, records, watcher);
+  } finally {
+    watcher.close();
+  }
+}
+
+async function waitLoop(context: Context, input: WaitInput, records: AgentRecord[], watcher: SignalWatcher): Promise<WaitResult> {
   const started = Date.now();
   const deadline = started + input.timeoutSec * 1000;
   const attention = (state: string) => (ATTENTION_STATES as readonly string[]).includes(state);
   let baseline: Map<string, StatusReport> | undefined;
   let lastProgress = 0;
+  let panes: { of: Awaited<ReturnType<typeof livePanes>>; at: number } | undefined;
+  let woke: 'signal' | 'timeout' = 'timeout';
   for (;;) {
-    const statuses = await agentStatuses(context, records);
+    // A signal file is proof of life that needs no tmux call: panes are looked up again on the
+    // fallback poll, or when the last look is over two seconds old.
+    if (!panes || woke === 'timeout' || Date.now() - panes.at > PANE_REUSE_MS) panes = { of: await livePanes(context, records), at: Date.now() };
+    const statuses = await agentStatuses(context, records, panes.of);
     const snapshot = records.map((record) => ({ name: record.name, status: statuses.get(record.id)! }));
     baseline ??= statuses;
     const ready = snapshot.filter(({ status }, index) => {
@@ -53,6 +80,6 @@ export async function waitForAgents(context: Context, input: WaitInput): Promise
       for (const { status } of snapshot) counts.set(status.state, (counts.get(status.state) ?? 0) + 1);
       input.onProgress(`waited ${waitedSeconds} s: ${[...counts].map(([state, count]) => `${count} ${state}`).join(', ')}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, input.pollMs ?? 500));
+    woke = await watcher.next(Math.min(input.pollMs ?? 500, Math.max(1, deadline - Date.now())), input.signal);
   }
 }
