@@ -18,6 +18,7 @@ export const agentSummarySchema = z.object({
   session_alive: z.boolean().describe('The tmux session exists.'),
   process_alive: z.boolean().describe('The agent process inside it is running.'),
   exit_status: z.number().nullable().describe('How the agent process ended, when it has.'),
+  enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: OS sandbox plus egress gate; unenforced: the sandbox is switched off in policy.json, only the hook gate (a classifier) stands in the way.'),
   created_at: z.string(),
   task_preview: z.string(),
 });
@@ -32,7 +33,7 @@ export const listAgentsTool = defineTool({
   summary: ({ agents }) => {
     if (agents.length === 0) return 'No agents. Start one with spawn_agent.';
     const running = agents.filter((agent) => agent.process_alive).length;
-    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}`).join(', ')}.`;
+    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}${agent.enforcement === 'unenforced' ? ' (UNENFORCED)' : ''}`).join(', ')}.`;
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {

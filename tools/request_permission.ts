@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requestApproval, type AskHuman, type PermissionRequest, CATEGORIES } from '../src/gate/index.js';
+import { requestApproval, type ApprovalScope, type AskHuman, type PermissionRequest, CATEGORIES, UNKNOWN_HOST_CATEGORY } from '../src/gate/index.js';
 import { defineTool, type ToolExtras } from '../src/server/tool.js';
 
 export const permissionRequestSchema = z.object({
@@ -14,6 +14,7 @@ export const permissionRequestSchema = z.object({
   expires_at: z.string(),
   decided_by: z.string().nullable(),
   note: z.string().nullable(),
+  resource: z.string().nullable().describe('For a connection held by the egress gate: host:port.'),
 });
 
 export function permissionRequestOutput(request: PermissionRequest): z.infer<typeof permissionRequestSchema> {
@@ -29,10 +30,13 @@ export function permissionRequestOutput(request: PermissionRequest): z.infer<typ
     expires_at: new Date(request.expiresAt).toISOString(),
     decided_by: request.decidedBy,
     note: request.note,
+    resource: request.resource,
   };
 }
 
 const SCOPES: Record<string, number | undefined> = { once: undefined, '15 minutes': 15, '60 minutes': 60, '4 hours': 240 };
+/** For a connection to a host no policy covers: standing answers as well. */
+const HOST_SCOPES: Record<string, ApprovalScope> = { 'this agent, always': 'agent', 'every agent, always': 'always' };
 
 /** The approval dialog the human sees in Claude Code (MCP elicitation). */
 function dialog(elicit: NonNullable<ToolExtras['elicit']>): AskHuman {
@@ -45,7 +49,12 @@ function dialog(elicit: NonNullable<ToolExtras['elicit']>): AskHuman {
         type: 'object',
         properties: {
           approve: { type: 'boolean', title: 'Approve', description: 'Tick to allow; leave unticked to deny.', default: false },
-          scope: { type: 'string', title: 'For', enum: Object.keys(SCOPES), default: 'once' },
+          scope: {
+            type: 'string',
+            title: 'For',
+            enum: [...Object.keys(SCOPES), ...(request.category === UNKNOWN_HOST_CATEGORY && request.resource ? Object.keys(HOST_SCOPES) : [])],
+            default: 'once',
+          },
           note: { type: 'string', title: 'Note for the agent (optional)' },
         },
         required: ['approve'],
@@ -55,7 +64,13 @@ function dialog(elicit: NonNullable<ToolExtras['elicit']>): AskHuman {
     if (answer.action === 'cancel') return 'no decision';
     if (answer.action === 'decline') return { approve: false, note: 'declined in the approval dialog' };
     const content = answer.content ?? {};
-    return { approve: content.approve === true, minutes: SCOPES[String(content.scope ?? 'once')], note: typeof content.note === 'string' && content.note ? content.note : undefined };
+    const chosen = String(content.scope ?? 'once');
+    return {
+      approve: content.approve === true,
+      minutes: SCOPES[chosen],
+      scope: HOST_SCOPES[chosen] ?? 'once',
+      note: typeof content.note === 'string' && content.note ? content.note : undefined,
+    };
   };
 }
 

@@ -48,10 +48,11 @@ export const spawnAgentTool = defineTool({
     copied_files: z.array(z.string()),
     setup: z.object({ command: z.string(), exit_code: z.number(), duration_ms: z.number() }).nullable(),
     linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
+    enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: the child runs in an OS sandbox whose network passes the egress gate; unenforced: the sandbox is off in policy.json.'),
     notes: z.array(z.string()),
   }),
   summary: (agent) =>
-    `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}. Watch: ${agent.attach_command}`,
+    `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}${agent.enforcement === 'unenforced' ? '; UNENFORCED: the sandbox is off in policy.json' : ', sandboxed behind the egress gate'}. Watch: ${agent.attach_command}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args, { progress }) {
     const request = {

@@ -33,7 +33,8 @@ export function buildLaunchPlan(input: LaunchInput): LaunchPlan {
   const task = input.taskPlaceholder;
   switch (kind) {
     case 'claude': {
-      const args = [config.agents.claude, '--settings', input.settingsPath, '--append-system-prompt', input.systemPromptPlaceholder];
+      // MCP servers run in Claude's own process, outside the sandbox: a child gets none, not the user's nor the repository's .mcp.json.
+      const args = [config.agents.claude, '--settings', input.settingsPath, '--strict-mcp-config', '--mcp-config', '{"mcpServers":{}}', '--append-system-prompt', input.systemPromptPlaceholder];
       if (model) args.push('--model', model);
       if (config.claude.permissionMode && !extraArgs.includes('--permission-mode')) args.push('--permission-mode', config.claude.permissionMode);
       // `--` stops options such as --allowedTools from swallowing the task (FACTS.md).

@@ -42,16 +42,27 @@ export function registerGateCommands(program: Command, run: Run): void {
       .command(verb)
       .description(verb === 'approve' ? 'let a held action run (with --for, that agent may do that category for a while)' : 'refuse a held action; the agent sees the reason')
       .argument('<id>', 'the request id (see ringmaster permissions)');
-    if (verb === 'approve') command.option('--for <duration>', 'grant the category to this agent for 30m, 2h, …');
+    if (verb === 'approve') {
+      command
+        .option('--for <duration>', 'grant the category (or, for an unknown host, that host) to this agent for 30m, 2h, …')
+        .option('--agent-always', 'an unknown host only: allow it for this agent from now on')
+        .option('--always', 'an unknown host only: allow it for every agent from now on');
+    }
     command
       .option(verb === 'approve' ? '--note <text>' : '--reason <text>', verb === 'approve' ? 'a note for the audit log' : 'why; the agent is told')
       .option('--json', 'print the request as JSON (list_permission_requests fields)')
-      .addHelpText('after', verb === 'approve' ? examples('ringmaster approve pr_1a2b3c', 'ringmaster approve pr_1a2b3c --for 2h') : examples('ringmaster deny pr_1a2b3c --reason "use the staging account"'))
-      .action((id: string, options: { for?: string; note?: string; reason?: string; json?: boolean }) =>
+      .addHelpText(
+        'after',
+        verb === 'approve'
+          ? examples('ringmaster approve pr_1a2b3c', 'ringmaster approve pr_1a2b3c --for 2h', 'ringmaster approve pr_1a2b3c --always   # a connection to a host no policy covers')
+          : examples('ringmaster deny pr_1a2b3c --reason "use the staging account"'),
+      )
+      .action((id: string, options: { for?: string; note?: string; reason?: string; json?: boolean; always?: boolean; agentAlways?: boolean }) =>
         run(() =>
           withContext(async (context) => {
             const minutes = options.for === undefined ? undefined : parseMinutes(options.for);
-            const request = decide(context.store, id, { approve: verb === 'approve', actor: `human (${process.env.USER ?? 'cli'})`, note: options.reason ?? options.note, minutes });
+            const scope = options.always ? 'always' : options.agentAlways ? 'agent' : 'once';
+            const request = decide(context.store, id, { approve: verb === 'approve', actor: `human (${process.env.USER ?? 'cli'})`, note: options.reason ?? options.note, minutes, scope });
             if (options.json) printJson(permissionRequestOutput(request));
             else process.stdout.write(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (this agent, category ${request.category})` : ''}: ${firstLine(request.summary)}\n`);
             return EXIT.ok;

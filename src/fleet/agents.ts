@@ -3,6 +3,7 @@ import type { PaneInfo } from '../adapters/tmux.js';
 import type { AgentRecord } from '../store/store.js';
 import { tmuxFor, type Context } from '../core/index.js';
 import { livePanes, liveness, findLiveAgent } from '../state/index.js';
+import { enforcementOf, type AgentEnforcement } from '../gate/index.js';
 
 export interface AgentSummary {
   id: string;
@@ -23,6 +24,8 @@ export interface AgentSummary {
   /** Exit status of the agent process once it has ended, when tmux knows it. */
   exitStatus: number | null;
   recordState: AgentRecord['state'];
+  /** "sandboxed": OS sandbox and egress gate; "unenforced": only the hook gate (the policy switched the sandbox off, or the agent predates it). */
+  enforcement: 'sandboxed' | 'unenforced';
   createdAt: string;
   taskPreview: string;
 }
@@ -30,15 +33,16 @@ export interface AgentSummary {
 /** Every live agent, with liveness probed now (one tmux call per tmux server). */
 export async function listAgents(context: Context, records = context.store.listAgents(), paneOf?: (record: AgentRecord) => PaneInfo | undefined): Promise<AgentSummary[]> {
   const lookup = paneOf ?? (await livePanes(context, records));
-  return Promise.all(records.map((record) => summarize(context, record, lookup(record))));
+  const enforcement = enforcementOf(context.store);
+  return Promise.all(records.map((record) => summarize(context, record, lookup(record), enforcement)));
 }
 
 export async function getAgent(context: Context, name: string): Promise<AgentSummary> {
   const record = findLiveAgent(context, name);
-  return summarize(context, record, await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession));
+  return summarize(context, record, await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession), enforcementOf(context.store));
 }
 
-async function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undefined): Promise<AgentSummary> {
+async function summarize(context: Context, record: AgentRecord, pane: PaneInfo | undefined, enforcement: Map<string, AgentEnforcement>): Promise<AgentSummary> {
   const live = await liveness(context, record, pane);
   return {
     id: record.id,
@@ -56,6 +60,7 @@ async function summarize(context: Context, record: AgentRecord, pane: PaneInfo |
     processAlive: live.processAlive,
     exitStatus: live.exitStatus,
     recordState: record.state,
+    enforcement: enforcement.get(record.id)?.sandboxed ? 'sandboxed' : 'unenforced',
     createdAt: new Date(record.createdAt).toISOString(),
     taskPreview: record.taskPreview,
   };

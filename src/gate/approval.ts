@@ -2,7 +2,7 @@ import { UserInputError } from '../errors.js';
 import { loadPolicy } from './policy.js';
 import { CATEGORIES } from './policy.js';
 import type { Context } from '../core/index.js';
-import { createRequest, decide, expireOverdue, getRequest, parentMayApprove, type PermissionRequest } from './permissions.js';
+import { type ApprovalScope, createRequest, decide, expireOverdue, getRequest, parentMayApprove, type PermissionRequest, UNKNOWN_HOST_CATEGORY } from './permissions.js';
 
 export interface ApprovalInput {
   /** A child's pending request; omit to ask for the parent's own action. */
@@ -17,7 +17,7 @@ export interface ApprovalInput {
 }
 
 /** Asks the human through the MCP client (elicitation); undefined when the client cannot. */
-export type AskHuman = (request: PermissionRequest) => Promise<{ approve: boolean; minutes?: number; note?: string } | 'no decision'>;
+export type AskHuman = (request: PermissionRequest) => Promise<{ approve: boolean; minutes?: number; scope?: ApprovalScope; note?: string } | 'no decision'>;
 
 export interface ApprovalResult {
   request: PermissionRequest;
@@ -56,7 +56,15 @@ export async function requestApproval(context: Context, input: ApprovalInput, as
   const result = (outcome: ApprovalResult['outcome']): ApprovalResult => ({
     request,
     outcome,
-    humanCommands: outcome === 'pending' ? [`ringmaster approve ${request.id}`, `ringmaster approve ${request.id} --for 30m`, `ringmaster deny ${request.id} --reason "…"`] : [],
+    humanCommands:
+      outcome === 'pending'
+        ? [
+            `ringmaster approve ${request.id}`,
+            `ringmaster approve ${request.id} --for 30m`,
+            ...(request.category === UNKNOWN_HOST_CATEGORY && request.resource ? [`ringmaster approve ${request.id} --agent-always`, `ringmaster approve ${request.id} --always`] : []),
+            `ringmaster deny ${request.id} --reason "…"`,
+          ]
+        : [],
     notes,
   });
   if (request.state !== 'pending') {
@@ -87,6 +95,12 @@ export async function requestApproval(context: Context, input: ApprovalInput, as
     notes.push('The human closed the dialog without deciding; the request stays pending.');
     return result('pending');
   }
-  request = decide(context.store, request.id, { approve: answer.approve, actor: 'human (dialog)', note: answer.note, minutes: answer.approve ? answer.minutes : undefined });
+  request = decide(context.store, request.id, {
+    approve: answer.approve,
+    actor: 'human (dialog)',
+    note: answer.note,
+    minutes: answer.approve ? answer.minutes : undefined,
+    scope: answer.approve ? answer.scope : undefined,
+  });
   return result(answer.approve ? 'approved' : 'denied');
 }

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
 import { describeError } from '../errors.js';
 import { checkStore, type StoreCheckOptions } from './store-check.js';
+import { egressHealth, egressPaths, enforcementOf, ensureEgress, loadPolicy, SANDBOX_PACKAGES, sandboxProblem } from '../gate/index.js';
 import { agentCommandHint, type Context, findAgentCommand, packageRoot } from '../core/index.js';
 
 export interface DoctorCheck {
@@ -48,6 +49,8 @@ export async function runDoctor(context: Context, options: DoctorOptions = {}): 
   await attempt('hooks', async () => checkHooks(packageRoot(), options.fix === true), 'Reinstall ringmaster (npm install -g ringmaster), or run `npm run build` in a checkout.');
   await attempt('claude', () => checkClaude(context), 'Check that `claude --version` runs in a terminal.');
   await attempt('store', () => checkStore(context, options), `Make ${context.config.home} writable, or set RINGMASTER_HOME to a writable folder.`);
+  await attempt('sandbox', async () => checkSandbox(context), `Install ${SANDBOX_PACKAGES} (apt-get install -y ${SANDBOX_PACKAGES}).`);
+  await attempt('egress', async () => checkEgress(context, options.fix === true), 'Run `ringmaster doctor --fix` to start it, or `ringmaster egress` in a terminal to see why it stops.');
   await attempt('registration', async () => checkRegistration(context, options.cwd ?? process.cwd()), 'Run `ringmaster install`.');
   await attempt(
     'onboarding',
@@ -153,4 +156,33 @@ async function checkRegistration(context: Context, cwd: string): Promise<Omit<Do
     }
   }
   return { ok: true, detail: found.map(([scope, entry]) => `${scope}: ${[entry.command, ...(entry.args ?? [])].join(' ')}`).join('; ') };
+}
+
+/** The OS sandbox every child runs in: bubblewrap, socat and ripgrep present, and user namespaces allowed. */
+function checkSandbox(context: Context): Omit<DoctorCheck, 'name'> {
+  const policy = loadPolicy(context.config.home);
+  if (!policy.sandbox.enabled) {
+    return { ok: true, detail: 'switched off in policy.json: children run UNENFORCED (only the hook gate, a classifier, stands in the way)' };
+  }
+  const problem = sandboxProblem(context.env);
+  if (problem) return { ok: false, detail: problem, fix: `Install ${SANDBOX_PACKAGES} (apt-get install -y ${SANDBOX_PACKAGES}), or allow user namespaces; until then spawn refuses to start children.` };
+  return { ok: true, detail: 'bubblewrap, socat and ripgrep present; user namespaces work' };
+}
+
+/** The egress gate's process: children's network is closed while it is down. */
+async function checkEgress(context: Context, fix: boolean): Promise<Omit<DoctorCheck, 'name'>> {
+  const { logFile } = egressPaths(context.config.home);
+  const running = await egressHealth(context.config.home);
+  if (running) return { ok: true, detail: `running (pid ${running.pid}, ${running.agents} agent(s) bound); log ${logFile}` };
+  const sandboxed = [...enforcementOf(context.store).entries()].filter(([id, enforcement]) => enforcement.sandboxed && context.store.getAgent(id)?.state === 'running');
+  if (fix) {
+    const pid = await ensureEgress(context.config.home, context.env);
+    return { ok: true, detail: `was not running; started (pid ${pid})`, fixed: `started the egress gate (pid ${pid})` };
+  }
+  if (sandboxed.length === 0) return { ok: true, detail: 'not running (no sandboxed agent needs it; spawn starts it)' };
+  return {
+    ok: false,
+    detail: `not running: the network of ${sandboxed.length} sandboxed agent(s) is closed (fail-closed) until it is back`,
+    fix: 'Run `ringmaster doctor --fix` to start it (spawn also starts it).',
+  };
 }

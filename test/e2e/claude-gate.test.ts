@@ -21,6 +21,7 @@ function shim(name: string) {
   writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> '${shimLog}'\n`);
   chmodSync(path, 0o755);
 }
+const basePolicy = (extra: Record<string, unknown> = {}) => JSON.stringify({ sandbox: { allowWrite: [shims] }, ...extra });
 const ran = () => (existsSync(shimLog) ? readFileSync(shimLog, 'utf8') : '');
 
 function latestPrompt(body: MessagesRequestBody): string {
@@ -42,6 +43,8 @@ beforeAll(async () => {
     return { text: 'ready' };
   });
   world = makeWorld({ ...claudeEnv(model), PATH: `${shims}:${process.env.PATH}` });
+  // The child runs sandboxed: the recording shims may write their log, nothing else outside the worktree.
+  writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), basePolicy());
   repo = makeRepo(world.dir, 'gated repo');
   remote = join(world.dir, 'remote.git');
   git(world.dir, 'init', '-q', '--bare', '-b', 'main', remote);
@@ -90,14 +93,16 @@ describe('the gate in a real Claude Code child', () => {
     await waitUntil(() => ran().includes(trace), 15_000, `${trace} to run after approval`);
   });
 
-  it('holds `git push origin main` to a real remote until approved', async () => {
+  it('holds `git push origin main`; even approved, the sandboxed child cannot write the remote', async () => {
     const before = git(remote, 'rev-parse', 'main').trim();
     const request = await held('git push origin main');
     expect(request.category).toBe('protected_push');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(git(remote, 'rev-parse', 'main').trim()).toBe(before);
     decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
-    await waitUntil(() => git(remote, 'rev-parse', 'main').trim() === git(repo, 'rev-parse', 'main').trim(), 15_000, 'the push to happen');
+    // Pushes go through ringmaster (create_pr), never from inside a child: the remote is outside its sandbox.
+    await idle();
+    expect(git(remote, 'rev-parse', 'main').trim()).toBe(before);
   });
 
   it('a denial reaches the model as a clear tool error, and the command never runs', async () => {
@@ -112,7 +117,7 @@ describe('the gate in a real Claude Code child', () => {
   });
 
   it('a request nobody answers times out into a denial', async () => {
-    writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), JSON.stringify({ waitSeconds: 2 }));
+    writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), basePolicy({ waitSeconds: 2 }));
     try {
       const runsBefore = ran().split('\n').filter((line) => line.startsWith('aws')).length;
       const request = await held('aws s3 rm s3://bucket/key');
@@ -120,7 +125,7 @@ describe('the gate in a real Claude Code child', () => {
       expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toContain(request.id);
       expect(ran().split('\n').filter((line) => line.startsWith('aws')).length).toBe(runsBefore);
     } finally {
-      writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), '{}');
+      writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), basePolicy());
     }
   });
 
@@ -139,7 +144,7 @@ describe('the gate in a real Claude Code child', () => {
       await toolError('is not valid JSON');
       await ordinary('ordinary-1.txt');
     } finally {
-      writeFileSync(join(home, 'policy.json'), '{}');
+      writeFileSync(join(home, 'policy.json'), basePolicy());
     }
 
     // Swap the database for a file that is not one; this test's own connection keeps the real file open.

@@ -174,7 +174,8 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
   it("ringmaster's own state is read-only inside: a child cannot rewrite the policy or the store", async () => {
     const policyFile = join(world.env.RINGMASTER_HOME!, 'policy.json');
     const policy = readFileSync(policyFile, 'utf8');
-    await run(`echo '{"sandbox":{"enabled":false}}' > "$RINGMASTER_HOME/policy.json"; echo "policy-write=$?"; echo x >> "$RINGMASTER_HOME/state.db"; echo "store-write=$?"`);
+    // The path is computed at run time, so the classifier cannot see where it points: only the sandbox stands in the way.
+    await run(`home="$(cd ../../.. && pwd)"; echo '{"sandbox":{"enabled":false}}' > "$home/policy.json"; echo "policy-write=$?"; echo x >> "$home/state.db"; echo "store-write=$?"`);
     const answer = await toolResult('store-write=');
     const text = lastToolResult(answer.body as MessagesRequestBody)!.text;
     expect(text).toMatch(/policy-write=1/);

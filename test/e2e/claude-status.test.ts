@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/core/context.js';
@@ -39,6 +40,7 @@ function script({ body }: { body: MessagesRequestBody }): Reply {
   const [word, ...rest] = prompt.split(' ');
   if (word === 'THINK') return { delayMs: Number(rest[0]), text: `thought for ${rest[0]} ms` };
   if (word === 'BASH') return { toolUse: { name: 'Bash', input: { command: rest.join(' '), description: 'scripted command' } } };
+  if (word === 'WRITE') return { toolUse: { name: 'Write', input: { file_path: rest[0], content: 'written by the scripted model\n' } } };
   if (word === 'ASK') {
     return {
       toolUse: {
@@ -190,9 +192,10 @@ describe('truthful status from a real Claude Code child', () => {
   });
 
   it('waits for permission when Claude asks to run a tool', async () => {
-    await spawnAgent(world.context, { repo, task: 'BASH touch needs-permission.txt', name: 'asks-permission', extraArgs: ['--permission-mode', 'default'] });
+    // Sandboxed Bash runs without asking; a file write in the default permission mode still asks.
+    await spawnAgent(world.context, { repo, task: `WRITE ${join(world.dir, 'needs-permission.txt')}`, name: 'asks-permission', extraArgs: ['--permission-mode', 'default'] });
     const waiting = await waitForState('asks-permission', 'waiting_permission');
-    expect(waiting.reason).toMatch(/Bash/);
+    expect(waiting.reason).toMatch(/Write/);
     const result = await waitForAgents(world.context, { names: ['asks-permission', 'thinker'], timeoutSec: 5 });
     expect(result.ready.map((entry) => entry.name).sort()).toEqual(['asks-permission', 'thinker']);
   });

@@ -42,7 +42,7 @@ function toolResults(body: MessagesRequestBody): number {
 
 /**
  * The scripted model; the prompt's first word says what to do.
- * THINK <ms> · BASH <command> · ASK · SUBAGENT <ms> (an Agent call whose subagent
+ * THINK <ms> · BASH <command> · WRITE <file> · ASK · SUBAGENT <ms> (an Agent call whose subagent
  * thinks <ms>; the subagent's own request starts with SUBWORK) · BGBASH <command>
  * (Bash with run_in_background) · LOOP <n> (n Bash calls in one turn).
  */
@@ -60,6 +60,8 @@ function script({ body }: { body: MessagesRequestBody }): Reply {
   if (lastToolResult(body) && prompt === '') return { text: 'Done with the tool.' };
   if (word === 'THINK') return { delayMs: Number(rest[0]), text: `thought for ${rest[0]} ms` };
   if (word === 'BASH') return { toolUse: { name: 'Bash', input: { command: rest.join(' '), description: 'scripted command' } } };
+  // Sandboxed Bash runs without asking; a file write in the default permission mode still asks.
+  if (word === 'WRITE') return { toolUse: { name: 'Write', input: { file_path: rest[0], content: 'written by the scripted model\n' } } };
   if (word === 'BGBASH') return { toolUse: { name: 'Bash', input: { command: rest.join(' '), description: 'background command', run_in_background: true } } };
   if (word === 'SUBAGENT') return { toolUse: { name: 'Agent', input: { description: 'slow helper', prompt: `SUBWORK ${rest[0]}`, subagent_type: 'general-purpose' } } };
   if (word === 'LOOP') return { toolUse: { name: 'Bash', input: { command: 'sleep 0.3', description: 'step' } } };
@@ -155,7 +157,7 @@ describe('status transitions that no hook reports (issue 11)', () => {
   });
 
   it('turns idle within 1 s of Esc on a permission dialog, and takes prompts afterwards', async () => {
-    await spawnAgent(world.context, { repo, task: 'BASH touch needs-permission.txt', name: 'esc-permission', extraArgs: ['--permission-mode', 'default'] });
+    await spawnAgent(world.context, { repo, task: `WRITE ${join(world.dir, 'needs-permission.txt')}`, name: 'esc-permission', extraArgs: ['--permission-mode', 'default'] });
     await waitForState('esc-permission', 'waiting_permission');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const sampler = sample('esc-permission');
@@ -171,7 +173,7 @@ describe('status transitions that no hook reports (issue 11)', () => {
     expect(sent, sent.notes.join('\n')).toMatchObject({ delivered: true, interrupted: false });
     // interrupt: true on a permission dialog: Esc dismisses it, and the prompt goes in.
     await waitForState('esc-permission', 'idle', 10_000);
-    await sendPrompt(world.context, { name: 'esc-permission', text: 'BASH touch again.txt' });
+    await sendPrompt(world.context, { name: 'esc-permission', text: `WRITE ${join(world.dir, 'again.txt')}` });
     await waitForState('esc-permission', 'waiting_permission');
     const started = Date.now();
     const interrupted = await sendPrompt(world.context, { name: 'esc-permission', text: 'THINK 20', interrupt: true });

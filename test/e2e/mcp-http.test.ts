@@ -80,7 +80,8 @@ describe('Streamable HTTP transport', () => {
     expect(progress).toEqual(
       expect.arrayContaining([
         'Reserving agent "via-http"',
-        'Running setup: echo installing deps; echo done installing',
+        'Opening the agent\'s egress gate',
+        'Running setup in the sandbox: echo installing deps; echo done installing',
         'setup: installing deps',
         'setup: done installing',
         'Starting codex in tmux session ringmaster-via-http',

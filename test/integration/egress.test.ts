@@ -120,3 +120,39 @@ describe('the egress gate', () => {
     socket.destroy();
   });
 });
+
+describe('twenty agents at once', () => {
+  it('gives each agent its own port pair, and each approval reaches only the agent it was for', async () => {
+    const home = join(dir, 'ringmaster');
+    const ids = Array.from({ length: 20 }, (_, index) => `ag_many${index}`);
+    for (const [index, id] of ids.entries()) {
+      store.insertAgent({ id, name: `many${index}`, repo: dir, baseRef: 'main', baseCommit: 'x', branch: `agent/many${index}`, worktreePath: join(dir, `wt${index}`), tmuxSocket: null, tmuxSession: `ringmaster-many${index}`, agentKind: 'codex', model: null, task: 't', taskPreview: 't' });
+      store.db.prepare(`INSERT INTO agent_egress (agent_id, sandboxed, git_hosts_json, created_at) VALUES (?, 1, '[]', 0)`).run(id);
+    }
+    writeFileSync(join(home, 'policy.json'), JSON.stringify({ waitSeconds: 60 }));
+    const many = new EgressGate({ home, store, hostsFile: join(dir, 'hosts') });
+    try {
+      const portsOf = await Promise.all(ids.map((id) => many.bind(id)));
+      expect(new Set(portsOf.flatMap((ports) => [ports.httpPort, ports.socksPort])).size).toBe(40);
+      arrived.length = 0;
+      const results = ids.map((id, index) => curl(['-x', `http://127.0.0.1:${portsOf[index]!.httpPort}`, `http://hooks.slack.com:${targetPort}/from/${id}`]));
+      const pending = await waitUntil(() => {
+        const open = listRequests(store, { pendingOnly: true, limit: 100 }).filter((request) => request.agentId?.startsWith('ag_many'));
+        return open.length === 20 && open;
+      }, 20_000, '20 held requests');
+      // Approve the even agents, deny the odd ones: each answer must reach exactly its own agent.
+      for (const request of pending) {
+        const index = Number(request.agentId!.replace('ag_many', ''));
+        decide(store, request.id, { approve: index % 2 === 0, actor: 'human:test', note: `for ${request.agentId}` });
+      }
+      const outputs = await Promise.all(results);
+      for (const [index, id] of ids.entries()) {
+        if (index % 2 === 0) expect(outputs[index]!.stdout).toBe('hello from the target');
+        else expect(outputs[index]!.stdout).toMatch(new RegExp(`denied by human:test: for ${id}$`));
+      }
+      expect(arrived.sort()).toEqual(ids.filter((_, index) => index % 2 === 0).map((id) => `GET hooks.slack.com:${targetPort} /from/${id}`).sort());
+    } finally {
+      many.close();
+    }
+  });
+});

@@ -16,7 +16,7 @@ describe('launch plans for each agent CLI', () => {
 
   it('claude: settings, appended system prompt, model, then -- and the task', () => {
     expect(buildLaunchPlan({ ...base, kind: 'claude', model: 'opus', extraArgs: ['--allowedTools', 'Bash'] })).toEqual({
-      argv: ['claude', '--settings', '/s.json', '--append-system-prompt', '{system_prompt}', '--model', 'opus', '--allowedTools', 'Bash', '--', '{task}'],
+      argv: ['claude', '--settings', '/s.json', '--strict-mcp-config', '--mcp-config', '{"mcpServers":{}}', '--append-system-prompt', '{system_prompt}', '--model', 'opus', '--allowedTools', 'Bash', '--', '{task}'],
       delivery: 'argv',
     });
   });
