@@ -7,6 +7,7 @@
  *   delivery  sendPrompt to a verified delivery into one real Claude Code child
  *   hooks     hook overhead per tool call of a `claude -p` turn with 20 Bash calls
  *   wake      wait_for_agents: from a Stop event to the wait returning, against reading the event file
+ *   egress    the egress gate: added latency per connection, 100 MB through a tunnel, spawn with the sandbox against without
  *
  * Every figure is a median over several runs, and each has a baseline
  * measured in the same run, so the ratios mean something on any machine.
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { CLAUDE_BIN, ROOT, createWorld } from './world.mjs';
 import { fmt, table } from './stats.mjs';
 
-const ALL = ['state', 'delivery', 'hooks', 'wake'];
+const ALL = ['state', 'delivery', 'hooks', 'wake', 'egress'];
 const selected = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 for (const name of selected) {
   if (!ALL.includes(name)) {
@@ -84,6 +85,7 @@ try {
     delivery: async () => (await import('./delivery.mjs')).benchDelivery,
     hooks: async () => (await import('./hooks.mjs')).benchHooks,
     wake: async () => (await import('./wake.mjs')).benchWake,
+    egress: async () => (await import('./egress.mjs')).benchEgress,
   };
   for (const name of toRun) {
     const benchStarted = Date.now();
@@ -170,6 +172,15 @@ else if (wake) {
     fmt(wake.wakeMs.median / wake.readEventFileMs.median, 'x', 0),
     `file watch; fallback poll ${wake.fallbackPollMs} ms`,
   ]);
+}
+
+const egress = results.benchmarks.egress;
+if (egress?.error) failedRow('egress');
+else if (egress) {
+  rows.push(['egress: HTTP request, fresh connection, via the proxy', fmt(egress.requestMs.viaProxy.median, ' ms', 2), `direct ${fmt(egress.requestMs.direct.median, ' ms', 2)}`, fmt(egress.requestMs.viaProxy.median / egress.requestMs.direct.median, 'x', 2), `+${fmt(egress.addedLatencyMs.proxy, ' ms', 2)} per connection`]);
+  rows.push(['egress: HTTP request through a CONNECT tunnel', fmt(egress.requestMs.viaTunnel.median, ' ms', 2), `direct ${fmt(egress.requestMs.directRaw.median, ' ms', 2)}`, fmt(egress.requestMs.viaTunnel.median / egress.requestMs.directRaw.median, 'x', 2), `+${fmt(egress.addedLatencyMs.tunnel, ' ms', 2)} per connection`]);
+  rows.push(['egress: 100 MB download through a tunnel', fmt(egress.downloadMBps.viaTunnel.median, ' MB/s', 0), `direct ${fmt(egress.downloadMBps.direct.median, ' MB/s', 0)}`, fmt(egress.throughputRatio, 'x', 2), 'throughput, tunnel / direct']);
+  rows.push(['egress: spawn, sandboxed (srt + gate)', fmt(egress.spawnMs.sandboxed.median, ' ms', 0), `unenforced ${fmt(egress.spawnMs.unenforced.median, ' ms', 0)}`, fmt(egress.spawnRatio, 'x', 2), 'custom agent, to started']);
 }
 
 console.log(`\nringmaster benchmarks (${results.machine.cpus} CPUs, Node ${results.machine.node}, ${results.claudeVersion ?? 'no Claude Code'}), ${results.totalSeconds} s\n`);

@@ -25,7 +25,7 @@ let repo: string;
 let approver: NodeJS.Timeout;
 const hookApprovals: PermissionRequest[] = [];
 
-const NAMES = ['hooks.slack.com', 'slack.com', 's3.amazonaws.com', 's3.us-east-1.amazonaws.com', 'sts.amazonaws.com', 'unknown-api.example', 'db.internal.example'];
+const NAMES = ['hooks.slack.com', 'slack.com', 's3.amazonaws.com', 's3.us-east-1.amazonaws.com', 'sts.amazonaws.com', 'unknown-api.example', 'other-unknown.example', 'db.internal.example'];
 
 beforeAll(async () => {
   model = await startModelServer(({ body }) => {
@@ -190,6 +190,47 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
       expect(world.context.store.findAgentByName('escape')).toBeUndefined();
     }
     expect(git(repo, 'branch', '--list', 'agent/escape').trim()).toBe('');
+  });
+
+  it('a non-Claude agent runs whole inside srt: its network is held the same way', async () => {
+    const out = join(world.dir, 'logs', 'wrapped-out.txt');
+    await spawnAgent(world.context, {
+      repo,
+      task: 'post the build status',
+      name: 'wrapped',
+      agent: 'custom',
+      command: ['bash', '-c', 'curl -s -m 300 -X POST -d from-srt http://hooks.slack.com/services/SRT/1 > "$0"; exec sleep 600', out, '{task}'],
+    });
+    const request = await networkHold('hooks.slack.com:80').then(async (first) => (first.agentName === 'wrapped' ? first : networkHold('hooks.slack.com:80')));
+    expect(request).toMatchObject({ agentName: 'wrapped', category: 'slack' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(remote.seen()).not.toContain('from-srt');
+    decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
+    await waitUntil(() => remote.seen().includes('HTTP POST hooks.slack.com/services/SRT/1 from-srt'), 30_000, 'the POST after approval');
+    await waitUntil(() => readFileSync(out, 'utf8').includes('remote says ok'), 10_000, 'the agent to get the answer');
+  });
+
+  it('the egress gate killed mid-hold refuses the held connection; doctor --fix brings it back for every agent', async () => {
+    const pidFile = join(world.env.RINGMASTER_HOME!, 'egress', 'egress.pid');
+    await run('curl -s -m 300 http://other-unknown.example/held-when-killed; echo "curl-exit=$?"');
+    await waitUntil(
+      () => listRequests(world.context.store, { pendingOnly: true }).find((entry) => entry.tool === 'network' && entry.resource === 'other-unknown.example:80' && entry.agentName === 'boxed'),
+      60_000,
+      'the hold',
+    ).catch(() => undefined);
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    const answer = await toolResult('curl-exit=');
+    expect(lastToolResult(answer.body as MessagesRequestBody)!.text).not.toMatch(/curl-exit=0/);
+    expect(remote.seen()).not.toContain('held-when-killed');
+    // With the gate down the agent's network is closed: nothing listens on its ports.
+    await run('curl -s -m 10 http://unknown-api.example/while-down; echo "down-exit=$?"');
+    expect(lastToolResult((await toolResult('down-exit=')).body as MessagesRequestBody)!.text).not.toMatch(/down-exit=0/);
+    const { runDoctor } = await import('../../src/setup/doctor.js');
+    const checks = await runDoctor(world.context, { fix: true });
+    expect(checks.find((check) => check.name === 'egress')).toMatchObject({ ok: true, fixed: expect.stringMatching(/started the egress gate/) });
+    // The same ports are bound again, and the standing "always" answer still holds.
+    await run('curl -s -m 60 http://unknown-api.example/after-restart');
+    await waitUntil(() => remote.seen().includes('HTTP GET unknown-api.example/after-restart'), 30_000, 'traffic after the restart');
   });
 
   it('the classifier layer was asked for the commands it understands, and the network layer for every connection', () => {
