@@ -60,7 +60,11 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
     this.timer = setInterval(() => void this.poll(), this.intervalMs);
     this.timer.unref();
     this.watcher = new SignalWatcher(this.context);
-    this.watcher.track(this.context.store.listAgents());
+    try {
+      this.watcher.track(this.context.store.listAgents());
+    } catch {
+      // A store that cannot be read yet (damaged, locked, not writable): the first good round tracks the agents.
+    }
     void this.listen(this.watcher);
   }
 

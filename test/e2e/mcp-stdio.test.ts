@@ -61,7 +61,7 @@ describe('the built server over stdio, with the SDK client', () => {
     expect(agent.attach_command).toBe(`tmux -L ${world.socket} attach -t ringmaster-via-stdio`);
     expect(resultJson(spawned)).toEqual(agent);
     // The first text block is one line a person can read in the parent's transcript.
-    expect(resultLine(spawned)).toMatch(/^Spawned via-stdio \(codex\) on agent\/via-stdio from main; started \(this CLI cannot confirm the task\)\. Watch: tmux -L \S+ attach -t ringmaster-via-stdio$/);
+    expect(resultLine(spawned)).toMatch(/^Spawned via-stdio \(codex\) on agent\/via-stdio from main; started \(this CLI cannot confirm the task\), sandboxed behind the egress gate\. Watch: tmux -L \S+ attach -t ringmaster-via-stdio$/);
 
     const listed = await client.callTool({ name: 'list_agents', arguments: {} });
     const agents = (listed.structuredContent as { agents: Array<Record<string, unknown>> }).agents;
