@@ -60,9 +60,9 @@ describe('a real Claude Code child, interactive in tmux', () => {
     });
     expect(readFileSync(proof, 'utf8').trim()).toBe(agent.id);
 
-    // The child's settings and hooks were passed at launch, never written into the repo. (Claude's own sandbox may
-    // leave an empty .claude folder behind: it mounts over .claude/commands and friends while a command runs.)
-    for (const file of ['settings.json', 'settings.local.json']) expect(existsSync(join(agent.worktree_path, '.claude', file))).toBe(false);
+    // The child's settings and hooks were passed at launch, never written into the repo. (While a command runs,
+    // Claude's sandbox masks .claude/settings.json and friends with placeholder files; they go when it ends.)
+    await waitUntil(() => ['settings.json', 'settings.local.json'].every((file) => !existsSync(join(agent.worktree_path, '.claude', file))), 15_000, 'no settings in the worktree');
     expect(git(agent.worktree_path, 'status', '--porcelain').trim()).toBe('?? proof.txt');
     expect(git(repo, 'status', '--porcelain').trim()).toBe('');
     const claudeJson = JSON.parse(readFileSync(join(world.home, '.claude.json'), 'utf8'));

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, listAudit, pendingForAgent, type PermissionRequest } from '../../src/gate/permissions.js';
@@ -35,11 +35,17 @@ beforeAll(async () => {
   for (const name of ['aws', 'terraform', 'curl']) shim(name);
   // The scripted model: "RUN <command>" makes it call Bash with exactly that command,
   // and after the tool result it ends the turn quoting what the tool said.
+  // "SLOWRUN <command>" answers after 3 s, and after a fail-closed denial runs an ordinary command next, in the same turn.
   model = await startModelServer(({ body }) => {
     if (!isMainConversation(body)) return { text: 'ok' };
-    if (isToolResultTurn(body)) return { text: `tool said: ${lastToolResult(body)!.text.slice(0, 500)}` };
+    if (isToolResultTurn(body)) {
+      const said = lastToolResult(body)!.text;
+      if (said.includes('fail-closed') && !said.includes('ordinary')) return { toolUse: { name: 'Bash', input: { command: 'echo ordinary > ordinary-2.txt', description: 'ordinary' } } };
+      return { text: `tool said: ${said.slice(0, 500)}` };
+    }
     const prompt = latestPrompt(body);
     if (prompt.startsWith('RUN ')) return { toolUse: { name: 'Bash', input: { command: prompt.slice(4), description: 'gated command' } } };
+    if (prompt.startsWith('SLOWRUN ')) return { delayMs: 3000, toolUse: { name: 'Bash', input: { command: prompt.slice(8), description: 'gated command' } } };
     return { text: 'ready' };
   });
   world = makeWorld({ ...claudeEnv(model), PATH: `${shims}:${process.env.PATH}` });
@@ -147,16 +153,20 @@ describe('the gate in a real Claude Code child', () => {
       writeFileSync(join(home, 'policy.json'), basePolicy());
     }
 
-    // Swap the database for a file that is not one; this test's own connection keeps the real file open.
+    // Swap the database for a file that is not one while the model thinks, so that the gate meets it; the
+    // scripted model then runs an ordinary command in the same turn (nothing here may read the store meanwhile).
     await idle();
+    const sent = await sendPrompt(world.context, { name: 'gated', text: 'SLOWRUN aws iam list-roles' });
+    expect(sent.delivered).toBe(true);
+    const worktree = agent().worktreePath;
     const files = ['state.db', 'state.db-wal', 'state.db-shm'].filter((name) => existsSync(join(home, name)));
     for (const name of files) renameSync(join(home, name), join(home, `${name}.aside`));
     writeFileSync(join(home, 'state.db'), 'this is not a database');
     try {
-      await sendPrompt(world.context, { name: 'gated', text: 'RUN aws iam list-roles' }).catch(() => undefined);
       await toolError('fail-closed');
-      await ordinary('ordinary-2.txt');
+      await waitUntil(() => existsSync(join(worktree, 'ordinary-2.txt')), 30_000, 'the ordinary command to run with the store unreadable');
     } finally {
+      rmSync(join(home, 'state.db'), { force: true });
       for (const name of files) renameSync(join(home, `${name}.aside`), join(home, name));
     }
     expect(ran()).not.toContain('aws iam list-users');

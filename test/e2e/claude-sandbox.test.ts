@@ -73,7 +73,10 @@ afterAll(async () => {
 
 const agent = () => findLiveAgent(world.context, 'boxed');
 async function idle() {
-  await waitUntil(async () => (await agentStatus(world.context, agent())).state === 'idle', 60_000, 'the agent to be idle');
+  await waitUntil(async () => (await agentStatus(world.context, agent())).state === 'idle', 60_000, 'the agent to be idle').catch(async (error: Error) => {
+    const status = await agentStatus(world.context, agent());
+    throw new Error(`${error.message}; it is ${status.state} (${status.reason}); screen:\n${world.tmux('capture-pane', '-p', '-t', 'ringmaster-boxed')}`);
+  });
 }
 async function run(command: string, prefix = 'RUN'): Promise<void> {
   await idle();
