@@ -194,6 +194,25 @@ export function hasGrant(store: Store, agentId: string | null, category: string)
   return store.db.prepare(`SELECT 1 FROM grants WHERE agent_id IS ? AND category = ? AND expires_at > ?`).get(agentId, category, Date.now()) !== undefined;
 }
 
+/**
+ * Ends a pending request that nobody can act on any more: the held connection
+ * closed, or the egress gate that held it stopped. It counts as expired, so
+ * the agent is no longer shown as waiting for it.
+ */
+export function withdrawRequest(store: Store, id: string, why: string): void {
+  const row = store.db.prepare(`SELECT * FROM permission_requests WHERE id = ? AND state = 'pending'`).get(id) as RequestRow | undefined;
+  if (!row) return;
+  store.db.transaction(() => {
+    const changed = store.db.prepare(`UPDATE permission_requests SET state = 'expired', decided_at = ?, decided_by = 'egress', note = ? WHERE id = ? AND state = 'pending'`).run(Date.now(), why, id);
+    if (changed.changes) audit(store, { agentId: row.agent_id, agentName: row.agent_name, requestId: id, category: row.category, tool: row.tool, summary: row.summary, outcome: 'withdrawn', actor: 'egress', note: why });
+  })();
+}
+
+/** Pending requests held by the egress gate (a connection waits on each). */
+export function pendingNetworkRequests(store: Store): PermissionRequest[] {
+  return (store.db.prepare(`SELECT * FROM permission_requests WHERE state = 'pending' AND tool = 'network'`).all() as RequestRow[]).map(toRequest);
+}
+
 export function hostGrantKey(resource: string): string {
   return `host:${resource}`;
 }

@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from '../core/index.js';
 import { eventsAfter, ingestEvents } from './events.js';
-import { pendingForAgent } from '../gate/index.js';
+import { egressAlive, pendingForAgent, withdrawRequest } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
@@ -106,7 +106,12 @@ function hookFold(store: Store, agentId: string): HookFold {
 }
 
 function pendingPermission(context: Context, agentId: string): { since: number; what: string } | undefined {
-  const request = pendingForAgent(context.store, agentId);
+  let request = pendingForAgent(context.store, agentId);
+  // A connection held by an egress gate that is no longer running waits for nothing: it was refused when the gate died.
+  if (request?.tool === 'network' && !egressAlive(context.config.home)) {
+    context.store.whenWritable(() => withdrawRequest(context.store, request!.id, 'the egress gate stopped; the held connection was refused'));
+    request = undefined;
+  }
   return request && { since: request.createdAt, what: `${request.category} request ${request.id} (${request.summary.slice(0, 120)})` };
 }
 

@@ -105,6 +105,15 @@ describe('the egress gate', () => {
     expect(broken.stdout).toMatch(/policy\.json is not valid JSON/);
   });
 
+  it('withdraws a held request when the agent gives up the connection, so nobody is asked about nothing', async () => {
+    writeFileSync(join(dir, 'ringmaster', 'policy.json'), JSON.stringify({ waitSeconds: 60 }));
+    const givingUp = curl(['--max-time', '2', '-x', `http://127.0.0.1:${ports.httpPort}`, `http://unknown.example:${targetPort + 1}/gives-up`]);
+    const request = await waitUntil(() => listRequests(store, { pendingOnly: true })[0], 10_000, 'a pending request');
+    expect((await givingUp).code).not.toBe(0);
+    await waitUntil(() => listRequests(store).find((entry) => entry.id === request.id)?.state === 'expired', 5_000, 'the request to be withdrawn');
+    expect(listAudit(store).find((entry) => entry.requestId === request.id && entry.outcome === 'withdrawn')?.note).toMatch(/closed the connection/);
+  });
+
   it('refuses a SOCKS5 connection with "not allowed" when denied by policy', async () => {
     writeFileSync(join(dir, 'ringmaster', 'policy.json'), JSON.stringify({ network: { unknown: 'deny' } }));
     const socket = connect(ports.socksPort, '127.0.0.1');

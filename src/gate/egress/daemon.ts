@@ -32,6 +32,8 @@ export async function runEgressDaemon(config: Config): Promise<void> {
   };
   const store = new Store(join(config.home, 'state.db'));
   const gate = new EgressGate({ home: config.home, store, hostsFile: config.egress.hostsFile, log });
+  // Requests held by a gate process that died: their connections are gone.
+  gate.withdrawHeld('the egress gate restarted; the connection held for this request was lost');
   await gate.sync();
 
   const control = createServer((req, res) => void handle(gate, req, res));

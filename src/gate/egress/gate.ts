@@ -3,7 +3,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Store } from '../../store/store.js';
 import { decideConnection } from '../network.js';
-import { audit, createRequest, getRequest, hasGrant, hasHostRule, hostGrantKey, UNKNOWN_HOST_CATEGORY, type PermissionRequest } from '../permissions.js';
+import { audit, createRequest, getRequest, hasGrant, hasHostRule, hostGrantKey, pendingNetworkRequests, UNKNOWN_HOST_CATEGORY, withdrawRequest, type PermissionRequest } from '../permissions.js';
 import { loadPolicy, type Policy } from '../policy.js';
 import { createHttpProxy, createSocksProxy, type ConnectionFilter, type Verdict } from './proxy.js';
 
@@ -49,7 +49,7 @@ export interface EgressGateOptions {
 export class EgressGate {
   private readonly bound = new Map<string, Bound>();
   private readonly approvedUntil = new Map<string, number>();
-  private readonly holding = new Map<string, Promise<Verdict>>();
+  private readonly holding = new Map<string, { verdict: Promise<Verdict>; waiting: number; abort: AbortController }>();
   private policyCache: { mtimeMs: number; policy: Policy } | undefined;
   private hostsCache: { mtimeMs: number; map: Map<string, string> } | undefined;
 
@@ -69,7 +69,7 @@ export class EgressGate {
     if (existing) return existing.ports;
     const row = this.row(agentId);
     if (!row) throw new Error(`agent ${agentId} has no egress record`);
-    const filter: ConnectionFilter = (host, port) => this.decide(agentId, host, port);
+    const filter: ConnectionFilter = (host, port, gone) => this.decide(agentId, host, port, gone);
     const http = createHttpProxy(filter);
     const socks = createSocksProxy(filter);
     try {
@@ -122,10 +122,20 @@ export class EgressGate {
 
   close(): void {
     for (const agentId of [...this.bound.keys()]) this.unbind(agentId);
+    this.withdrawHeld('the egress gate stopped; its held connections were refused');
+  }
+
+  /** Requests of connections this gate no longer holds (it stopped, or a gate before it died) are withdrawn. */
+  withdrawHeld(why: string): void {
+    try {
+      for (const request of pendingNetworkRequests(this.options.store)) withdrawRequest(this.options.store, request.id, why);
+    } catch (error) {
+      this.log(`could not withdraw held requests: ${(error as Error).message}`);
+    }
   }
 
   /** The decision for one connection; never throws (the proxy refuses on a throw anyway). */
-  async decide(agentId: string, host: string, port: number): Promise<Verdict> {
+  async decide(agentId: string, host: string, port: number, gone?: AbortSignal): Promise<Verdict> {
     const resource = `${host}:${port}`;
     const address = this.resolve(host);
     const allow = (): Verdict => (address ? { allow: true, address } : { allow: true });
@@ -154,24 +164,39 @@ export class EgressGate {
       audit(store, { agentId, agentName: name, requestId: null, category: UNKNOWN_HOST_CATEGORY, tool: 'network', summary: `connect ${resource}`, outcome: 'denied', actor: 'egress', note: reason });
       return { allow: false, reason };
     }
-    // One held request per agent and host: a client's retries and parallel connections wait on the same decision.
-    const pending = this.holding.get(key);
-    if (pending) return pending;
+    // One held request per agent and host: a client's retries and parallel connections wait on the same decision;
+    // when every one of them has gone, the request is withdrawn (nobody waits for it any more).
+    const existing = this.holding.get(key);
+    if (existing) return this.wait(existing, gone);
     const category = verdict.kind === 'gated' ? verdict.category : UNKNOWN_HOST_CATEGORY;
     const reason =
       verdict.kind === 'gated'
         ? `a connection to ${resource}, which the ${verdict.rule} rule gates`
         : `a connection to ${resource}, a host no policy entry covers (allow it once, for this agent, or always)`;
-    const held = this.hold(agentId, name, category, resource, reason, policy.waitSeconds).then((outcome) => {
-      this.holding.delete(key);
-      if (outcome.allow) this.approvedUntil.set(key, Date.now() + ONCE_WINDOW_MS);
-      return outcome.allow ? allow() : outcome;
-    });
-    this.holding.set(key, held);
-    return held;
+    const abort = new AbortController();
+    const entry = {
+      waiting: 0,
+      abort,
+      verdict: this.hold(agentId, name, category, resource, reason, policy.waitSeconds, abort.signal).then((outcome) => {
+        this.holding.delete(key);
+        if (outcome.allow) this.approvedUntil.set(key, Date.now() + ONCE_WINDOW_MS);
+        return outcome.allow ? allow() : outcome;
+      }),
+    };
+    this.holding.set(key, entry);
+    return this.wait(entry, gone);
   }
 
-  private async hold(agentId: string, name: string | null, category: string, resource: string, reason: string, waitSeconds: number): Promise<Verdict> {
+  private wait(entry: { verdict: Promise<Verdict>; waiting: number; abort: AbortController }, gone: AbortSignal | undefined): Promise<Verdict> {
+    entry.waiting += 1;
+    gone?.addEventListener('abort', () => {
+      entry.waiting -= 1;
+      if (entry.waiting === 0) entry.abort.abort();
+    });
+    return entry.verdict;
+  }
+
+  private async hold(agentId: string, name: string | null, category: string, resource: string, reason: string, waitSeconds: number, gone: AbortSignal): Promise<Verdict> {
     const { store } = this.options;
     let request: PermissionRequest;
     try {
@@ -191,6 +216,11 @@ export class EgressGate {
       if (current.state === 'denied') return { allow: false, reason: `request ${request.id} was denied by ${current.decidedBy}${current.note ? `: ${current.note}` : ''}` };
       if (current.state === 'expired' || Date.now() >= current.expiresAt) {
         return { allow: false, reason: `request ${request.id} got no decision within ${waitSeconds} s` };
+      }
+      if (gone.aborted) {
+        withdrawRequest(store, request.id, 'the agent closed the connection before anyone decided');
+        this.log(`withdrew ${request.id}: the connection closed`);
+        return { allow: false, reason: 'the connection closed' };
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }

@@ -19,3 +19,13 @@ export function processAlive(pid: number): boolean {
     return true;
   }
 }
+
+/** Whether this home's egress gate process runs: a pid file and a live process, no socket round trip (cheap enough for every status read). */
+export function egressAlive(home: string): boolean {
+  try {
+    const pid = Number(readFileSync(egressPaths(home).pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid);
+  } catch {
+    return false;
+  }
+}

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 
 export type Verdict = { allow: true; address?: string } | { allow: false; reason: string };
 /** Decides one connection. `address` in the verdict overrides where it goes (the test resolver). */
-export type ConnectionFilter = (host: string, port: number) => Promise<Verdict>;
+export type ConnectionFilter = (host: string, port: number, gone: AbortSignal) => Promise<Verdict>;
 
 const HOP_BY_HOP = ['proxy-connection', 'proxy-authorization', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
 
@@ -30,9 +30,16 @@ function parseAuthority(authority: string, defaultPort: number): { host: string;
   return { host: normalizeHost(match[1]!), port };
 }
 
-async function decide(filter: ConnectionFilter, host: string, port: number): Promise<Verdict> {
+/** Aborted when the client goes away while its connection is held: nobody is waiting for the decision any more. */
+function goneSignal(socket: Socket): AbortSignal {
+  const controller = new AbortController();
+  socket.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+async function decide(filter: ConnectionFilter, host: string, port: number, gone: AbortSignal): Promise<Verdict> {
   try {
-    return await filter(host, port);
+    return await filter(host, port, gone);
   } catch (error) {
     // The gate fails closed: a filter that cannot decide refuses.
     return { allow: false, reason: `ringmaster could not decide (${(error as Error).message}), so the connection is refused` };
@@ -63,7 +70,7 @@ async function forwardRequest(filter: ConnectionFilter, req: IncomingMessage, re
   const host = normalizeHost(url.hostname);
   const port = url.port ? Number(url.port) : 80;
   req.pause();
-  const verdict = await decide(filter, host, port);
+  const verdict = await decide(filter, host, port, goneSignal(req.socket));
   if (!verdict.allow) {
     res.writeHead(403, { 'content-type': 'text/plain', 'x-ringmaster-refused': '1' }).end(refusalBody(host, port, verdict.reason));
     req.resume();
@@ -93,7 +100,7 @@ async function tunnel(filter: ConnectionFilter, req: IncomingMessage, client: So
     client.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\nringmaster egress proxy: CONNECT needs host:port.\n');
     return;
   }
-  const verdict = await decide(filter, target.host, target.port);
+  const verdict = await decide(filter, target.host, target.port, goneSignal(client));
   if (client.destroyed) return;
   if (!verdict.allow) {
     const body = refusalBody(target.host, target.port, verdict.reason);
@@ -178,7 +185,7 @@ async function socksHandshake(filter: ConnectionFilter, client: Socket): Promise
     const port = (await input.read(2)).readUInt16BE(0);
     if (command !== 1) return reply(REPLY.commandNotSupported);
     host = normalizeHost(host);
-    const verdict = await decide(filter, host, port);
+    const verdict = await decide(filter, host, port, goneSignal(client));
     if (client.destroyed) return;
     if (!verdict.allow) return reply(REPLY.notAllowed);
     const upstream = connect({ host: verdict.address ?? host, port });
