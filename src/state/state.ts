@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from '../core/index.js';
 import { eventsAfter, ingestEvents } from './events.js';
-import { egressAlive, pendingForAgent, withdrawRequest } from '../gate/index.js';
+import { egressAlive, enforcementOf, pendingForAgent, withdrawRequest } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
@@ -73,7 +73,7 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
     state: derived.state,
     since: new Date(effectiveSince).toISOString(),
     secondsInState: Math.max(0, Math.round((now - effectiveSince) / 1000)),
-    reason: derived.reason,
+    reason: derived.state === 'exited' || derived.state === 'spawning' ? derived.reason : `${derived.reason}${enforcementNote(context, record.id)}`,
     exitStatus: derived.exitStatus,
     currentTool: derived.currentTool ?? null,
   };
@@ -103,6 +103,24 @@ function hookFold(store: Store, agentId: string): HookFold {
   const fold = foldWindow(events, events.length >= EVENT_WINDOW);
   byAgent.set(agentId, { lastId: events.reduce((max, event) => Math.max(max, event.id), 0), fold });
   return fold;
+}
+
+/**
+ * What the reason adds about the gate: a sandboxed agent whose egress gate is
+ * down has no network (fail-closed) until `ringmaster doctor --fix` or the
+ * next spawn starts it; an unenforced agent runs without the sandbox.
+ */
+function enforcementNote(context: Context, agentId: string): string {
+  const enforcement = enforcementOf(context.store, agentId);
+  if (!enforcement?.sandboxed) return '; UNENFORCED: no sandbox, only the hook gate';
+  return egressAliveCached(context.config.home) ? '' : '; its network is closed: the egress gate is not running (ringmaster doctor --fix starts it)';
+}
+
+let egressProbe: { home: string; at: number; alive: boolean } | undefined;
+/** One look per second is enough: a status read of 100 agents makes one. */
+function egressAliveCached(home: string): boolean {
+  if (!egressProbe || egressProbe.home !== home || Date.now() - egressProbe.at > 1000) egressProbe = { home, at: Date.now(), alive: egressAlive(home) };
+  return egressProbe.alive;
 }
 
 function pendingPermission(context: Context, agentId: string): { since: number; what: string } | undefined {

@@ -110,8 +110,17 @@ export interface AgentEnforcement {
   socksPort: number | null;
 }
 
-/** How each agent is enforced; agents from before the sandbox have no row and count as unenforced. */
-export function enforcementOf(store: Store): Map<string, AgentEnforcement> {
-  const rows = store.db.prepare(`SELECT agent_id, sandboxed, http_port, socks_port FROM agent_egress`).all() as Array<{ agent_id: string; sandboxed: number; http_port: number | null; socks_port: number | null }>;
-  return new Map(rows.map((row) => [row.agent_id, { sandboxed: row.sandboxed === 1, httpPort: row.http_port, socksPort: row.socks_port }]));
+type EnforcementRow = { agent_id: string; sandboxed: number; http_port: number | null; socks_port: number | null };
+const toEnforcement = (row: EnforcementRow): AgentEnforcement => ({ sandboxed: row.sandboxed === 1, httpPort: row.http_port, socksPort: row.socks_port });
+
+/** How each agent is enforced (or one agent's); agents from before the sandbox have no row and count as unenforced. */
+export function enforcementOf(store: Store): Map<string, AgentEnforcement>;
+export function enforcementOf(store: Store, agentId: string): AgentEnforcement | undefined;
+export function enforcementOf(store: Store, agentId?: string): Map<string, AgentEnforcement> | AgentEnforcement | undefined {
+  if (agentId !== undefined) {
+    const row = store.db.prepare(`SELECT agent_id, sandboxed, http_port, socks_port FROM agent_egress WHERE agent_id = ?`).get(agentId) as EnforcementRow | undefined;
+    return row && toEnforcement(row);
+  }
+  const rows = store.db.prepare(`SELECT agent_id, sandboxed, http_port, socks_port FROM agent_egress`).all() as EnforcementRow[];
+  return new Map(rows.map((row) => [row.agent_id, toEnforcement(row)]));
 }

@@ -14,6 +14,8 @@ import { egressPaths, processAlive } from './paths.js';
  * with {"agent_id": …}.
  */
 const SYNC_MS = 2000;
+/** With no sandboxed agent to serve for this long, the process ends; the next spawn starts it again. */
+const IDLE_EXIT_MS = 10 * 60_000;
 
 export async function runEgressDaemon(config: Config): Promise<void> {
   const paths = egressPaths(config.home);
@@ -57,9 +59,12 @@ export async function runEgressDaemon(config: Config): Promise<void> {
     closeSync(logFd);
     process.exit(0);
   };
+  let busySince = Date.now();
   const timer = setInterval(() => {
     // A home that was removed (a finished test, a user's rm -rf) takes its gate with it.
     if (!existsSync(paths.socket) || readPid(paths.pidFile) !== process.pid) return stop('control socket or pid file gone');
+    if (gate.agents.length > 0) busySince = Date.now();
+    else if (Date.now() - busySince > IDLE_EXIT_MS) return stop(`no sandboxed agent for ${IDLE_EXIT_MS / 60_000} minutes`);
     gate.sync().catch((error: unknown) => log(`sync failed: ${(error as Error).message}`));
   }, SYNC_MS);
   process.on('SIGTERM', () => stop('SIGTERM'));
