@@ -6,5 +6,18 @@
 # SQLite store when it next reads state. Recording status is not a security
 # gate: any failure here exits 0 so the agent is never blocked by it.
 spool="$1"
-cat > "$spool/${EPOCHREALTIME/./}-$$.json" 2>/dev/null
+file="$spool/${EPOCHREALTIME/./}-$$.json"
+cat > "$file" 2>/dev/null
+# After a tool call, tell the agent in words why the egress gate refused a connection
+# (an HTTPS client shows only "CONNECT tunnel failed, response 403").
+notices="${spool%/*}/egress-notices"
+if [[ -s "$notices" ]] && grep -q '"hook_event_name":"PostToolUse"' "$file" 2>/dev/null; then
+  text=$(<"$notices")
+  : > "$notices"
+  text=${text//\\/\\\\}
+  text=${text//\"/\\\"}
+  text=${text//$'\n'/\\n}
+  text=${text//[[:cntrl:]]/ }
+  printf '{"hookSpecificOutput":{"hookEventName":"PostToolUse","additionalContext":"%s"}}\n' "$text"
+fi
 exit 0

@@ -141,6 +141,16 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
     expect(remote.seen()).not.toContain('slack.com/api');
   });
 
+  it('an HTTPS client sees only "403", so the reason reaches the model through the tool call\'s hook', async () => {
+    const tlsBefore = remote.seen().split('\n').filter((line) => line === 'TCP 443').length;
+    await run('curl -sS -m 300 -X POST -d x https://hooks.slack.com/services/T0/B0/TLS; echo "https-exit=$?"');
+    const request = await networkHold('hooks.slack.com:443');
+    decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'webhooks go through the parent' });
+    const answer = await model.waitFor((entry) => JSON.stringify(entry.body).includes('webhooks go through the parent'), 60_000);
+    expect(JSON.stringify(answer.body)).toMatch(/ringmaster's egress gate refused hooks\.slack\.com:443: request pr_\w+ was denied by human \(test\): webhooks go through the parent/);
+    expect(remote.seen().split('\n').filter((line) => line === 'TCP 443').length).toBe(tlsBefore);
+  });
+
   it('clients that ignore the proxy (node fetch, /dev/tcp, psql) fail closed and reach nothing', async () => {
     const before = remote.seen();
     await run(

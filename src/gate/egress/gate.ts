@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Store } from '../../store/store.js';
@@ -134,8 +134,26 @@ export class EgressGate {
     }
   }
 
-  /** The decision for one connection; never throws (the proxy refuses on a throw anyway). */
+  /** The decision for one connection; a refusal is also told to the agent in words (see notify). */
   async decide(agentId: string, host: string, port: number, gone?: AbortSignal): Promise<Verdict> {
+    const verdict = await this.decideOnly(agentId, host, port, gone);
+    if (!verdict.allow && !gone?.aborted) this.notify(agentId, `ringmaster's egress gate refused ${host}:${port}: ${verdict.reason}.`);
+    return verdict;
+  }
+
+  /**
+   * Appends to the agent's notices, which its PostToolUse hook hands to the
+   * model as context after the tool call: an HTTPS client shows only "403".
+   */
+  private notify(agentId: string, line: string): void {
+    try {
+      appendFileSync(join(this.options.home, 'agents', agentId, 'egress-notices'), `${line}\n`, { mode: 0o600 });
+    } catch {
+      // An agent whose folder is gone has nobody to tell.
+    }
+  }
+
+  private async decideOnly(agentId: string, host: string, port: number, gone?: AbortSignal): Promise<Verdict> {
     const resource = `${host}:${port}`;
     const address = this.resolve(host);
     const allow = (): Verdict => (address ? { allow: true, address } : { allow: true });
