@@ -27,10 +27,25 @@ const hookApprovals: PermissionRequest[] = [];
 
 const NAMES = ['hooks.slack.com', 'slack.com', 's3.amazonaws.com', 's3.us-east-1.amazonaws.com', 'sts.amazonaws.com', 'unknown-api.example', 'other-unknown.example', 'db.internal.example'];
 
+/** True when a tool result came after the last prompt a person (the test) typed. */
+function answeredSincePrompt(body: MessagesRequestBody): boolean {
+  const messages = body.messages ?? [];
+  let prompt = -1;
+  let result = -1;
+  messages.forEach((message, index) => {
+    if (message.role !== 'user') return;
+    const blocks = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : (message.content as Array<{ type: string; text?: string }>);
+    if (blocks.some((block) => block.type === 'tool_result')) result = index;
+    if (blocks.some((block) => block.type === 'text' && block.text && !block.text.startsWith('<'))) prompt = index;
+  });
+  return result > prompt;
+}
+
 beforeAll(async () => {
   model = await startModelServer(({ body }) => {
     if (!isMainConversation(body)) return { text: 'ok' };
-    if (isToolResultTurn(body)) return { text: `tool said: ${lastToolResult(body)!.text.slice(0, 800)}` };
+    // A tool result may be followed by a message of hook context (the egress gate's notices): still the tool's turn.
+    if (isToolResultTurn(body) || answeredSincePrompt(body)) return { text: `tool said: ${lastToolResult(body)!.text.slice(0, 800)}` };
     const prompt = userTexts(body).filter((text) => !text.startsWith('<')).at(-1) ?? '';
     if (prompt.startsWith('RUN ')) return { toolUse: { name: 'Bash', input: { command: prompt.slice(4), description: 'a command', timeout: 600_000 } } };
     if (prompt.startsWith('UNSANDBOXED ')) {
