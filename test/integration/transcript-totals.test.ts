@@ -1,0 +1,44 @@
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { refreshTranscripts } from '../../src/state/transcripts.js';
+import { Store } from '../../src/store/store.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const dir = tempDir();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const line = (record: unknown) => `${JSON.stringify(record)}\n`;
+const assistant = (requestId: string, usage: Record<string, number>, extra: Record<string, unknown> = {}) =>
+  line({ type: 'assistant', requestId, message: { id: requestId, model: 'claude-sonnet-4-5', content: [{ type: 'text', text: requestId }], usage }, ...extra });
+
+describe('running usage totals', () => {
+  const config = loadConfig({ RINGMASTER_HOME: dir });
+
+  it('count a response split across reads once, from its last line, and equal a recount of the responses', () => {
+    const store = new Store(join(dir, 'state.db'));
+    const path = join(dir, 'main.jsonl');
+    writeFileSync(path, assistant('a', { input_tokens: 10, output_tokens: 1 }) + assistant('b', { input_tokens: 20, output_tokens: 2 }));
+    let state = refreshTranscripts(store, config, 'ag_1', path);
+    expect(state.usage.main).toMatchObject({ apiResponses: 2, inputTokens: 30, outputTokens: 3 });
+    // The rest of response b arrives in the next read, with a sidechain response and one of an unpriced model.
+    appendFileSync(path, assistant('b', { input_tokens: 20, output_tokens: 50 }) + assistant('c', { input_tokens: 5, output_tokens: 5 }, { isSidechain: true }));
+    state = refreshTranscripts(store, config, 'ag_1', path);
+    expect(state.usage.main).toMatchObject({ apiResponses: 2, inputTokens: 30, outputTokens: 51 });
+    expect(state.usage.sidechain).toMatchObject({ apiResponses: 1, inputTokens: 5, outputTokens: 5 });
+    const recount = store.db.prepare(`SELECT count(*) AS n, sum(input_tokens) AS input, sum(output_tokens) AS output FROM transcript_usage WHERE path = ?`).get(path);
+    expect(recount).toEqual({ n: 3, input: 35, output: 56 });
+    // A second process (no in-memory summary) reads the same totals; nothing new means no write.
+    const other = new Store(join(dir, 'state.db'));
+    expect(refreshTranscripts(other, config, 'ag_1', path).usage).toEqual(state.usage);
+    // A rewritten (shorter) file starts over.
+    writeFileSync(path, assistant('z', { input_tokens: 1, output_tokens: 1 }));
+    state = refreshTranscripts(store, config, 'ag_1', path);
+    expect(state.usage.main).toMatchObject({ apiResponses: 1, inputTokens: 1, outputTokens: 1 });
+    expect(state.usage.sidechain.apiResponses).toBe(0);
+    expect(state.summary.lastAssistantText).toBe('z');
+    other.close();
+    store.close();
+  });
+});
