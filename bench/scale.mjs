@@ -19,12 +19,13 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../dist/src/config.js';
 import { Store } from '../dist/src/store/store.js';
 import { Git } from '../dist/src/adapters/git.js';
 import { Tmux } from '../dist/src/adapters/tmux.js';
-import { agentStatuses } from '../dist/src/state/state.js';
+import { agentStatuses, limiter } from '../dist/src/state/state.js';
 import { gitSummary } from '../dist/src/state/git-summary.js';
 import { refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { ROOT } from './world.mjs';
@@ -198,7 +199,9 @@ export async function benchScale(world, log) {
     }
     const transcriptsMs = performance.now() - started;
     started = performance.now();
-    await Promise.all(records.map((record) => gitSummary(context.git, record).catch(() => undefined)));
+    // As the server runs them: a few agents' summaries at a time.
+    const slots = limiter(Math.max(2, Math.min(8, availableParallelism())));
+    await Promise.all(records.map((record) => slots(() => gitSummary(context.git, record)).catch(() => undefined)));
     const gitMs = performance.now() - started;
     parts.close();
     log(`scale: in-process parts: statuses ${Math.round(statusesMs)} ms, transcripts ${Math.round(transcriptsMs)} ms, git summaries ${Math.round(gitMs)} ms`);
