@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { refreshTranscripts } from '../../src/state/transcripts.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -39,6 +40,30 @@ describe('running usage totals', () => {
     expect(state.usage.sidechain.apiResponses).toBe(0);
     expect(state.summary.lastAssistantText).toBe('z');
     other.close();
+    store.close();
+  });
+
+  it('are backfilled from the stored responses when an older store is migrated', () => {
+    const dbPath = join(dir, 'older.db');
+    const path = join(dir, 'older.jsonl');
+    writeFileSync(path, assistant('a', { input_tokens: 3, output_tokens: 4 }));
+    const setup = new Store(dbPath);
+    // The store as the previous schema left it: offsets and responses, no totals.
+    setup.db.exec(`DROP TABLE transcript_totals`);
+    setup.db.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    const size = Buffer.byteLength(assistant('a', { input_tokens: 3, output_tokens: 4 }));
+    setup.db.prepare(`INSERT INTO transcripts (path, agent_id, kind, offset, size_seen, summary_json, updated_at) VALUES (?, 'ag_old', 'main', ?, ?, '{}', 0)`).run(path, size, size);
+    const usage = setup.db.prepare(`INSERT INTO transcript_usage (path, request_id, model, sidechain, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)`);
+    usage.run(path, 'a', 'claude-sonnet-4-5', 0, 3, 4);
+    usage.run(path, 'b', 'claude-sonnet-4-5', 1, 10, 20);
+    usage.run(path, 'c', null, 0, 1, 1);
+    setup.close();
+    const store = new Store(dbPath);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const state = refreshTranscripts(store, config, 'ag_old', path);
+    expect(state.usage.main).toMatchObject({ apiResponses: 2, inputTokens: 4, outputTokens: 5, costUsd: null });
+    expect(state.usage.sidechain).toMatchObject({ apiResponses: 1, inputTokens: 10, outputTokens: 20 });
+    expect(state.unpricedModels).toEqual(['(no model)']);
     store.close();
   });
 });
