@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * ringmaster benchmarks: `npm run bench` (builds, then runs this file), or
- * `node bench/run.mjs [state] [delivery] [hooks]` after `npm run build`.
+ * `node bench/run.mjs [state] [delivery] [hooks] [scale] …` after `npm run build`.
  *
  *   state     refreshTranscripts / read_agent_state over 20 agents with 20 MB transcripts
  *   delivery  sendPrompt to a verified delivery into one real Claude Code child
  *   hooks     hook overhead per tool call of a `claude -p` turn with 20 Bash calls
  *   wake      wait_for_agents: from a Stop event to the wait returning, against reading the event file
  *   egress    the egress gate: added latency per connection, 100 MB through a tunnel, spawn with the sandbox against without
+ *   scale     100 registered agents, 30 live (tmux sessions, worktrees, transcripts): list_agents and read_agent_state
+ *             of all through the built server over stdio, and the server's memory
  *
  * Every figure is a median over several runs, and each has a baseline
  * measured in the same run, so the ratios mean something on any machine.
@@ -25,7 +27,7 @@ import { join } from 'node:path';
 import { CLAUDE_BIN, ROOT, createWorld } from './world.mjs';
 import { fmt, table } from './stats.mjs';
 
-const ALL = ['state', 'delivery', 'hooks', 'wake', 'egress'];
+const ALL = ['state', 'delivery', 'hooks', 'wake', 'egress', 'scale'];
 const selected = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 for (const name of selected) {
   if (!ALL.includes(name)) {
@@ -86,6 +88,7 @@ try {
     hooks: async () => (await import('./hooks.mjs')).benchHooks,
     wake: async () => (await import('./wake.mjs')).benchWake,
     egress: async () => (await import('./egress.mjs')).benchEgress,
+    scale: async () => (await import('./scale.mjs')).benchScale,
   };
   for (const name of toRun) {
     const benchStarted = Date.now();
@@ -181,6 +184,17 @@ else if (egress) {
   rows.push(['egress: HTTP request through a CONNECT tunnel', fmt(egress.requestMs.viaTunnel.median, ' ms', 2), `direct ${fmt(egress.requestMs.directRaw.median, ' ms', 2)}`, fmt(egress.requestMs.viaTunnel.median / egress.requestMs.directRaw.median, 'x', 2), `+${fmt(egress.addedLatencyMs.tunnel, ' ms', 2)} per connection`]);
   rows.push(['egress: 100 MB download through a tunnel', fmt(egress.downloadMBps.viaTunnel.median, ' MB/s', 0), `direct ${fmt(egress.downloadMBps.direct.median, ' MB/s', 0)}`, fmt(egress.throughputRatio, 'x', 2), 'throughput, tunnel / direct']);
   rows.push(['egress: spawn, sandboxed (srt + gate)', fmt(egress.spawnMs.sandboxed.median, ' ms', 0), `unenforced ${fmt(egress.spawnMs.unenforced.median, ' ms', 0)}`, fmt(egress.spawnRatio, 'x', 2), 'custom agent, to started']);
+}
+
+const scale = results.benchmarks.scale;
+if (scale?.error) failedRow('scale');
+else if (scale) {
+  const fleet = `${scale.registered} agents, ${scale.live} live`;
+  rows.push([`scale: list_agents, ${fleet}`, fmt(scale.listAgentsMs.median, ' ms', 1), 'goal < 100 ms', '', `${scale.liveSeenByListAgents} seen alive; through the server over stdio`]);
+  rows.push([`scale: read_agent_state of all, ${fleet}`, fmt(scale.readAgentStateMs.median, ' ms', 1), 'goal < 100 ms', '', `nothing new; cold ${fmt(scale.readAgentStateColdMs, ' ms', 0)} (${scale.transcriptMB} MB of transcripts)`]);
+  rows.push([`scale: read_agent_state of all, after appends`, fmt(scale.readAgentStateAfterAppendMs.median, ' ms', 1), 'goal < 100 ms', '', `~${Math.round(scale.appendedBytesPerLiveAgent / 1024)} KB new in each live transcript`]);
+  rows.push([`scale: read_agent_state parts, in-process`, fmt(scale.partsMs.gitSummaries, ' ms', 0), '', '', `git summaries; statuses ${fmt(scale.partsMs.statuses, ' ms', 0)}, transcripts ${fmt(scale.partsMs.transcripts, ' ms', 1)}`]);
+  rows.push([`scale: server memory (VmRSS)`, fmt(scale.serverMB, ' MB', 0), `idle ${fmt(scale.idleServerMB, ' MB', 0)}`, '', `goal < 120 MB; peak ${fmt(scale.serverPeakMB, ' MB', 0)}`]);
 }
 
 console.log(`\nringmaster benchmarks (${results.machine.cpus} CPUs, Node ${results.machine.node}, ${results.claudeVersion ?? 'no Claude Code'}), ${results.totalSeconds} s\n`);

@@ -71,7 +71,7 @@ export async function benchState(world, log) {
     log(`state: ${round(totalBytes / MB, 1)} MB written in ${Math.round(performance.now() - generated)} ms`);
 
     const clear = () => {
-      store.db.exec('DELETE FROM transcript_usage; DELETE FROM transcripts;');
+      store.db.exec('DELETE FROM transcript_usage; DELETE FROM transcript_totals; DELETE FROM transcripts;');
     };
     const readAllFiles = async () => {
       const started = performance.now();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { ExternalToolError, UserInputError } from '../errors.js';
 
 /**
@@ -32,12 +32,14 @@ export function githubToken(env: Record<string, string | undefined>): string | u
   }
 }
 
-export function githubClient(env: Record<string, string | undefined>): Octokit {
+/** The client loads @octokit/rest on first use, so a server that never talks to GitHub never loads it. */
+export async function githubClient(env: Record<string, string | undefined>): Promise<Octokit> {
   const token = githubToken(env);
   if (!token) {
     throw new UserInputError('No GitHub token. Set GITHUB_TOKEN (or GH_TOKEN) in the environment ringmaster runs in, or run `gh auth login`; the token needs the repo scope.');
   }
-  return new Octokit({ auth: token, baseUrl: env.GITHUB_API_URL || 'https://api.github.com', userAgent: 'ringmaster', request: { retries: 0 } });
+  const { Octokit: Client } = await import('@octokit/rest');
+  return new Client({ auth: token, baseUrl: env.GITHUB_API_URL || 'https://api.github.com', userAgent: 'ringmaster', request: { retries: 0 } });
 }
 
 /** Turns an Octokit failure into an actionable error. */

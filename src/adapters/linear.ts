@@ -1,12 +1,16 @@
-import { LinearClient } from '@linear/sdk';
+import type { LinearClient } from '@linear/sdk';
 import { ExternalToolError, NotFoundError, UserInputError } from '../errors.js';
 
-/** The Linear adapter: the real @linear/sdk client; LINEAR_API_URL points it elsewhere (tests, proxies). */
-export function linearClient(env: Record<string, string | undefined>): LinearClient {
+/**
+ * The Linear adapter: the real @linear/sdk client; LINEAR_API_URL points it elsewhere (tests, proxies).
+ * The SDK loads on first use, so a server that never talks to Linear never loads it.
+ */
+export async function linearClient(env: Record<string, string | undefined>): Promise<LinearClient> {
   if (!env.LINEAR_API_KEY) {
     throw new UserInputError('No Linear API key. Create one at https://linear.app/settings/account/security and set LINEAR_API_KEY in the environment ringmaster runs in.');
   }
-  return new LinearClient({ apiKey: env.LINEAR_API_KEY, ...(env.LINEAR_API_URL ? { apiUrl: env.LINEAR_API_URL } : {}) });
+  const { LinearClient: Client } = await import('@linear/sdk');
+  return new Client({ apiKey: env.LINEAR_API_KEY, ...(env.LINEAR_API_URL ? { apiUrl: env.LINEAR_API_URL } : {}) });
 }
 
 /** Turns an SDK failure into an actionable error. */

@@ -46,7 +46,19 @@ const RECENT_ERRORS = 10;
 const RECENT_LINES = 12;
 const MAX_EDITED_FILES = 500;
 const EDIT_TOOLS = new Set(['Edit', 'Write', 'MultiEdit', 'NotebookEdit']);
-const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Read in chunks of this size through one reused buffer; only a line longer than this grows the carry. */
+export const CHUNK_BYTES = 256 * 1024;
+
+// The byte-level prefilter. Inside a JSON string a quote is escaped (\"), so
+// these byte sequences occur unescaped only as real keys: a line without one
+// of the record needles cannot be an assistant or user record and is counted
+// without being decoded. A line with one is parsed, and the parsed type decides
+// (a nested object may carry the same key).
+const ASSISTANT = Buffer.from('"type":"assistant"');
+const USER = Buffer.from('"type":"user"');
+const TOOL_USE_ID = Buffer.from('"tool_use_id":"');
+const IS_ERROR = Buffer.from('"is_error":true');
+const TIMESTAMP = Buffer.from('"timestamp":"');
 
 export interface ReadResult {
   /** Offset just past the last complete line consumed. */
@@ -55,40 +67,91 @@ export interface ReadResult {
   usage: Map<string, UsageRow>;
   /** False when the file shrank below the saved offset (rewritten): start over from 0. */
   continued: boolean;
+  /** Lines decoded and parsed (the rest were only scanned as bytes). */
+  parsedLines: number;
 }
 
 /**
  * Reads complete lines from `offset` to the end and folds them into `summary`
  * (mutated). Usage rows are keyed by request id, the last line for an id
  * winning, so an API response split over several lines counts once.
+ *
+ * Only the lines that matter are decoded: assistant records, user prompts and
+ * failed tool results. A user record that only carries successful tool
+ * results (most of a transcript's bytes, with Claude's `toolUseResult` copy)
+ * gives only its timestamp, read from the bytes.
  */
-export function readTranscript(path: string, offset: number, summary: TranscriptSummary): ReadResult {
+export function readTranscript(path: string, offset: number, summary: TranscriptSummary, chunkBytes = CHUNK_BYTES): ReadResult {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
     const usage = new Map<string, UsageRow>();
-    if (size < offset) return { offset: 0, size, usage, continued: false };
-    let position = offset;
-    let carry = Buffer.alloc(0);
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    while (position + carry.length < size) {
-      const bytes = readSync(fd, buffer, 0, CHUNK_BYTES, position + carry.length);
+    const result: ReadResult = { offset, size, usage, continued: true, parsedLines: 0 };
+    if (size < offset) return { ...result, offset: 0, continued: false };
+    // One buffer, reused: the partial last line moves to its front and the next read fills the rest.
+    // Only a line longer than the buffer makes it grow (to the line's size).
+    let buffer = Buffer.allocUnsafe(chunkBytes);
+    let carried = 0;
+    /** File offset of buffer[0]: the start of the line being carried. */
+    let lineStart = offset;
+    let readAt = offset;
+    while (readAt < size) {
+      if (carried === buffer.length) {
+        const grown = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(grown, 0, 0, carried);
+        buffer = grown;
+      }
+      const bytes = readSync(fd, buffer, carried, Math.min(buffer.length - carried, size - readAt), readAt);
       if (bytes <= 0) break;
-      const data = carry.length ? Buffer.concat([carry, buffer.subarray(0, bytes)]) : buffer.subarray(0, bytes);
+      readAt += bytes;
+      const end = carried + bytes;
       let start = 0;
       for (;;) {
-        const newline = data.indexOf(10, start);
-        if (newline === -1) break;
-        if (newline > start) foldLine(data.toString('utf8', start, newline), summary, usage);
+        const newline = buffer.indexOf(10, start);
+        if (newline === -1 || newline >= end) break;
+        if (newline > start) scanLine(buffer.subarray(start, newline), summary, usage, result);
         start = newline + 1;
       }
-      position += start;
-      carry = Buffer.from(data.subarray(start));
+      lineStart += start;
+      carried = end - start;
+      if (carried > 0 && start > 0) buffer.copy(buffer, 0, start, end);
     }
-    return { offset: position, size, usage, continued: true };
+    result.offset = lineStart;
+    return result;
   } finally {
     closeSync(fd);
   }
+}
+
+/** One complete line (no newline), as bytes: the prefilter, then a parse only when it can matter. */
+export function scanLine(line: Buffer, summary: TranscriptSummary, usage: Map<string, UsageRow>, result?: { parsedLines: number }): void {
+  const assistant = line.indexOf(ASSISTANT) !== -1;
+  if (!assistant) {
+    if (line.indexOf(USER) === -1) {
+      summary.records++;
+      return;
+    }
+    if (line.indexOf(TOOL_USE_ID) !== -1 && line.indexOf(IS_ERROR) === -1) {
+      // Tool results that did not fail: nothing to fold but the time.
+      summary.records++;
+      const at = timestampOf(line);
+      if (at) summary.lastRecordAt = at;
+      return;
+    }
+  }
+  if (result) result.parsedLines++;
+  foldLine(line.toString('utf8'), summary, usage);
+}
+
+/** The record's own timestamp: Claude writes it after the message, so the last one in the line. */
+function timestampOf(line: Buffer): string | null {
+  const at = line.lastIndexOf(TIMESTAMP);
+  if (at === -1) return null;
+  const from = at + TIMESTAMP.length;
+  const end = line.indexOf(34, from);
+  if (end === -1 || end - from > 40) return null;
+  const text = line.toString('latin1', from, end);
+  return /^\d{4}-\d\d-\d\dT[\d:.]+Z?$/.test(text) ? text : null;
 }
 
 interface ContentBlock {

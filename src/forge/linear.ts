@@ -17,7 +17,8 @@ export interface Ticket {
 
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9]*-\d+$/;
 
-export async function fetchTicket(context: Context, identifier: string, client: LinearClient = linearClient(context.env)): Promise<Ticket> {
+export async function fetchTicket(context: Context, identifier: string, client?: LinearClient): Promise<Ticket> {
+  client ??= await linearClient(context.env);
   if (!IDENTIFIER.test(identifier)) throw new UserInputError(`linear_issue ${JSON.stringify(identifier)} is not a Linear identifier like ENG-123.`);
   let issue;
   try {
@@ -69,7 +70,7 @@ export function recordTicket(context: Context, agentId: string, ticket: Ticket):
 export async function linkPrToTicket(context: Context, record: AgentRecord, prUrl: string, client?: LinearClient): Promise<string[]> {
   const row = context.store.db.prepare(`SELECT linear_issue FROM agents WHERE id = ?`).get(record.id) as { linear_issue: string | null } | undefined;
   if (!row?.linear_issue) return [];
-  const linear = client ?? linearClient(context.env);
+  const linear = client ?? (await linearClient(context.env));
   const stateName = context.env.LINEAR_REVIEW_STATE || 'In Review';
   try {
     const issue = await linear.issue(row.linear_issue);
@@ -88,8 +89,9 @@ export async function linkPrToTicket(context: Context, record: AgentRecord, prUr
 export async function listTickets(
   context: Context,
   options: { team?: string; mine?: boolean; states?: string[]; labels?: string[]; limit?: number },
-  client: LinearClient = linearClient(context.env),
+  client?: LinearClient,
 ): Promise<Ticket[]> {
+  client ??= await linearClient(context.env);
   const filter: Record<string, unknown> = {};
   if (options.mine ?? !options.team) filter.assignee = { isMe: { eq: true } };
   if (options.team) filter.team = { key: { eq: options.team } };
@@ -116,8 +118,9 @@ export async function listTickets(
 export async function createTicket(
   context: Context,
   input: { team: string; title: string; description?: string; labels?: string[] },
-  client: LinearClient = linearClient(context.env),
+  client?: LinearClient,
 ): Promise<Ticket> {
+  client ??= await linearClient(context.env);
   if (!input.title.trim()) throw new UserInputError('title is empty. Give the ticket a title.');
   try {
     const teams = await client.teams({ filter: { key: { eq: input.team } } });

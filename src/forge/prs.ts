@@ -80,7 +80,7 @@ export async function githubRepoOf(context: Context, repo: string): Promise<Repo
 export async function listPrs(context: Context, options: { names?: string[]; repos?: string[] } = {}, client?: Octokit): Promise<PrListing> {
   let records = options.names?.length ? options.names.map((name) => findLiveAgent(context, name)) : context.store.listAgents();
   if (options.repos?.length) records = records.filter((record) => options.repos!.some((repo) => record.repo === repo || record.repo.endsWith(`/${repo}`)));
-  const octokit = client ?? githubClient(context.env);
+  const octokit = client ?? (await githubClient(context.env));
   const byRepo = groupByRepo(records);
   const agents: AgentPullRequest[] = [];
   let rateLimit: PrListing['rateLimit'] = null;
@@ -190,7 +190,7 @@ export async function createPr(context: Context, input: CreatePrInput, client?: 
     throw new UserInputError(`Branch ${record.branch} is protected; ringmaster never pushes it. Spawn agents on their own branches.`);
   }
   const ref = await githubRepoOf(context, record.repo);
-  const octokit = client ?? githubClient(context.env);
+  const octokit = client ?? (await githubClient(context.env));
   try {
     await context.git.run(record.worktreePath, ['push', '--set-upstream', 'origin', `refs/heads/${record.branch}:refs/heads/${record.branch}`]);
   } catch (error) {

@@ -58,7 +58,7 @@ const REVIEW_FIELDS = `
  */
 export async function reviewCheck(context: Context, options: { names?: string[]; dryRun?: boolean } = {}, client?: Octokit): Promise<ReviewForward[]> {
   const records = context.store.listAgents().filter((record) => !options.names?.length || options.names.includes(record.name));
-  const octokit = client ?? githubClient(context.env);
+  const octokit = client ?? (await githubClient(context.env));
   const byRepo = groupByRepo(records);
   const results: ReviewForward[] = [];
   for (const [repo, repoAgents] of byRepo) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-session.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
@@ -149,6 +150,40 @@ export async function agentStatuses(context: Context, records: AgentRecord[], pa
   return statuses;
 }
 
+/**
+ * At most this many agents' git summaries run at once (each is about six git
+ * processes): a fleet read starts them in waves instead of hundreds at once,
+ * which on a small machine is faster and keeps the server's memory bounded.
+ */
+const GIT_CONCURRENCY = Math.max(2, Math.min(8, availableParallelism()));
+const gitSlots = limiter(GIT_CONCURRENCY);
+
+/** Runs the tasks handed to it with at most `slots` in flight, first come first served. */
+export function limiter(slots: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const next = () => {
+    if (running >= slots) return;
+    const start = queue.shift();
+    if (start) {
+      running++;
+      start();
+    }
+  };
+  return <T>(task: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push(() => {
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            running--;
+            next();
+          });
+      });
+      next();
+    });
+}
+
 /** Everything ringmaster knows about agents: status, transcript summary, git summary, and with verbose the screen. */
 export async function readAgentState(context: Context, options: { name?: string; verbose?: boolean } = {}): Promise<AgentStateReport[]> {
   const records = options.name ? [findLiveAgent(context, options.name)] : context.store.listAgents();
@@ -173,7 +208,7 @@ export async function readAgentState(context: Context, options: { name?: string;
         claudeSessionId: session.sessionId,
         transcriptPath: session.transcriptPath,
         transcript,
-        git: (await gitSummary(context.git, record).catch(() => undefined)) ?? null,
+        git: (await gitSlots(() => gitSummary(context.git, record)).catch(() => undefined)) ?? null,
       };
       if (options.verbose) report.screen = (await tmuxFor(context, record.tmuxSocket).capturePane(record.tmuxSession)) ?? '';
       return report;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { emptySummary, readTranscript, type TranscriptSummary, type UsageRow } from '../adapters/transcript.js';
 import type { Config } from '../config.js';
@@ -48,22 +48,24 @@ export function refreshTranscripts(store: Store, config: Config, agentId: string
   }
   const usage = { main: zeroTotals(), sidechain: zeroTotals(), subagents: zeroTotals() };
   const unpriced = new Set<string>();
+  // Running totals, kept per transcript, bucket and model by refreshOne: a few rows, however long the agent ran.
   const rows = store.db
     .prepare(
-      `SELECT u.model, u.sidechain, t.kind, u.input_tokens, u.output_tokens, u.cache_creation_tokens, u.cache_read_tokens
-       FROM transcript_usage u JOIN transcripts t ON t.path = u.path WHERE t.agent_id = ?`,
+      `SELECT bucket, model, responses, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens FROM transcript_totals WHERE agent_id = ?`,
     )
-    .all(agentId) as Array<{ model: string | null; sidechain: number; kind: string; input_tokens: number; output_tokens: number; cache_creation_tokens: number; cache_read_tokens: number }>;
+    .all(agentId) as Array<{ bucket: Bucket; model: string; responses: number; input_tokens: number; output_tokens: number; cache_creation_tokens: number; cache_read_tokens: number }>;
   for (const row of rows) {
-    const bucket = row.kind === 'subagent' ? usage.subagents : row.sidechain ? usage.sidechain : usage.main;
-    bucket.apiResponses++;
+    if (row.responses === 0) continue;
+    const bucket = usage[row.bucket];
+    const model = row.model === '' ? null : row.model;
+    bucket.apiResponses += row.responses;
     bucket.inputTokens += row.input_tokens;
     bucket.outputTokens += row.output_tokens;
     bucket.cacheCreationTokens += row.cache_creation_tokens;
     bucket.cacheReadTokens += row.cache_read_tokens;
-    const price = priceFor(config, row.model);
+    const price = priceFor(config, model);
     if (!price) {
-      unpriced.add(row.model ?? '(no model)');
+      unpriced.add(model ?? '(no model)');
       bucket.costUsd = null;
     } else if (bucket.costUsd !== null) {
       bucket.costUsd +=
@@ -74,11 +76,37 @@ export function refreshTranscripts(store: Store, config: Config, agentId: string
   return { path: mainPath, summary: mainSummary, usage, unpricedModels: [...unpriced] };
 }
 
+type Bucket = 'main' | 'sidechain' | 'subagents';
+
+/**
+ * The summary a process last read or wrote for each transcript, with the
+ * offset it stands for: while the stored offset is the same, the read skips
+ * parsing the stored JSON. Another process moving the offset is seen at once.
+ */
+const summaries = new WeakMap<Store, Map<string, { offset: number; summary: TranscriptSummary }>>();
+
 function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 'subagent'): TranscriptSummary {
-  const row = store.db.prepare(`SELECT path, kind, offset, summary_json FROM transcripts WHERE path = ?`).get(path) as TranscriptRow | undefined;
-  let summary: TranscriptSummary = row ? { ...emptySummary(), ...(JSON.parse(row.summary_json) as Partial<TranscriptSummary>) } : emptySummary();
-  if (!existsSync(path)) return summary;
-  let result = readTranscript(path, row?.offset ?? 0, summary);
+  let cache = summaries.get(store);
+  if (!cache) summaries.set(store, (cache = new Map()));
+  const row = store.db.prepare(`SELECT offset FROM transcripts WHERE path = ?`).get(path) as Pick<TranscriptRow, 'offset'> | undefined;
+  const cached = cache.get(path);
+  let summary: TranscriptSummary;
+  if (row && cached && cached.offset === row.offset) summary = cached.summary;
+  else if (row) {
+    const json = (store.db.prepare(`SELECT summary_json FROM transcripts WHERE path = ?`).get(path) as Pick<TranscriptRow, 'summary_json'>).summary_json;
+    summary = { ...emptySummary(), ...(JSON.parse(json) as Partial<TranscriptSummary>) };
+  } else summary = emptySummary();
+  const storedOffset = row?.offset ?? 0;
+  // Nothing appended (and not shrunk): no read at all.
+  const size = statSize(path);
+  if (size === null) return summary;
+  if (row && size === storedOffset) {
+    cache.set(path, { offset: storedOffset, summary });
+    return summary;
+  }
+  // The cached object is folded into: drop it first, so a failure midway leaves no half-advanced summary behind.
+  cache.delete(path);
+  let result = readTranscript(path, storedOffset, summary);
   let rewritten = false;
   if (!result.continued) {
     // The file was rewritten: forget what it said and read it again from the start.
@@ -86,25 +114,82 @@ function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 
     summary = emptySummary();
     result = readTranscript(path, 0, summary);
   }
-  if (row && !rewritten && result.offset === row.offset) return summary;
+  if (row && !rewritten && result.offset === row.offset) {
+    cache.set(path, { offset: storedOffset, summary });
+    return summary;
+  }
+  const bucketOf = (sidechain: boolean): Bucket => (kind === 'subagent' ? 'subagents' : sidechain ? 'sidechain' : 'main');
   // A cache on a read path: when the store cannot take the write now, the next read does it.
-  store.whenWritable(() => store.db.transaction(() => {
-    if (rewritten) store.db.prepare(`DELETE FROM transcript_usage WHERE path = ?`).run(path);
+  const written = store.whenWritable(() => store.db.transaction(() => {
+    // A first read (or a rewritten file) starts the path's usage and totals from nothing.
+    const fresh = rewritten || !row;
+    if (fresh) {
+      store.db.prepare(`DELETE FROM transcript_usage WHERE path = ?`).run(path);
+      store.db.prepare(`DELETE FROM transcript_totals WHERE path = ?`).run(path);
+    }
     store.db
       .prepare(
         `INSERT INTO transcripts (path, agent_id, kind, offset, size_seen, summary_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (path) DO UPDATE SET offset = excluded.offset, size_seen = excluded.size_seen, summary_json = excluded.summary_json, updated_at = excluded.updated_at`,
       )
       .run(path, agentId, kind, result.offset, result.size, JSON.stringify(summary), Date.now());
+    const previous = store.db.prepare(
+      `SELECT model, sidechain, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens FROM transcript_usage WHERE path = ? AND request_id = ?`,
+    );
     const upsert = store.db.prepare(
       `INSERT INTO transcript_usage (path, request_id, model, sidechain, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens)
        VALUES (@path, @requestId, @model, @sidechain, @inputTokens, @outputTokens, @cacheCreationTokens, @cacheReadTokens)
        ON CONFLICT (path, request_id) DO UPDATE SET model = excluded.model, sidechain = excluded.sidechain, input_tokens = excluded.input_tokens,
          output_tokens = excluded.output_tokens, cache_creation_tokens = excluded.cache_creation_tokens, cache_read_tokens = excluded.cache_read_tokens`,
     );
-    for (const usage of result.usage.values()) upsert.run({ ...usageParams(usage), path });
+    const addTotals = store.db.prepare(
+      `INSERT INTO transcript_totals (path, agent_id, bucket, model, responses, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens)
+       VALUES (@path, @agentId, @bucket, @model, @responses, @inputTokens, @outputTokens, @cacheCreationTokens, @cacheReadTokens)
+       ON CONFLICT (path, bucket, model) DO UPDATE SET responses = responses + excluded.responses, input_tokens = input_tokens + excluded.input_tokens,
+         output_tokens = output_tokens + excluded.output_tokens, cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+         cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens`,
+    );
+    // Fold this read's responses into per-bucket deltas; a response seen in an earlier read (its
+    // lines split across reads) gives back what it added then, so it counts once, from its last line.
+    const deltas = new Map<string, { bucket: Bucket; model: string; responses: number; inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number }>();
+    const add = (bucket: Bucket, model: string, sign: number, tokens: { inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number }) => {
+      const key = `${bucket}\u0000${model}`;
+      let delta = deltas.get(key);
+      if (!delta) deltas.set(key, (delta = { bucket, model, responses: 0, inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }));
+      delta.responses += sign;
+      delta.inputTokens += sign * tokens.inputTokens;
+      delta.outputTokens += sign * tokens.outputTokens;
+      delta.cacheCreationTokens += sign * tokens.cacheCreationTokens;
+      delta.cacheReadTokens += sign * tokens.cacheReadTokens;
+    };
+    for (const usage of result.usage.values()) {
+      const old = fresh
+        ? undefined
+        : (previous.get(path, usage.requestId) as { model: string | null; sidechain: number; input_tokens: number; output_tokens: number; cache_creation_tokens: number; cache_read_tokens: number } | undefined);
+      if (old) {
+        add(bucketOf(old.sidechain === 1), old.model ?? '', -1, {
+          inputTokens: old.input_tokens,
+          outputTokens: old.output_tokens,
+          cacheCreationTokens: old.cache_creation_tokens,
+          cacheReadTokens: old.cache_read_tokens,
+        });
+      }
+      add(bucketOf(usage.sidechain), usage.model ?? '', 1, usage);
+      upsert.run({ ...usageParams(usage), path });
+    }
+    for (const delta of deltas.values()) addTotals.run({ ...delta, path, agentId });
+    return true;
   })());
+  if (written) cache.set(path, { offset: result.offset, summary });
   return summary;
+}
+
+function statSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
 }
 
 function usageParams(usage: UsageRow) {

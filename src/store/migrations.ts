@@ -152,6 +152,26 @@ const MIGRATIONS: string[] = [
      request_id TEXT
    );
    CREATE INDEX network_rules_host ON network_rules (host);`,
+  // Fast state (issue 13): running usage totals per transcript, bucket and model, written in the
+  // same transaction as the transcript's offset, so a read sums a few rows instead of every response.
+  `CREATE TABLE transcript_totals (
+     path TEXT NOT NULL,
+     agent_id TEXT NOT NULL,
+     bucket TEXT NOT NULL CHECK (bucket IN ('main', 'sidechain', 'subagents')),
+     model TEXT NOT NULL DEFAULT '',
+     responses INTEGER NOT NULL DEFAULT 0,
+     input_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (path, bucket, model)
+   );
+   CREATE INDEX transcript_totals_agent ON transcript_totals (agent_id);
+   INSERT INTO transcript_totals (path, agent_id, bucket, model, responses, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens)
+     SELECT u.path, t.agent_id, CASE WHEN t.kind = 'subagent' THEN 'subagents' WHEN u.sidechain THEN 'sidechain' ELSE 'main' END, COALESCE(u.model, ''),
+            count(*), sum(u.input_tokens), sum(u.output_tokens), sum(u.cache_creation_tokens), sum(u.cache_read_tokens)
+     FROM transcript_usage u JOIN transcripts t ON t.path = u.path
+     GROUP BY 1, 2, 3, 4;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

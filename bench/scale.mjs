@@ -1,0 +1,229 @@
+/**
+ * Benchmark: a fleet at scale. 100 agents registered in a temp store, 30 of
+ * them live: a real tmux session each on the private socket whose pane runs
+ * `bash -c 'sleep …; :'` (so the agent process is a child of the pane, as a
+ * real launch script's is), a real git worktree each, and a real transcript
+ * file where Claude Code keeps them (3 MB for the live ones, 1 MB for the
+ * others, bench/transcript-gen.mjs). No real Claude is needed: nothing here
+ * depends on the model.
+ *
+ * The reads go through the built server (`ringmaster serve` over stdio, a
+ * separate process), as a parent would call them:
+ *   - idle server memory after initialize + tools/list (VmRSS);
+ *   - read_agent_state of all, cold (every transcript read for the first time);
+ *   - list_agents and read_agent_state of all with nothing new (medians);
+ *   - read_agent_state of all after ~13 KB appended to each live transcript;
+ *   - the server's VmRSS after the reads and its peak (VmHWM);
+ *   - where read_agent_state's time goes, in this process over the same store:
+ *     statuses (one tmux call, liveness, hooks), transcripts, git summaries.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../dist/src/config.js';
+import { Store } from '../dist/src/store/store.js';
+import { Git } from '../dist/src/adapters/git.js';
+import { Tmux } from '../dist/src/adapters/tmux.js';
+import { agentStatuses, limiter } from '../dist/src/state/state.js';
+import { gitSummary } from '../dist/src/state/git-summary.js';
+import { refreshTranscripts } from '../dist/src/state/transcripts.js';
+import { ROOT } from './world.mjs';
+import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
+import { MB, round, summarize } from './stats.mjs';
+
+const REGISTERED = 100;
+const LIVE = 30;
+const LIVE_BYTES = 3 * MB;
+const IDLE_BYTES = 1 * MB;
+const APPEND_BYTES = 13 * 1024;
+const REPS = 3;
+
+function memory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name) => round(Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024, 1);
+  return { rssMB: field('VmRSS'), peakMB: field('VmHWM') };
+}
+
+/** A minimal MCP client over stdio: newline-delimited JSON-RPC. */
+function startServer(env) {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let buffered = '';
+  let stderr = '';
+  let nextId = 1;
+  const waiting = new Map();
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      let message;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const resolve = waiting.get(message.id);
+      if (resolve) {
+        waiting.delete(message.id);
+        resolve(message);
+      }
+    }
+  });
+  const request = (method, params) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => reject(new Error(`${method} timed out; server stderr: ${stderr.slice(-500)}`)), 120_000);
+      waiting.set(id, (message) => {
+        clearTimeout(timer);
+        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
+        else resolve(message.result);
+      });
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  const notify = (method, params) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
+  const call = async (name, args = {}) => {
+    const started = performance.now();
+    const result = await request('tools/call', { name, arguments: args });
+    const ms = performance.now() - started;
+    if (result.isError) throw new Error(`${name} failed: ${result.content?.[0]?.text}`);
+    return { ms, result };
+  };
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.on('exit', resolve);
+      child.kill('SIGTERM');
+    });
+  return { pid: child.pid, request, notify, call, stop };
+}
+
+export async function benchScale(world, log) {
+  const config = loadConfig(world.env);
+  const store = new Store(join(config.home, 'state.db'));
+  const repo = world.makeRepo('scale');
+  const projectDir = join(world.home, '.claude', 'projects', '-bench-scale');
+  mkdirSync(projectDir, { recursive: true });
+  const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const baseCommit = git('rev-parse', 'HEAD').toString().trim();
+  let server;
+  try {
+    log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
+    const prepared = performance.now();
+    const live = [];
+    let transcriptBytes = 0;
+    for (let index = 0; index < REGISTERED; index++) {
+      const id = `ag_scale${String(index).padStart(4, '0')}`;
+      const name = `scale-${index}`;
+      const sessionId = `00000000-0000-4000-b000-${String(index).padStart(12, '0')}`;
+      const worktreePath = join(world.root, 'worktrees', name);
+      const path = join(projectDir, `${sessionId}.jsonl`);
+      git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
+      store.insertAgent({
+        id,
+        name,
+        repo,
+        baseRef: 'main',
+        baseCommit,
+        branch: `agent/${name}`,
+        worktreePath,
+        tmuxSocket: world.socket,
+        tmuxSession: `ringmaster-${name}`,
+        agentKind: 'claude',
+        model: null,
+        task: `synthetic agent ${index}`,
+        taskPreview: `synthetic agent ${index}`,
+      });
+      store.markRunning(id, ['claude']);
+      store.setClaudeSession(id, sessionId, path);
+      const isLive = index < LIVE;
+      const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
+      transcriptBytes += writer.stats.bytes;
+      if (isLive) {
+        world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
+        live.push({ path, writer });
+      }
+    }
+    const sessions = world.tmuxSync('list-sessions', '-F', '#{session_name}').split('\n').filter(Boolean).length;
+    if (sessions !== LIVE) throw new Error(`expected ${LIVE} tmux sessions, found ${sessions}`);
+    store.close();
+    log(`scale: ready in ${Math.round(performance.now() - prepared)} ms (${round(transcriptBytes / MB, 0)} MB of transcripts)`);
+
+    server = startServer(world.env);
+    await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
+    server.notify('notifications/initialized');
+    await server.request('tools/list', {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const idle = memory(server.pid);
+    log(`scale: idle server ${idle.rssMB} MB`);
+
+    const cold = await server.call('read_agent_state');
+    const reported = cold.result.structuredContent?.agents?.length ?? null;
+    log(`scale: read_agent_state cold ${Math.round(cold.ms)} ms (${reported} agents)`);
+
+    const listMs = [];
+    const readMs = [];
+    let listed = null;
+    for (let rep = 0; rep < REPS; rep++) {
+      const list = await server.call('list_agents');
+      listMs.push(list.ms);
+      listed = list.result.structuredContent?.agents?.filter((agent) => agent.process_alive).length ?? null;
+      readMs.push((await server.call('read_agent_state')).ms);
+    }
+    log(`scale: list_agents ${listMs.map((ms) => Math.round(ms)).join(', ')} ms; read_agent_state ${readMs.map((ms) => Math.round(ms)).join(', ')} ms`);
+
+    const incrementalMs = [];
+    for (let rep = 0; rep < 2; rep++) {
+      for (const agent of live) appendTranscript(agent.path, agent.writer, APPEND_BYTES);
+      incrementalMs.push((await server.call('read_agent_state')).ms);
+    }
+    const after = memory(server.pid);
+    log(`scale: read_agent_state after appends ${incrementalMs.map((ms) => Math.round(ms)).join(', ')} ms; server ${after.rssMB} MB (peak ${after.peakMB} MB)`);
+
+    await server.stop();
+    server = undefined;
+
+    // Where the time goes: the three parts of read_agent_state, one after the other, nothing new.
+    const parts = new Store(join(config.home, 'state.db'));
+    const context = { config, store: parts, git: new Git(), tmux: new Tmux(config.tmux.command, config.tmux.socket ?? null), env: world.env };
+    const records = parts.listAgents();
+    let started = performance.now();
+    await agentStatuses(context, records);
+    const statusesMs = performance.now() - started;
+    started = performance.now();
+    for (const record of records) {
+      const session = parts.claudeSession(record.id);
+      if (session.transcriptPath) refreshTranscripts(parts, config, record.id, session.transcriptPath);
+    }
+    const transcriptsMs = performance.now() - started;
+    started = performance.now();
+    // As the server runs them: a few agents' summaries at a time.
+    const slots = limiter(Math.max(2, Math.min(8, availableParallelism())));
+    await Promise.all(records.map((record) => slots(() => gitSummary(context.git, record)).catch(() => undefined)));
+    const gitMs = performance.now() - started;
+    parts.close();
+    log(`scale: in-process parts: statuses ${Math.round(statusesMs)} ms, transcripts ${Math.round(transcriptsMs)} ms, git summaries ${Math.round(gitMs)} ms`);
+
+    return {
+      registered: REGISTERED,
+      live: LIVE,
+      liveSeenByListAgents: listed,
+      agentsReported: reported,
+      transcriptMB: round(transcriptBytes / MB, 1),
+      idleServerMB: idle.rssMB,
+      readAgentStateColdMs: round(cold.ms, 1),
+      listAgentsMs: summarize(listMs, 1),
+      readAgentStateMs: summarize(readMs, 1),
+      readAgentStateAfterAppendMs: summarize(incrementalMs, 1),
+      appendedBytesPerLiveAgent: APPEND_BYTES,
+      serverMB: after.rssMB,
+      serverPeakMB: after.peakMB,
+      partsMs: { statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1) },
+      reps: REPS,
+    };
+  } finally {
+    await server?.stop();
+  }
+}
