@@ -208,6 +208,18 @@ export function withdrawRequest(store: Store, id: string, why: string): void {
   })();
 }
 
+/**
+ * A human's recent "approve once" of a command in this category for this agent
+ * (the hook layer): the connections that very command opens are part of what
+ * was approved, so the egress gate does not ask again within `windowMs`.
+ */
+export function recentCommandApproval(store: Store, agentId: string, category: string, windowMs: number): string | undefined {
+  const row = store.db
+    .prepare(`SELECT id FROM permission_requests WHERE agent_id = ? AND category = ? AND state = 'approved' AND tool != 'network' AND decided_at > ? ORDER BY decided_at DESC LIMIT 1`)
+    .get(agentId, category, Date.now() - windowMs) as { id: string } | undefined;
+  return row?.id;
+}
+
 /** Pending requests held by the egress gate (a connection waits on each). */
 export function pendingNetworkRequests(store: Store): PermissionRequest[] {
   return (store.db.prepare(`SELECT * FROM permission_requests WHERE state = 'pending' AND tool = 'network'`).all() as RequestRow[]).map(toRequest);

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, listRequests, type PermissionRequest } from '../../src/gate/permissions.js';
+import { decide, listAudit, listRequests, type PermissionRequest } from '../../src/gate/permissions.js';
 import { sendPrompt } from '../../src/fleet/prompt.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
 import { agentStatus, findLiveAgent } from '../../src/state/state.js';
@@ -131,24 +131,28 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
     await toolResult('remote says ok');
   });
 
-  it('holds the aws CLI at the network even when its command is approved, and reaches AWS only after the network approval', async () => {
-    const before = remote.seen().split('\n').filter((line) => line === 'TCP 443').length;
-    await run('AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard aws s3 ls --cli-read-timeout 5 --cli-connect-timeout 5; echo aws-finished');
-    const request = await waitUntil(
-      () => listRequests(world.context.store, { pendingOnly: true }).find((entry) => entry.tool === 'network' && /amazonaws\.com:443$/.test(entry.resource ?? '')),
-      60_000,
-      'the egress gate to hold the AWS endpoint',
-    );
+  it('AWS code the classifier cannot read is held at the network; an approved aws command reaches AWS without a second question', async () => {
+    // A script the classifier sees nothing in: the network holds it as AWS all the same.
+    await run(`printf 'import urllib.request\\nurllib.request.urlopen("http://s3.amazonaws.com/bucket?list-type=2", timeout=300)\\n' > s3.py && python3 s3.py; echo s3-finished`);
+    const request = await networkHold('s3.amazonaws.com:80');
     expect(request.category).toBe('aws');
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(remote.seen().split('\n').filter((line) => line === 'TCP 443').length).toBe(before);
+    expect(remote.seen()).not.toContain('s3.amazonaws.com/bucket');
     decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
-    await waitUntil(() => remote.seen().split('\n').filter((line) => line === 'TCP 443').length > before, 60_000, 'the AWS connection after approval');
+    await waitUntil(() => remote.seen().includes('HTTP GET s3.amazonaws.com/bucket?list-type=2'), 30_000, 'the S3 request after approval');
+    await toolResult('s3-finished');
+
+    // The hook layer holds `aws s3 ls` (approved here by the test's approver); the connections that command opens are part of that approval.
+    const tcp443 = () => remote.seen().split('\n').filter((line) => line === 'TCP 443').length;
+    const before = tcp443();
+    await run('AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard aws s3 ls --cli-read-timeout 5 --cli-connect-timeout 5; echo aws-finished');
     await toolResult('aws-finished');
+    expect(tcp443()).toBeGreaterThan(before);
+    expect(listAudit(world.context.store, { agentName: 'boxed' }).some((entry) => entry.tool === 'network' && entry.outcome === "allowed by the command's approval")).toBe(true);
   });
 
   it('a denial reaches the agent in words, and the host never hears of it', async () => {
-    await run('curl -s -m 300 -d "text=deploy done" http://slack.com/api/chat.postMessage');
+    await run(`printf 'curl -s -m 300 -d "text=deploy done" http://slack.com/api/chat.postMessage\\n' > post.sh && sh post.sh`);
     const request = await networkHold('slack.com:80');
     decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'no posting to Slack from agents' });
     const answer = await toolResult('no posting to Slack from agents');
@@ -158,7 +162,7 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
 
   it('an HTTPS client sees only "403", so the reason reaches the model through the tool call\'s hook', async () => {
     const tlsBefore = remote.seen().split('\n').filter((line) => line === 'TCP 443').length;
-    await run('curl -sS -m 300 -X POST -d x https://hooks.slack.com/services/T0/B0/TLS; echo "https-exit=$?"');
+    await run(`printf 'curl -sS -m 300 -X POST -d x https://hooks.slack.com/services/T0/B0/TLS\\n' > tls.sh && sh tls.sh; echo "https-exit=$?"`);
     const request = await networkHold('hooks.slack.com:443');
     decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'webhooks go through the parent' });
     const answer = await model.waitFor((entry) => JSON.stringify(entry.body).includes('webhooks go through the parent'), 60_000);
@@ -192,11 +196,11 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
   });
 
   it('dangerouslyDisableSandbox changes nothing: the call stays sandboxed and held', async () => {
-    await run('curl -s -m 300 http://sts.amazonaws.com/?Action=GetCallerIdentity', 'UNSANDBOXED');
-    const request = await networkHold('sts.amazonaws.com:80');
+    await run('curl -s -m 300 http://other-unknown.example/?dangerous=1', 'UNSANDBOXED');
+    const request = await networkHold('other-unknown.example:80');
     decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'no' });
-    await toolResult('ringmaster egress gate refused sts.amazonaws.com:80');
-    expect(remote.seen()).not.toContain('GetCallerIdentity');
+    await toolResult('ringmaster egress gate refused other-unknown.example:80');
+    expect(remote.seen()).not.toContain('dangerous=1');
   });
 
   it("ringmaster's own state is read-only inside: a child cannot rewrite the policy or the store", async () => {

@@ -3,7 +3,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Store } from '../../store/store.js';
 import { decideConnection } from '../network.js';
-import { audit, createRequest, getRequest, hasGrant, hasHostRule, hostGrantKey, pendingNetworkRequests, UNKNOWN_HOST_CATEGORY, withdrawRequest, type PermissionRequest } from '../permissions.js';
+import { audit, createRequest, getRequest, hasGrant, hasHostRule, hostGrantKey, pendingNetworkRequests, recentCommandApproval, UNKNOWN_HOST_CATEGORY, withdrawRequest, type PermissionRequest } from '../permissions.js';
 import { loadPolicy, type Policy } from '../policy.js';
 import { createHttpProxy, createSocksProxy, type ConnectionFilter, type Verdict } from './proxy.js';
 
@@ -175,6 +175,12 @@ export class EgressGate {
     if (verdict.kind === 'allow') return allow();
     if (verdict.kind === 'gated' && hasGrant(store, agentId, verdict.category)) {
       audit(store, { agentId, agentName: name, requestId: null, category: verdict.category, tool: 'network', summary: `connect ${resource}`, outcome: 'allowed by grant', actor: 'egress', note: null });
+      return allow();
+    }
+    // The human just approved this agent's command in this category (`aws s3 ls`): its connections are part of it.
+    const approvedCommand = verdict.kind === 'gated' ? recentCommandApproval(store, agentId, verdict.category, ONCE_WINDOW_MS) : undefined;
+    if (approvedCommand && verdict.kind === 'gated') {
+      audit(store, { agentId, agentName: name, requestId: approvedCommand, category: verdict.category, tool: 'network', summary: `connect ${resource}`, outcome: 'allowed by the command\'s approval', actor: 'egress', note: null });
       return allow();
     }
     if (verdict.kind === 'unknown' && verdict.action === 'deny') {
