@@ -9,7 +9,7 @@ export const spawnAgentTool = defineTool({
   title: 'Spawn agent',
   description:
     'Start a child coding agent on its own new branch, in its own git worktree and tmux session, and hand it a task. ' +
-    'The child starts working with no keystroke from anyone. Returns the agent id and name, the branch, the worktree path, ' +
+    'The child starts working with no keystroke from anyone, in an OS sandbox whose network passes ringmaster\'s egress gate (gated and unknown hosts wait for a human). Returns the agent id and name, the branch, the worktree path, ' +
     'the tmux session and the exact command a human runs to attach. Give each agent a task that touches different files from the others.',
   inputSchema: z.object({
     repo: z.string().describe('Absolute path of a git checkout (any folder inside it works).'),
@@ -21,7 +21,7 @@ export const spawnAgentTool = defineTool({
     agent: z.enum(AGENT_KINDS).optional().describe('Which agent CLI to run. Default: claude.'),
     command: z.array(z.string()).optional().describe('With agent "custom": the argv to run. "{task}" and "{task_file}" are replaced; otherwise the task is the last argument.'),
     model: z.string().optional().describe('Model name passed to the agent CLI (--model).'),
-    extra_args: z.array(z.string()).optional().describe('Extra arguments for the agent CLI, e.g. ["--permission-mode", "acceptEdits"].'),
+    extra_args: z.array(z.string()).optional().describe('Extra arguments for the agent CLI, e.g. ["--permission-mode", "acceptEdits"]. Arguments that would switch off ringmaster\'s settings, hooks, sandbox or permission checks (--settings, --setting-sources, --dangerously-skip-permissions, --mcp-config, --add-dir, bypassPermissions, ...) are refused.'),
     env: z.record(z.string(), z.string()).optional().describe('Extra environment variables for the agent.'),
     bootstrap: z
       .object({
