@@ -1,11 +1,11 @@
 import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { claudeJsonFor, forgetFolder } from '../adapters/claude-config.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
 import { closeEgress } from '../gate/index.js';
+import { srtTempDir } from './spawn.js';
 
 export interface CleanupInput {
   name: string;
@@ -88,7 +88,7 @@ export async function cleanupAgent(context: Context, input: CleanupInput): Promi
   forgetFolder(claudeJsonFor(context.env), [record.worktreePath, inboxDir(agentDir(context, record.id))]);
   rmSync(agentDir(context, record.id), { recursive: true, force: true });
   // The sandbox's private temp folder of a non-Claude agent (srt), and its egress ports.
-  rmSync(join(tmpdir(), `ringmaster-${record.id}`), { recursive: true, force: true });
+  rmSync(srtTempDir(record.id), { recursive: true, force: true });
   await closeEgress(store, context.config.home, record.id);
   store.markRemoved(record.id, { removed, kept, force: Boolean(input.force) });
   return {

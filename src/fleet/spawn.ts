@@ -243,6 +243,7 @@ async function openAgentEgress(context: Context, agent: ReservedAgent, plan: Che
   }
   progress('Opening the agent\'s egress gate');
   rollback.add('egress ports', () => closeEgress(store, config.home, agent.id));
+  rollback.add('sandbox temp folder', () => rmSync(srtTempDir(agent.id), { recursive: true, force: true }));
   const gitHosts = await context.git.remoteHosts(agent.repo);
   return openEgress(store, config.home, context.env, { id: agent.id, gitHosts });
 }
@@ -272,7 +273,7 @@ function sandboxWrapper(context: Context, agent: ReservedAgent, egress: EgressPo
  */
 function srtOptions(context: Context, agent: ReservedAgent, egress: EgressPorts, allowWrite: string[]) {
   const gitDir = join(agent.repo, '.git');
-  const tmp = join(tmpdir(), `ringmaster-${agent.id}`);
+  const tmp = srtTempDir(agent.id);
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
   return {
     tmp,
@@ -282,6 +283,11 @@ function srtOptions(context: Context, agent: ReservedAgent, egress: EgressPorts,
     writable: [agent.worktreePath, gitDir, tmp, ...allowWrite],
     readOnly: [join(gitDir, 'hooks'), join(gitDir, 'config')],
   };
+}
+
+/** The private temp folder of a process in srt: the one place outside its worktree it may write. */
+export function srtTempDir(agentId: string): string {
+  return join(tmpdir(), `ringmaster-${agentId}`);
 }
 
 interface PreparedLaunch {
@@ -303,7 +309,7 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     RINGMASTER_HOME: config.home,
     RINGMASTER_WORKTREE_ROOT: worktreeRoot,
     // Inside srt only the agent's private temp folder is writable outside its worktree.
-    ...(egress && kind !== 'claude' ? { TMPDIR: join(tmpdir(), `ringmaster-${agent.id}`) } : {}),
+    ...(egress && kind !== 'claude' ? { TMPDIR: srtTempDir(agent.id) } : {}),
   });
   const files = writeAgentFiles(agent.dir, {
     id: agent.id,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContext, type Context } from '../../src/core/context.js';
+import { srtTempDir } from '../../src/fleet/spawn.js';
 import { isProcessAlive } from '../../src/adapters/process.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -85,8 +86,16 @@ export function makeWorld(extraEnv: Record<string, string> = {}): TestWorld {
     fakeLog,
     tmux,
     close: async () => {
+      // Non-Claude agents' sandbox temp folders live in the system temp folder; cleanup removes them, and so does this.
+      let agentIds: string[] = [];
+      try {
+        agentIds = context.store.listAgents({ includeRemoved: true }).map((record) => record.id);
+      } catch {
+        // A test that broke the store on purpose.
+      }
       context.store.close();
       stopEgress(env.RINGMASTER_HOME!);
+      for (const id of agentIds) rmSync(srtTempDir(id), { recursive: true, force: true });
       // Let the agents die before removing their HOME: Claude writes its logs on the way out.
       const pids = tmux('list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
       tmux('kill-server');
