@@ -261,7 +261,8 @@ function sandboxWrapper(context: Context, agent: ReservedAgent, egress: EgressPo
   writeFileSync(settingsPath, `${JSON.stringify(srtSettings(options), null, 2)}\n`, { mode: 0o600 });
   // srt re-quotes its arguments for `bash -c`, so the change of folder inside is a script file, not an inline string.
   const inWorktree = join(agent.dir, 'in-worktree.sh');
-  writeFileSync(inWorktree, `cd -- ${shellQuote(agent.worktreePath)} || exit 98\nexec "$@"\n`, { mode: 0o700 });
+  // The marker tells start-up when the agent itself began (srt's own set-up takes a second or more).
+  writeFileSync(inWorktree, `: > ${shellQuote(join(options.tmp, STARTED_MARKER))}\ncd -- ${shellQuote(agent.worktreePath)} || exit 98\nexec "$@"\n`, { mode: 0o700 });
   // `--` ends srt's own options: an agent's `-c` must not be taken as srt's.
   return ['/bin/sh', '-c', 'cd -- "$0" && exec "$@"', options.tmp, ...srtCommand(), '--settings', settingsPath, '--', '/bin/bash', inWorktree];
 }
@@ -285,12 +286,26 @@ function srtOptions(context: Context, agent: ReservedAgent, egress: EgressPorts,
   };
 }
 
+/** Written inside the sandbox by in-worktree.sh just before the agent starts. */
+const STARTED_MARKER = '.agent-started';
+
+/** When the agent in srt started (the marker's time), or null while it has not. */
+function srtAgentStartedAt(agentId: string): number | null {
+  try {
+    return statSync(join(srtTempDir(agentId), STARTED_MARKER)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
 /** The private temp folder of a process in srt: the one place outside its worktree it may write. */
 export function srtTempDir(agentId: string): string {
   return join(tmpdir(), `ringmaster-${agentId}`);
 }
 
 interface PreparedLaunch {
+  /** The agent runs inside srt (non-Claude agents with the sandbox on). */
+  sandboxed: boolean;
   files: AgentFiles;
   argv: string[];
   delivery: 'argv' | 'paste';
@@ -334,6 +349,8 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     taskPlaceholder: '{task}',
   });
   // Claude sandboxes its own Bash; any other agent CLI runs whole inside srt, its model traffic included.
+  // (A bootstrap setup in srt left the start marker too: start-up must see the agent's own.)
+  rmSync(join(srtTempDir(agent.id), STARTED_MARKER), { force: true });
   const launch = egress && kind !== 'claude' ? { ...plain, argv: [...sandboxWrapper(context, agent, egress, plan.policy.sandbox.allowWrite), ...plain.argv] } : plain;
   writeFileSync(
     files.launchPath,
@@ -372,7 +389,7 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
       }),
     );
   }
-  return { files, argv: launch.argv, delivery: launch.delivery, notes };
+  return { sandboxed: Boolean(egress && kind !== 'claude'), files, argv: launch.argv, delivery: launch.delivery, notes };
 }
 
 /** Step 6: the tmux session running launch.sh. */
@@ -398,6 +415,7 @@ function confirmStarted(context: Context, agent: ReservedAgent, prepared: Prepar
     },
     timeoutMs: config.spawn.startupTimeoutMs,
     progress,
+    agentStartedAt: agent.kind !== 'claude' && prepared.sandboxed ? () => srtAgentStartedAt(agent.id) : undefined,
   });
 }
 

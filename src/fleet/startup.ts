@@ -15,6 +15,12 @@ export interface StartupWatch {
   taskSubmitted: () => boolean;
   timeoutMs: number;
   progress: ProgressReporter;
+  /**
+   * When the agent's own process started, for an agent inside srt (which takes
+   * a second or more to set up): the settle time counts from then, not from
+   * the pane's start. Undefined for agents that start at once.
+   */
+  agentStartedAt?: () => number | null;
 }
 
 /**
@@ -32,7 +38,7 @@ export const STARTUP_DIALOGS = [
 const MENU = /^\s*❯\s*\d+\.\s/m;
 const POLL_MS = 100;
 /** A CLI that dies this fast did not start; one that lives this long is taken as up. */
-// srt (the sandbox around non-Claude agents) takes about a second to set up and to tear down.
+// Counted from when the agent itself began (agentStartedAt): srt then needs a moment more to tear down a CLI that dies.
 const SETTLE_MS = 3000;
 /**
  * Claude ignores keys sent the moment a dialog appears (FACTS.md: Down, then
@@ -52,7 +58,8 @@ const UNKNOWN_DIALOG_MS = 5_000;
  */
 export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted: boolean | null; notes: string[] }> {
   const notes: string[] = [];
-  const deadline = Date.now() + Math.max(watch.timeoutMs, SETTLE_MS);
+  // Claude's deadline is its own; a CLI that cannot confirm gets at least the time to settle.
+  const deadline = Date.now() + (watch.kind === 'claude' ? watch.timeoutMs : Math.max(watch.timeoutMs, SETTLE_MS));
   let lastScreen = '';
   let stableSince = Date.now();
   /** The dialog on screen, when it appeared, and when the last key went to it. */
@@ -101,7 +108,7 @@ export async function watchStartup(watch: StartupWatch): Promise<{ taskSubmitted
           dialog.lastKeyAt = Date.now();
         }
       }
-    } else if (now - started >= SETTLE_MS) {
+    } else if (now - (watch.agentStartedAt ? (watch.agentStartedAt() ?? now) : started) >= SETTLE_MS) {
       if (watch.delivery === 'argv') return { taskSubmitted: null, notes };
       // A TUI that takes its task by paste: wait until its first screen has settled.
       if (screen.trim() !== '' && now - stableSince >= SETTLE_MS) {
