@@ -125,6 +125,9 @@ function sample(name: string) {
     stop: async () => {
       running = false;
       await loop;
+      // One last look, so that a state the caller has just seen is in the timeline however busy the machine was.
+      const last = await status(name).catch(() => undefined);
+      if (last) timeline.push({ at: Date.now(), state: last.state, reason: last.reason, since: last.since });
     },
   };
 }
