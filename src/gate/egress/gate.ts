@@ -59,10 +59,6 @@ export class EgressGate {
     return [...this.bound.keys()];
   }
 
-  portsOf(agentId: string): EgressPorts | undefined {
-    return this.bound.get(agentId)?.ports;
-  }
-
   /** Opens the agent's port pair: the recorded ports when it has them (after a restart), fresh ones otherwise. */
   async bind(agentId: string): Promise<EgressPorts> {
     const existing = this.bound.get(agentId);
