@@ -95,6 +95,19 @@ export const configSchema = z.strictObject({
       stallAfterSec: z.number().int().min(0).max(86_400).default(900),
     })
     .default({ desktop: true, tmux: true, minIntervalSec: 30, stallAfterSec: 900 }),
+  /** Fleet discipline (src/fleet/queue.ts): how many agents may run at once, and the machine's floor for starting one. */
+  fleet: z
+    .strictObject({
+      /** Live agents (spawning or with a running process) on this machine; a spawn past it is queued. 0: no cap. */
+      maxLiveAgents: z.number().int().min(0).max(10_000).default(16),
+      /** The same per repository. 0: no cap beyond the machine's. */
+      maxLiveAgentsPerRepo: z.number().int().min(0).max(10_000).default(0),
+      /** A spawn is refused (and a queued one waits) while the machine has less memory available than this. */
+      minFreeMemoryMb: z.number().int().min(0).default(256),
+      /** The same for free disk space where worktrees are made. */
+      minFreeDiskMb: z.number().int().min(0).default(512),
+    })
+    .default({ maxLiveAgents: 16, maxLiveAgentsPerRepo: 0, minFreeMemoryMb: 256, minFreeDiskMb: 512 }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -148,6 +161,10 @@ export function loadConfig(env: Env = process.env): Config {
     http: { ...(fromFile.http as object), ...dropUndefined({ port: intFromEnv(env, 'RINGMASTER_PORT') }) },
     egress: { ...(fromFile.egress as object), ...dropUndefined({ hostsFile: env.RINGMASTER_EGRESS_HOSTS || undefined }) },
     store: { ...(fromFile.store as object), ...dropUndefined({ busyTimeoutMs: intFromEnv(env, 'RINGMASTER_STORE_BUSY_TIMEOUT_MS') }) },
+    fleet: {
+      ...(fromFile.fleet as object),
+      ...dropUndefined({ maxLiveAgents: intFromEnv(env, 'RINGMASTER_MAX_AGENTS'), maxLiveAgentsPerRepo: intFromEnv(env, 'RINGMASTER_MAX_AGENTS_PER_REPO') }),
+    },
     notifications: {
       ...(fromFile.notifications as object),
       ...dropUndefined({ webhookUrl: env.RINGMASTER_WEBHOOK_URL || undefined, ntfyUrl: env.RINGMASTER_NTFY_URL || undefined }),

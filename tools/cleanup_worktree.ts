@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cleanupAgent } from '../src/fleet/index.js';
+import { cleanupAgent, startQueued } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const cleanupWorktreeTool = defineTool({
@@ -31,6 +31,8 @@ export const cleanupWorktreeTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handle(context, args) {
     const result = await cleanupAgent(context, { name: args.name, force: args.force, deleteBranch: args.delete_branch });
+    // A freed slot goes to the next queued spawn; the server goes on serving while it starts.
+    void startQueued(context).catch(() => undefined);
     return {
       name: result.name,
       id: result.id,

@@ -1,4 +1,5 @@
 import type { AnyToolDefinition } from '../src/server/tool.js';
+import { cancelSpawnTool } from './cancel_spawn.js';
 import { cleanupWorktreeTool } from './cleanup_worktree.js';
 import { listAgentsTool } from './list_agents.js';
 import { listPermissionRequestsTool } from './list_permission_requests.js';
@@ -28,4 +29,5 @@ export const tools: AnyToolDefinition[] = [
   listTicketsTool,
   createTicketTool,
   cleanupWorktreeTool,
+  cancelSpawnTool,
 ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listAgents } from '../src/fleet/index.js';
+import { listAgents, listQueue } from '../src/fleet/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
 
@@ -23,20 +23,40 @@ export const agentSummarySchema = z.object({
   task_preview: z.string(),
 });
 
+/** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
+export const queuedSpawnSchema = z.object({
+  queue_id: z.number(),
+  id: z.string().describe('The id the agent gets when it starts.'),
+  name: z.string(),
+  repo: z.string(),
+  branch: z.string(),
+  state: z.enum(['queued', 'starting', 'started', 'cancelled', 'failed']),
+  position: z.number().nullable().describe('Place in the queue, 1 = next; null once it left it.'),
+  after: z.array(z.string()).describe('Agents it waits for.'),
+  base_after: z.boolean(),
+  reason: z.string().describe('Why it waits, or why it failed to start.'),
+  created_at: z.string(),
+  task_preview: z.string(),
+});
+
 export const listAgentsTool = defineTool({
   name: 'list_agents',
   title: 'List agents',
   description:
     'Every agent ringmaster manages, with its repo, branch, worktree and tmux session, and whether its tmux session and its agent process are alive right now (probed, not remembered).',
   inputSchema: z.object({}),
-  outputSchema: z.object({ agents: z.array(agentSummarySchema) }),
-  summary: ({ agents }) => {
-    if (agents.length === 0) return 'No agents. Start one with spawn_agent.';
+  outputSchema: z.object({
+    agents: z.array(agentSummarySchema),
+    queued: z.array(queuedSpawnSchema).describe('Spawns waiting for a slot or for other agents, in order, and queued spawns that failed to start.'),
+  }),
+  summary: ({ agents, queued }) => {
+    const waiting = queued.length === 0 ? '' : ` Queued: ${queued.map((spawn) => (spawn.position === null ? `${spawn.name} (${spawn.state})` : `${spawn.position}. ${spawn.name}`)).join(', ')}.`;
+    if (agents.length === 0) return `No agents.${waiting || ' Start one with spawn_agent.'}`;
     const running = agents.filter((agent) => agent.process_alive).length;
-    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}${agent.enforcement === 'unenforced' ? ' (UNENFORCED)' : ''}`).join(', ')}.`;
+    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}${agent.enforcement === 'unenforced' ? ' (UNENFORCED)' : ''}`).join(', ')}.${waiting}`;
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
-    return { agents: toPublic(await listAgents(context)) };
+    return { agents: toPublic(await listAgents(context)), queued: toPublic(listQueue(context)) };
   },
 });

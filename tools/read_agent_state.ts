@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { toPublic } from '../src/core/index.js';
 import { readAgentState, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
+import { listQueue } from '../src/fleet/index.js';
+import { queuedSpawnSchema } from './list_agents.js';
 
 export const statusSchema = z.object({
   state: z.enum(AGENT_STATES),
@@ -107,14 +109,23 @@ export const readAgentStateTool = defineTool({
     name: z.string().optional().describe('One agent; omit for all.'),
     verbose: z.boolean().optional().describe('Add recent transcript lines and the last screen of the pane.'),
   }),
-  outputSchema: z.object({ agents: z.array(agentStateSchema) }),
-  summary: ({ agents }) =>
-    agents.length === 0
-      ? 'No agents.'
-      : agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`).join('; ') + '.',
+  outputSchema: z.object({
+    agents: z.array(agentStateSchema),
+    queued: z.array(queuedSpawnSchema).describe('Spawns not started yet (past the cap, or waiting for other agents), with their place and why.'),
+  }),
+  summary: ({ agents, queued }) => {
+    const lines = [
+      ...agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`),
+      ...queued.map((spawn) => (spawn.position === null ? `${spawn.name} is ${spawn.state}: ${spawn.reason}` : `${spawn.name} is queued at place ${spawn.position}: ${spawn.reason}`)),
+    ];
+    return lines.length === 0 ? 'No agents.' : `${lines.join('; ')}.`;
+  },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
-    const reports = await readAgentState(context, { name: args.name, verbose: args.verbose });
-    return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose))) };
+    const queued = toPublic(listQueue(context, args.name));
+    // A name still in the queue has no agent yet: its queue entry is its state.
+    const live = args.name === undefined || queued.length === 0 || !['removed', undefined].includes(context.store.findAgentByName(args.name)?.state);
+    const reports = live ? await readAgentState(context, { name: args.name, verbose: args.verbose }) : [];
+    return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose))), queued };
   },
 });

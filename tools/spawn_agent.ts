@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AGENT_KINDS, spawnAgent } from '../src/fleet/index.js';
+import { AGENT_KINDS, requestSpawn } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
 import { spawnForTicket } from '../src/forge/index.js';
@@ -31,6 +31,8 @@ export const spawnAgentTool = defineTool({
       })
       .optional()
       .describe('Prepare the worktree before the agent starts; progress is sent as MCP progress notifications.'),
+    after: z.array(z.string()).optional().describe('Names of agents (running or queued) this one waits for: it is queued and starts once they all finished (idle, exited or cleaned up).'),
+    base_after: z.boolean().optional().describe('With after: start from the branch of the last agent in after, as it is when that agent finished.'),
   }),
   outputSchema: z.object({
     id: z.string(),
@@ -39,7 +41,7 @@ export const spawnAgentTool = defineTool({
     repo: z.string(),
     branch: z.string(),
     base: z.string(),
-    base_commit: z.string(),
+    base_commit: z.string().nullable().describe('null while queued.'),
     worktree_path: z.string(),
     tmux_session: z.string(),
     tmux_socket: z.string().nullable(),
@@ -50,9 +52,13 @@ export const spawnAgentTool = defineTool({
     linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
     enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: the child runs in an OS sandbox whose network passes the egress gate; unenforced: the sandbox is off in policy.json.'),
     notes: z.array(z.string()),
+    status: z.enum(['started', 'queued']).describe('queued: past the live-agent cap, or waiting for the agents in after; it starts by itself, cancel_spawn takes it back.'),
+    queue: z.object({ position: z.number(), after: z.array(z.string()), reason: z.string() }).nullable().describe('While queued: its place (1 = next) and why it waits.'),
   }),
   summary: (agent) =>
-    `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}${agent.enforcement === 'unenforced' ? '; UNENFORCED: the sandbox is off in policy.json' : ', sandboxed behind the egress gate'}. Watch: ${agent.attach_command}`,
+    agent.status === 'queued'
+      ? `Queued ${agent.name} at place ${agent.queue?.position}: ${agent.queue?.reason}. It starts by itself; cancel_spawn takes it back.`
+      : `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}${agent.enforcement === 'unenforced' ? '; UNENFORCED: the sandbox is off in policy.json' : ', sandboxed behind the egress gate'}. Watch: ${agent.attach_command}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args, { progress }) {
     const request = {
@@ -68,7 +74,7 @@ export const spawnAgentTool = defineTool({
       env: args.env,
       bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
     };
-    const agent = args.linear_issue ? await spawnForTicket(context, args.linear_issue, request, progress) : await spawnAgent(context, request, progress);
-    return toPublic(agent);
+    if (args.linear_issue) return toPublic({ ...(await spawnForTicket(context, args.linear_issue, request, progress)), status: 'started' as const, queue: null });
+    return toPublic(await requestSpawn(context, { ...request, after: args.after, baseAfter: args.base_after }, progress));
   },
 });

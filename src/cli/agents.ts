@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AGENT_KINDS, cleanupAgent, getAgent, listAgents, peekAgent, restartAgent, sendPrompt, spawnAgent, stopAgent, type AgentSummary } from '../fleet/index.js';
+import { AGENT_KINDS, cleanupAgent, getAgent, listAgents, listQueue, peekAgent, requestSpawn, restartAgent, sendPrompt, stopAgent, type AgentSummary } from '../fleet/index.js';
+import { queueTable } from './fleet.js';
 import { agentStatuses, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
 import { tmuxFor, toPublic } from '../core/index.js';
 import { UserInputError } from '../errors.js';
@@ -28,7 +29,11 @@ export function registerAgentCommands(program: Command, run: Run): void {
           const statuses = await agentStatuses(context, records, paneOf);
           const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id)! }));
           if (options.json) printJson(toPublic(rows));
-          else process.stdout.write(statusTable(rows));
+          else {
+            process.stdout.write(statusTable(rows));
+            const queued = listQueue(context);
+            if (queued.length > 0) process.stdout.write(`\nQueued:\n${queueTable(queued)}`);
+          }
           return EXIT.ok;
         }),
       ),
@@ -67,6 +72,8 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .option('--copy <glob>', 'copy untracked files matching this glob from the main checkout, e.g. ".env*" (repeatable)', collect)
     .option('--setup <command>', 'run this in the new worktree before the agent starts, e.g. "npm ci"')
     .option('--setup-timeout <sec>', 'how long setup may take', parseWholeNumber('--setup-timeout', 1, 7200))
+    .option('--after <name>', 'wait for this agent to finish first (repeatable); the spawn is queued', collect)
+    .option('--base-after', 'with --after: start from the branch of the last --after agent')
     .option('--json', 'print the spawn_agent result as JSON')
     .addHelpText(
       'after',
@@ -92,6 +99,8 @@ export function registerAgentCommands(program: Command, run: Run): void {
         copy?: string[];
         setup?: string;
         setupTimeout?: number;
+        after?: string[];
+        baseAfter?: boolean;
         json?: boolean;
       }) =>
         run(() =>
@@ -99,7 +108,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
             if (options.agent && !(AGENT_KINDS as readonly string[]).includes(options.agent)) throw new UserInputError(`--agent must be one of ${AGENT_KINDS.join(', ')}.`);
             const task = readText(options.task, options.taskFile, '--task', '--task-file');
             const bootstrap = options.copy || options.setup ? { copy: options.copy, setup: options.setup, setupTimeoutSec: options.setupTimeout } : undefined;
-            const result = await spawnAgent(
+            const result = await requestSpawn(
               context,
               {
                 repo: resolve(options.repo),
@@ -113,10 +122,13 @@ export function registerAgentCommands(program: Command, run: Run): void {
                 extraArgs: options.extraArg,
                 env: options.env,
                 bootstrap,
+                after: options.after,
+                baseAfter: options.baseAfter,
               },
               (message) => process.stderr.write(`${paint(message, 'dim', false)}\n`),
             );
             if (options.json) printJson(toPublic(result));
+            else if (result.status === 'queued') process.stdout.write(`Queued ${result.name} (${result.id}) at place ${result.queue.position}: ${result.queue.reason}\n`);
             else {
               process.stdout.write(`Spawned ${result.name} (${result.id}) on ${result.branch} in ${result.worktreePath}\nAttach: ${result.attachCommand}\n`);
               for (const note of result.notes) process.stdout.write(`Note: ${note}\n`);

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../core/index.js';
 import { describeError, EXIT, exitCodeFor } from './output.js';
 import { registerAgentCommands } from './agents.js';
+import { registerFleetCommands } from './fleet.js';
 import { registerGateCommands } from './gate.js';
 import { registerSetupCommands } from './setup.js';
 import { registerCompletion } from './completion.js';
@@ -47,6 +48,7 @@ export function buildProgram(run: Run): Command {
     );
   program.configureHelp({ sortSubcommands: false, showGlobalOptions: false });
   registerAgentCommands(program, run);
+  registerFleetCommands(program, run);
   registerCockpitCommands(program, run);
   registerGateCommands(program, run);
   registerSetupCommands(program, run);

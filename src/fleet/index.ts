@@ -10,3 +10,4 @@ export * from './agents.js';
 export * from './prompt.js';
 export * from './monitor.js';
 export * from './lifecycle.js';
+export * from './queue.js';

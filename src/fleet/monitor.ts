@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { claudeJsonFor, forgetStaleProjects } from '../adapters/claude-config.js';
 import { agentDir, inboxDir, type Context } from '../core/index.js';
 import { deliver } from './prompt.js';
+import { startQueued } from './queue.js';
 import { agentStatuses, SignalWatcher, type StatusReport } from '../state/index.js';
 
 /** How often the server drops ~/.claude.json entries of agents that are gone. */
@@ -103,6 +104,8 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
         if (status.state === 'idle' || status.state === 'unknown') await this.deliverQueued(record.id, record.name);
       }
       for (const id of this.last.keys()) if (!records.some((record) => record.id === id)) this.last.delete(id);
+      // Queued spawns start as slots free; not awaited, since a spawn takes seconds and status rounds go on.
+      void startQueued(this.context).catch(() => undefined);
       if (Date.now() - this.lastSweep >= SWEEP_INTERVAL_MS) {
         this.lastSweep = Date.now();
         sweepClaudeProjects(this.context);

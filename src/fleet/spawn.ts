@@ -47,6 +47,8 @@ export interface SpawnInput {
   extraArgs?: string[];
   env?: Record<string, string>;
   bootstrap?: { copy?: string[]; setup?: string; setupTimeoutSec?: number };
+  /** The agent id, when the queue reserved one before the spawn (src/fleet/queue.ts). */
+  id?: string;
 }
 
 export interface SpawnResult {
@@ -170,10 +172,14 @@ interface ReservedAgent {
   dir: string;
 }
 
+export function newAgentId(): string {
+  return `ag_${randomBytes(6).toString('hex')}`;
+}
+
 /** Step 2: the store's unique index on live names makes the name ours, before anything is made on disk. */
 function reserveAgent(context: Context, input: SpawnInput, plan: CheckedSpawn, kind: AgentKind, rollback: Rollback, progress: ProgressReporter): ReservedAgent {
   const { config, store, tmux } = context;
-  const id = `ag_${randomBytes(6).toString('hex')}`;
+  const id = input.id ?? newAgentId();
   // The real path, so that it matches what git and Claude Code record for the folder.
   const worktreeParent = join(config.worktreeRoot, repoSlug(plan.repo));
   mkdirSync(worktreeParent, { recursive: true });
@@ -419,7 +425,7 @@ function confirmStarted(context: Context, agent: ReservedAgent, prepared: Prepar
   });
 }
 
-interface CheckedSpawn {
+export interface CheckedSpawn {
   name: string;
   repo: string;
   branch: string;
@@ -432,7 +438,7 @@ interface CheckedSpawn {
 }
 
 /** Step 1: every check that can fail, before anything is created. */
-async function validateSpawn(context: Context, input: SpawnInput, kind: AgentKind): Promise<CheckedSpawn> {
+export async function validateSpawn(context: Context, input: SpawnInput, kind: AgentKind): Promise<CheckedSpawn> {
   const { git, tmux } = context;
   if (typeof input.task !== 'string' || input.task.trim() === '') throw new UserInputError('task is empty. Describe what the agent should do.');
   if (input.task.includes('\0')) throw new UserInputError('task contains a NUL byte, which no terminal program can receive. Remove it.');

@@ -172,6 +172,23 @@ const MIGRATIONS: string[] = [
             count(*), sum(u.input_tokens), sum(u.output_tokens), sum(u.cache_creation_tokens), sum(u.cache_read_tokens)
      FROM transcript_usage u JOIN transcripts t ON t.path = u.path
      GROUP BY 1, 2, 3, 4;`,
+  // Fleet discipline (issue 16): spawns waiting for a free slot or for other agents, in the order they came.
+  `CREATE TABLE spawn_queue (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     agent_id TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     repo TEXT NOT NULL,
+     request_json TEXT NOT NULL,
+     after_json TEXT NOT NULL DEFAULT '[]',
+     base_after INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL CHECK (state IN ('queued', 'starting', 'started', 'cancelled', 'failed')),
+     claimed_by INTEGER,
+     reason TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX spawn_queue_waiting_name ON spawn_queue (name) WHERE state IN ('queued', 'starting');
+   CREATE INDEX spawn_queue_state ON spawn_queue (state, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
