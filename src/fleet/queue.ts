@@ -371,7 +371,7 @@ async function startRound(context: Context, progress: ProgressReporter): Promise
       noteReason(context, row, short);
       break;
     }
-    const claimed = store.db.prepare(`UPDATE spawn_queue SET state = 'starting', claimed_by = ?, updated_at = ? WHERE id = ? AND state = 'queued'`).run(process.pid, Date.now(), row.id);
+    const claimed = store.db.prepare(`UPDATE spawn_queue SET state = 'starting', claimed_by = ?, reason = 'a slot is free: starting now', updated_at = ? WHERE id = ? AND state = 'queued'`).run(process.pid, Date.now(), row.id);
     if (claimed.changes === 0) continue;
     counts.total++;
     counts.byRepo.set(row.repo, (counts.byRepo.get(row.repo) ?? 0) + 1);

@@ -35,6 +35,7 @@ describe('the built server over stdio, with the SDK client', () => {
       'list_tickets',
       'create_ticket',
       'cleanup_worktree',
+      'cancel_spawn',
     ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.cleanup_worktree!.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
