@@ -33,6 +33,11 @@ export const DEFAULT_PRICES: Record<string, z.infer<typeof price>> = {
   haiku: { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 },
 };
 
+const budgetLimits = z.strictObject({
+  usd: z.number().positive().optional(),
+  tokens: z.number().int().positive().optional(),
+});
+
 export const configSchema = z.strictObject({
   home: z.string().min(1),
   worktreeRoot: z.string().min(1),
@@ -108,6 +113,20 @@ export const configSchema = z.strictObject({
       minFreeDiskMb: z.number().int().min(0).default(512),
     })
     .default({ maxLiveAgents: 16, maxLiveAgentsPerRepo: 0, minFreeMemoryMb: 256, minFreeDiskMb: 512 }),
+  /**
+   * Spend limits (src/fleet/budget.ts), in dollars and tokens over a sliding window, read again at
+   * every check so that raising one in config.json takes effect without a restart. Unset: no limit.
+   */
+  budgets: z
+    .strictObject({
+      windowHours: z.number().positive().max(24 * 366).default(24),
+      /** The share of a limit at which the parent and the human hear a warning. */
+      warnAt: z.number().gt(0).max(1).default(0.8),
+      perAgent: budgetLimits.default({}),
+      perRepo: budgetLimits.default({}),
+      fleet: budgetLimits.default({}),
+    })
+    .default({ windowHours: 24, warnAt: 0.8, perAgent: {}, perRepo: {}, fleet: {} }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { toPublic } from '../src/core/index.js';
 import { readAgentState, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
-import { listQueue } from '../src/fleet/index.js';
+import { budgetReport, listQueue } from '../src/fleet/index.js';
 import { queuedSpawnSchema } from './list_agents.js';
 
 export const statusSchema = z.object({
@@ -58,6 +58,18 @@ const agentStateSchema = z.object({
       unpushed_commits: z.number().nullable(),
     })
     .nullable(),
+  budget: z
+    .object({
+      state: z.enum(['unlimited', 'ok', 'warning', 'held', 'unknown']).describe('held: at its limit, interrupted, and refused new prompts until a human approves more; unknown: spend cannot be read, so new work is refused.'),
+      spent_usd: z.number().nullable(),
+      spent_tokens: z.number().nullable(),
+      window_hours: z.number(),
+      limit_usd: z.number().nullable(),
+      limit_tokens: z.number().nullable(),
+      reason: z.string(),
+      held_since: z.string().nullable(),
+    })
+    .optional(),
   screen: z.string().optional(),
 });
 
@@ -115,7 +127,7 @@ export const readAgentStateTool = defineTool({
   }),
   summary: ({ agents, queued }) => {
     const lines = [
-      ...agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`),
+      ...agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)${agent.budget && ['warning', 'held', 'unknown'].includes(agent.budget.state) ? `, budget ${agent.budget.state}: ${agent.budget.reason}` : ''}`),
       ...queued.map((spawn) => (spawn.position === null ? `${spawn.name} is ${spawn.state}: ${spawn.reason}` : `${spawn.name} is queued at place ${spawn.position}: ${spawn.reason}`)),
     ];
     return lines.length === 0 ? 'No agents.' : `${lines.join('; ')}.`;
@@ -126,6 +138,9 @@ export const readAgentStateTool = defineTool({
     // A name still in the queue has no agent yet: its queue entry is its state.
     const live = args.name === undefined || queued.length === 0 || !['removed', undefined].includes(context.store.findAgentByName(args.name)?.state);
     const reports = live ? await readAgentState(context, { name: args.name, verbose: args.verbose }) : [];
-    return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose))), queued };
+    return {
+      agents: reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose)), budget: toPublic(budgetReport(context, context.store.getAgent(report.id)!)) })),
+      queued,
+    };
   },
 });

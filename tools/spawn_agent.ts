@@ -32,6 +32,10 @@ export const spawnAgentTool = defineTool({
       .optional()
       .describe('Prepare the worktree before the agent starts; progress is sent as MCP progress notifications.'),
     after: z.array(z.string()).optional().describe('Names of agents (running or queued) this one waits for: it is queued and starts once they all finished (idle, exited or cleaned up).'),
+    budget: z
+      .object({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
+      .optional()
+      .describe("This agent's own spend limit over the budget window, instead of budgets.perAgent in config.json. At the limit it is interrupted and held until a human approves more."),
     base_after: z.boolean().optional().describe('With after: start from the branch of the last agent in after, as it is when that agent finished.'),
   }),
   outputSchema: z.object({
@@ -75,6 +79,6 @@ export const spawnAgentTool = defineTool({
       bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
     };
     if (args.linear_issue) return toPublic({ ...(await spawnForTicket(context, args.linear_issue, request, progress)), status: 'started' as const, queue: null });
-    return toPublic(await requestSpawn(context, { ...request, after: args.after, baseAfter: args.base_after }, progress));
+    return toPublic(await requestSpawn(context, { ...request, after: args.after, baseAfter: args.base_after, budget: args.budget }, progress));
   },
 });

@@ -1,12 +1,61 @@
 import type { Command } from 'commander';
-import { cancelSpawn, listQueue, startQueued, type QueuedSpawn } from '../fleet/index.js';
+import { approveBudget, budgetReport, cancelSpawn, listQueue, startQueued, type QueuedSpawn } from '../fleet/index.js';
+import { UserInputError } from '../errors.js';
 import { toPublic } from '../core/index.js';
 import { withContext } from './context.js';
 import { EXIT, paint, printJson, table } from './output.js';
 import { examples, type Run } from './program.js';
 
-/** queue: fleet discipline from the shell (src/fleet/queue.ts). */
+/** queue, budget: fleet discipline from the shell (src/fleet/queue.ts, budget.ts). */
 export function registerFleetCommands(program: Command, run: Run): void {
+  const budget = program
+    .command('budget')
+    .description("each agent's spend in the budget window against its limits, and which agents are held at their budget")
+    .option('--json', 'print the read_agent_state "budget" fields per agent')
+    .addHelpText('after', examples('ringmaster budget', 'ringmaster budget approve fix-login --usd 5', 'ringmaster budget approve fix-login --tokens 200000'))
+    .action((options: { json?: boolean }) =>
+      run(() =>
+        withContext(async (context) => {
+          const rows = context.store.listAgents().map((record) => ({ name: record.name, ...budgetReport(context, record) }));
+          if (options.json) printJson(toPublic(rows));
+          else if (rows.length === 0) process.stdout.write('No agents.\n');
+          else
+            process.stdout.write(
+              table(
+                ['NAME', 'BUDGET', 'SPENT', 'LIMIT', 'WHY'],
+                rows.map((row) => [
+                  row.name,
+                  row.state,
+                  `${row.spentUsd === null ? '?' : `$${row.spentUsd.toFixed(2)}`} / ${row.spentTokens ?? '?'} tok`,
+                  `${row.limitUsd === null ? '-' : `$${row.limitUsd}`} / ${row.limitTokens ?? '-'} tok`,
+                  row.reason,
+                ]),
+              ),
+            );
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  budget
+    .command('approve')
+    .description('allow an agent to spend more than its budget, and let go of its hold (a human decision: the audit log records it)')
+    .argument('<name>', 'the agent')
+    .option('--usd <dollars>', 'how many more dollars', parseAmount('--usd'))
+    .option('--tokens <n>', 'how many more tokens', parseAmount('--tokens'))
+    .option('--json', 'print its budget afterwards')
+    .addHelpText('after', examples('ringmaster budget approve fix-login --usd 5', 'ringmaster budget approve fix-login --tokens 200000'))
+    .action((name: string, options: { usd?: number; tokens?: number; json?: boolean }) =>
+      run(() =>
+        withContext(async (context) => {
+          const report = approveBudget(context, name, { usd: options.usd, tokens: options.tokens });
+          if (options.json) printJson(toPublic(report));
+          else process.stdout.write(`${name} may spend more: budget ${report.state} (${report.reason}). Send it a prompt to go on.\n`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+
   const queue = program
     .command('queue')
     .description('spawns waiting for a free slot (fleet.maxLiveAgents) or for other agents (--after), in order; and queued spawns that failed to start')
@@ -64,4 +113,12 @@ export function queueTable(entries: QueuedSpawn[]): string {
     ['PLACE', 'NAME', 'STATE', 'REPO', 'WHY'],
     entries.map((entry) => [entry.position === null ? '-' : String(entry.position), entry.name, entry.state, entry.repo, entry.reason]),
   );
+}
+
+function parseAmount(option: string): (value: string) => number {
+  return (value) => {
+    const amount = Number(value);
+    if (!Number.isFinite(amount) || amount <= 0) throw new UserInputError(`${option} must be a positive number, got ${JSON.stringify(value)}.`);
+    return amount;
+  };
 }

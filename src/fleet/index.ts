@@ -11,3 +11,4 @@ export * from './prompt.js';
 export * from './monitor.js';
 export * from './lifecycle.js';
 export * from './queue.js';
+export * from './budget.js';

@@ -5,6 +5,7 @@ import { claudeJsonFor, forgetStaleProjects } from '../adapters/claude-config.js
 import { agentDir, inboxDir, type Context } from '../core/index.js';
 import { deliver } from './prompt.js';
 import { startQueued } from './queue.js';
+import { enforceBudgets, isHeld, type BudgetEvent } from './budget.js';
 import { agentStatuses, SignalWatcher, type StatusReport } from '../state/index.js';
 
 /** How often the server drops ~/.claude.json entries of agents that are gone. */
@@ -40,7 +41,7 @@ export interface StatusChange {
  * changes (for resource subscriptions and log messages) and delivers queued
  * prompts when their agent turns idle.
  */
-export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }] }> {
+export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }]; budget: [BudgetEvent] }> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   /** A signal came during a round: run another one right after it. */
@@ -48,6 +49,7 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
   private watcher: SignalWatcher | undefined;
   private last = new Map<string, string>();
   private lastSweep = 0;
+  private enforcing = false;
 
   constructor(
     private readonly context: Context,
@@ -106,6 +108,12 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
       for (const id of this.last.keys()) if (!records.some((record) => record.id === id)) this.last.delete(id);
       // Queued spawns start as slots free; not awaited, since a spawn takes seconds and status rounds go on.
       void startQueued(this.context).catch(() => undefined);
+      if (!this.enforcing) {
+        this.enforcing = true;
+        void enforceBudgets(this.context, (event) => this.emit('budget', event))
+          .catch(() => undefined)
+          .finally(() => (this.enforcing = false));
+      }
       if (Date.now() - this.lastSweep >= SWEEP_INTERVAL_MS) {
         this.lastSweep = Date.now();
         sweepClaudeProjects(this.context);
@@ -120,6 +128,8 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
 
   private async deliverQueued(agentId: string, name: string): Promise<void> {
     const { store } = this.context;
+    // An agent held at its budget takes no prompts, queued ones included, until a human lets it go.
+    if (isHeld(this.context, agentId)) return;
     const next = store.db.prepare(`SELECT id, text FROM prompt_queue WHERE agent_id = ? AND state = 'queued' ORDER BY id LIMIT 1`).get(agentId) as
       | { id: number; text: string }
       | undefined;

@@ -5,6 +5,7 @@ import { ConflictError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
 import { ingestEvents, agentStatus, findLiveAgent } from '../state/index.js';
+import { assertMayPrompt } from './budget.js';
 
 export interface SendPromptInput {
   name: string;
@@ -44,6 +45,7 @@ export async function sendPrompt(context: Context, input: SendPromptInput): Prom
   if (Buffer.byteLength(input.text) > MAX_PROMPT_BYTES) throw new UserInputError(`text is over ${MAX_PROMPT_BYTES} bytes. Put it in a file in the worktree and send a prompt that points at it.`);
   if (input.interrupt && input.queue) throw new UserInputError('Pass interrupt or queue, not both.');
   const record = findLiveAgent(context, input.name);
+  assertMayPrompt(context, record);
   const status = await agentStatus(context, record);
   const notes: string[] = [];
   if (status.state === 'exited') throw new ConflictError(`Agent "${record.name}" has exited (${status.reason}); it cannot take prompts. Read its work, then clean it up or spawn a new agent.`);

@@ -8,6 +8,7 @@ import { tmuxFor, type Context, type ProgressReporter } from '../core/index.js';
 import { audit } from '../gate/index.js';
 import { agentStatus, livePanes, liveness } from '../state/index.js';
 import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
+import { assertMaySpawn, setAgentBudget, type Limits } from './budget.js';
 import { newAgentId, spawnAgent, validateSpawn, type SpawnInput, type SpawnResult } from './spawn.js';
 
 /**
@@ -46,6 +47,8 @@ export interface SpawnRequest extends SpawnInput {
   after?: string[];
   /** Branch from the last agent in `after` once it finished. */
   baseAfter?: boolean;
+  /** This agent's own spend limit, instead of budgets.perAgent. */
+  budget?: Limits;
 }
 
 export type SpawnOutcome = (SpawnResult & { status: 'started'; queue: null }) | (QueuedResult & { status: 'queued' });
@@ -94,6 +97,8 @@ const FINISHED_STATES = new Set(['idle', 'exited']);
  * as it can be checked now and queues it.
  */
 export async function requestSpawn(context: Context, input: SpawnRequest, progress: ProgressReporter = () => {}): Promise<SpawnOutcome> {
+  // First, before anything reads the store for other reasons: a spend that cannot be read refuses the spawn.
+  assertMaySpawn(context, input.repo);
   const { store, config } = context;
   const after = [...new Set(input.after ?? [])];
   if (input.baseAfter && after.length === 0) throw new UserInputError('base_after needs `after`: name the agent whose branch this one starts from.');
@@ -104,9 +109,10 @@ export async function requestSpawn(context: Context, input: SpawnRequest, progre
   refuseTakenName(context, name);
   checkResources(context);
 
-  const request: SpawnInput = { ...input, name, id: input.id ?? newAgentId() };
+  const request: SpawnInput & { budget?: Limits } = { ...input, name, id: input.id ?? newAgentId() };
   delete (request as SpawnRequest).after;
   delete (request as SpawnRequest).baseAfter;
+  if (input.budget) setAgentBudget(context, '(check)', input.budget, { checkOnly: true });
   // Everything but the base that may not exist yet is checked now, not hours later when the slot frees.
   const checked = await validateSpawn(context, input.baseAfter ? { ...request, base: undefined } : request, request.agent ?? 'claude');
   request.repo = checked.repo;
@@ -120,6 +126,7 @@ export async function requestSpawn(context: Context, input: SpawnRequest, progre
   if (waitingFor.length === 0 && slot.free && !ahead) {
     const base = input.baseAfter ? branchOf(context, after.at(-1)!) : input.base;
     const result = await spawnAgent(context, { ...request, base }, progress);
+    if (input.budget) setAgentBudget(context, result.id, input.budget);
     return { ...result, status: 'started', queue: null };
   }
 
@@ -371,15 +378,22 @@ async function startRound(context: Context, progress: ProgressReporter): Promise
       noteReason(context, row, short);
       break;
     }
+    try {
+      assertMaySpawn(context, row.repo);
+    } catch (error) {
+      noteReason(context, row, (error as Error).message);
+      break;
+    }
     const claimed = store.db.prepare(`UPDATE spawn_queue SET state = 'starting', claimed_by = ?, reason = 'a slot is free: starting now', updated_at = ? WHERE id = ? AND state = 'queued'`).run(process.pid, Date.now(), row.id);
     if (claimed.changes === 0) continue;
     counts.total++;
     counts.byRepo.set(row.repo, (counts.byRepo.get(row.repo) ?? 0) + 1);
-    const request = JSON.parse(row.request_json) as SpawnInput;
+    const request = JSON.parse(row.request_json) as SpawnInput & { budget?: Limits };
     const base = row.base_after === 1 ? branchOf(context, after.at(-1)!) : request.base;
     progress(`Starting queued spawn "${row.name}"`);
     try {
       const result = await spawnAgent(context, { ...request, base }, progress);
+      if (request.budget) setAgentBudget(context, result.id, request.budget);
       finish(context, row, 'started', `started on ${result.branch}`);
       audit(store, { agentId: row.agent_id, agentName: row.name, requestId: null, category: 'fleet', tool: 'spawn_agent', summary: request.task.slice(0, 200), outcome: 'started', actor: 'ringmaster', note: 'from the queue' });
       results.push({ name: row.name, ok: true, detail: result.branch });

@@ -4,7 +4,7 @@ import type { StatusChange } from '../fleet/index.js';
 export interface Notice {
   agent: string;
   agentId: string;
-  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'test';
+  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'budget' | 'test';
   state: string;
   title: string;
   message: string;
@@ -50,4 +50,11 @@ export function stalledNotice(name: string, id: string, state: string, since: st
     title: `${name} may be stuck`,
     message: `${state} for ${Math.round(seconds / 60)} min with no change. Look with: ringmaster peek ${name}`,
   };
+}
+
+/** A budget warning, a hold at the limit, or a hold let go (src/fleet/budget.ts). */
+export function budgetNotice(event: { name: string; id: string; kind: 'warning' | 'held' | 'released'; reason: string }): Notice {
+  const title = event.kind === 'warning' ? `${event.name} is near its budget` : event.kind === 'held' ? `${event.name} reached its budget and is held` : `${event.name} may spend again`;
+  const next = event.kind === 'held' ? `Approve more with: ringmaster budget approve ${event.name} --usd <dollars>` : `See: ringmaster budget`;
+  return { agent: event.name, agentId: event.id, kind: 'budget', state: `budget_${event.kind}`, since: new Date().toISOString(), urgent: event.kind === 'held', title, message: `${event.reason}. ${next}` };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Context } from '../core/index.js';
 import type { Monitor, StatusChange } from '../fleet/index.js';
 import { type Channel, desktopChannel, ntfyChannel, tmuxChannel, webhookChannel } from './channels.js';
-import { noticeFor, stalledNotice, type Notice } from './notices.js';
+import { budgetNotice, noticeFor, stalledNotice, type Notice } from './notices.js';
 
 export interface SendReport {
   notice: Notice;
@@ -44,10 +44,13 @@ export class Notifier {
   attach(monitor: Monitor): () => void {
     const onChange = (change: StatusChange) => void this.onChange(change);
     monitor.on('change', onChange);
+    const onBudget = (event: Parameters<typeof budgetNotice>[0]) => void this.send(budgetNotice(event));
+    monitor.on('budget', onBudget);
     const stallTimer = setInterval(() => void this.checkStalls(), 30_000);
     stallTimer.unref();
     return () => {
       monitor.off('change', onChange);
+      monitor.off('budget', onBudget);
       clearInterval(stallTimer);
     };
   }

@@ -188,7 +188,27 @@ const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE UNIQUE INDEX spawn_queue_waiting_name ON spawn_queue (name) WHERE state IN ('queued', 'starting');
-   CREATE INDEX spawn_queue_state ON spawn_queue (state, id);`,
+   CREATE INDEX spawn_queue_state ON spawn_queue (state, id);
+   -- Budgets: an agent's own limit (spawn_agent budget), what a human approved beyond it, and a hold at the limit.
+   CREATE TABLE agent_budgets (
+     agent_id TEXT PRIMARY KEY,
+     usd REAL,
+     tokens INTEGER,
+     extra_usd REAL NOT NULL DEFAULT 0,
+     extra_tokens INTEGER NOT NULL DEFAULT 0,
+     held_at INTEGER,
+     held_reason TEXT,
+     warned TEXT NOT NULL DEFAULT '',
+     updated_at INTEGER NOT NULL
+   );
+   -- Each agent's running spend now and then, so that spend over a window is the difference of two samples.
+   CREATE TABLE spend_samples (
+     agent_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     usd REAL,
+     tokens INTEGER NOT NULL,
+     PRIMARY KEY (agent_id, at)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

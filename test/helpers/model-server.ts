@@ -101,6 +101,8 @@ export interface ReplyOptions {
   delayMs?: number;
   /** Overrides the model name echoed back (defaults to the requested one). */
   model?: string;
+  /** Token counts reported for this response, in place of the estimate (scripted spend for budget tests). */
+  usage?: { inputTokens?: number; outputTokens?: number };
 }
 
 /**
@@ -374,8 +376,8 @@ function buildMessage(reply: Exclude<Reply, { error: unknown } | { hang: true }>
   // clients treat as an error; give them an empty text block instead.
   if (blocks.length === 0) blocks.push({ type: 'text', text: '' });
   const stopReason = uses.length > 0 ? 'tool_use' : 'end_turn';
-  const inputTokens = estimateTokens(body.messages) + estimateTokens(body.system);
-  const outputTokens = estimateTokens(blocks);
+  const inputTokens = reply.usage?.inputTokens ?? estimateTokens(body.messages) + estimateTokens(body.system);
+  const outputTokens = reply.usage?.outputTokens ?? estimateTokens(blocks);
   const message = {
     id: newId('msg'),
     type: 'message',
