@@ -51,6 +51,7 @@ export function stateStyle(state: string): Style | undefined {
       return 'green';
     case 'waiting_permission':
     case 'waiting_input':
+    case 'stalled':
       return 'yellow';
     case 'idle':
       return 'cyan';

@@ -25,6 +25,8 @@ export function noticeFor(change: StatusChange): Notice | undefined {
   switch (to.state) {
     case 'waiting_permission':
       return { ...base, kind: 'permission', urgent: true, title: `${name} needs approval`, message: `${to.reason}. Decide with: ringmaster permissions` };
+    case 'stalled':
+      return { ...base, kind: 'stalled', urgent: false, title: `${name} is stalled`, message: `${to.reason}. Look with: ringmaster peek ${name}` };
     case 'waiting_input':
       return { ...base, kind: 'input', urgent: false, title: `${name} is asking a question`, message: `${to.reason}. Answer with: ringmaster attach ${name}` };
     case 'idle':

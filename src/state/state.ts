@@ -10,6 +10,7 @@ import { livePanes, liveness } from './liveness.js';
 import { gitSummary, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
 import { refreshTranscripts, type TranscriptState } from './transcripts.js';
+import { checkStall } from './stall.js';
 
 export interface StatusReport {
   state: AgentState;
@@ -53,6 +54,7 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
   } else {
     const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
     const live = await liveness(context, record, paneInfo);
+    const fold = hookFold(context.store, record.id);
     derived = deriveStatus({
       kind: record.agentKind,
       recordState,
@@ -60,12 +62,13 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
       processAlive: live.processAlive,
       exitStatus: live.exitStatus,
       events: [],
-      fold: hookFold(context.store, record.id),
+      fold,
       sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
       pendingPermission: pendingPermission(context, record.id),
       createdAt: record.createdAt,
       now,
     });
+    derived = await checkStall(context, record, derived, fold, now);
   }
   // A state the signals cannot date (a dead pane; a turn that began before the events read) keeps the start first seen.
   const stored = context.store.noteStatus(record.id, derived.state, derived.since);

@@ -9,7 +9,7 @@ import { SignalWatcher } from './watch.js';
 const PANE_REUSE_MS = 2_000;
 
 /** States that need the parent's attention. */
-export const ATTENTION_STATES = ['idle', 'waiting_input', 'waiting_permission', 'exited'] as const;
+export const ATTENTION_STATES = ['idle', 'waiting_input', 'waiting_permission', 'exited', 'stalled'] as const;
 
 export interface WaitInput {
   names?: string[];

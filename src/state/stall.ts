@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import type { AgentRecord } from '../store/store.js';
+import { tmuxFor, type Context } from '../core/index.js';
+import type { DerivedStatus, HookFold } from './status.js';
+
+/**
+ * Stall detection: an agent that claims to work (`working`) but shows no
+ * progress at all (no hook event, no new transcript record, and a screen
+ * that does not change) for `notifications.stallAfterSec` is `stalled`, with
+ * how long and what it was last doing. A silent model, a hung tool, a wedged
+ * terminal all look like this; a long tool that prints, or a model that
+ * streams, does not.
+ *
+ * The screen is only looked at once the events and the transcript have been
+ * quiet for half the stall time, so ordinary reads start no tmux process.
+ * Claude's spinner line (with its clock and token count) changes every second
+ * while a turn runs, so that line is left out and digits are ignored before
+ * two screens are compared.
+ */
+
+/** Per process: each agent's last screen fingerprint and since when it has been the same. */
+const screens = new Map<string, { fingerprint: string; since: number }>();
+
+export async function checkStall(context: Context, record: AgentRecord, derived: DerivedStatus, fold: HookFold | undefined, now: number): Promise<DerivedStatus> {
+  const limitMs = context.config.notifications.stallAfterSec * 1000;
+  if (limitMs === 0 || derived.state !== 'working') {
+    screens.delete(record.id);
+    return derived;
+  }
+  const lastProgress = Math.max(fold?.lastAt ?? 0, transcriptWrittenAt(context, record), derived.since);
+  const quietMs = now - lastProgress;
+  if (quietMs < limitMs / 2) {
+    screens.delete(record.id);
+    return derived;
+  }
+  const screen = await tmuxFor(context, record.tmuxSocket).capturePane(record.tmuxSession);
+  if (screen === undefined) return derived;
+  const fingerprint = fingerprintOf(screen);
+  const seen = screens.get(record.id);
+  if (!seen || seen.fingerprint !== fingerprint) {
+    screens.set(record.id, { fingerprint, since: now });
+    return derived;
+  }
+  if (quietMs < limitMs || now - seen.since < limitMs / 2) return derived;
+  const seconds = Math.round(quietMs / 1000);
+  return {
+    ...derived,
+    state: 'stalled',
+    since: lastProgress,
+    sinceExact: true,
+    reason: `claims to be working but shows no progress for ${seconds} s (no hook event, no transcript record, the screen unchanged); last doing: ${lastDoing(derived)}`,
+  };
+}
+
+function lastDoing(derived: DerivedStatus): string {
+  if (derived.currentTool) return `the tool ${derived.currentTool}`;
+  return `${derived.reason} (waiting on the model, or on something it started)`;
+}
+
+function transcriptWrittenAt(context: Context, record: AgentRecord): number {
+  const { transcriptPath } = context.store.claudeSession(record.id);
+  if (!transcriptPath) return 0;
+  try {
+    return statSync(transcriptPath).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** The screen without the spinner/status line and with digits blanked: what changes only when the agent does something. */
+export function fingerprintOf(screen: string): string {
+  const steady = screen
+    .split('\n')
+    .filter((line) => !/esc to interrupt|tokens|…\s*\(/i.test(line))
+    .map((line) => line.replace(/\d+/g, '#').replace(/[✻✽✶✳✢·*●⏺◐◓◑◒⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, ''))
+    .join('\n');
+  return createHash('sha1').update(steady).digest('hex');
+}
