@@ -113,6 +113,15 @@ export const configSchema = z.strictObject({
       minFreeDiskMb: z.number().int().min(0).default(512),
     })
     .default({ maxLiveAgents: 16, maxLiveAgentsPerRepo: 0, minFreeMemoryMb: 256, minFreeDiskMb: 512 }),
+  /** `ringmaster gc` (src/fleet/gc.ts): which agents are stale. It removes only those whose work is safe. */
+  gc: z
+    .strictObject({
+      inactiveHours: z.number().positive().default(6),
+      maxWorktreesPerRepo: z.number().int().min(0).default(20),
+      /** A server runs gc by itself this often; 0: only when asked. */
+      everyMinutes: z.number().int().min(0).default(0),
+    })
+    .default({ inactiveHours: 6, maxWorktreesPerRepo: 20, everyMinutes: 0 }),
   /**
    * Spend limits (src/fleet/budget.ts), in dollars and tokens over a sliding window, read again at
    * every check so that raising one in config.json takes effect without a restart. Unset: no limit.

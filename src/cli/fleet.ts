@@ -1,13 +1,36 @@
 import type { Command } from 'commander';
-import { approveBudget, budgetReport, cancelSpawn, listQueue, startQueued, type QueuedSpawn } from '../fleet/index.js';
+import { approveBudget, budgetReport, cancelSpawn, listQueue, runGc, startQueued, type QueuedSpawn } from '../fleet/index.js';
 import { UserInputError } from '../errors.js';
 import { toPublic } from '../core/index.js';
 import { withContext } from './context.js';
 import { EXIT, paint, printJson, table } from './output.js';
 import { examples, type Run } from './program.js';
 
-/** queue, budget: fleet discipline from the shell (src/fleet/queue.ts, budget.ts). */
+/** queue, budget, gc: fleet discipline from the shell (src/fleet/queue.ts, budget.ts, gc.ts). */
 export function registerFleetCommands(program: Command, run: Run): void {
+  program
+    .command('gc')
+    .description('remove agents inactive past gc.inactiveHours (default 6) or past gc.maxWorktreesPerRepo (default 20) whose work is safe (merged, or pushed and unchanged); list the rest with why they were kept')
+    .option('--dry-run', 'only list what would be removed')
+    .option('--inactive-hours <hours>', 'inactive for longer than this (overrides gc.inactiveHours)', parseAmount('--inactive-hours'))
+    .option('--max-per-repo <n>', 'worktrees per repository (overrides gc.maxWorktreesPerRepo)', parseAmount('--max-per-repo'))
+    .option('--json', 'print removed and kept as JSON')
+    .addHelpText('after', examples('ringmaster gc --dry-run', 'ringmaster gc', 'ringmaster gc --inactive-hours 24 --max-per-repo 10'))
+    .action((options: { dryRun?: boolean; inactiveHours?: number; maxPerRepo?: number; json?: boolean }) =>
+      run(() =>
+        withContext(async (context) => {
+          const result = await runGc(context, { dryRun: options.dryRun, inactiveHours: options.inactiveHours, maxPerRepo: options.maxPerRepo });
+          if (options.json) printJson(toPublic(result));
+          else {
+            for (const entry of result.removed) process.stdout.write(`${options.dryRun ? 'would remove' : 'removed'} ${entry.name}: ${entry.candidate}; ${entry.why}\n`);
+            for (const entry of result.kept) process.stdout.write(`kept    ${entry.name}: ${entry.candidate}; ${entry.why}\n`);
+            process.stdout.write(`${result.removed.length} removed, ${result.kept.length} kept, ${result.untouched} active and within the cap.\n`);
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+
   const budget = program
     .command('budget')
     .description("each agent's spend in the budget window against its limits, and which agents are held at their budget")

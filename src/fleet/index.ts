@@ -12,3 +12,4 @@ export * from './monitor.js';
 export * from './lifecycle.js';
 export * from './queue.js';
 export * from './budget.js';
+export * from './gc.js';

@@ -6,6 +6,7 @@ import { agentDir, inboxDir, type Context } from '../core/index.js';
 import { deliver } from './prompt.js';
 import { startQueued } from './queue.js';
 import { enforceBudgets, isHeld, type BudgetEvent } from './budget.js';
+import { runGc } from './gc.js';
 import { agentStatuses, SignalWatcher, type StatusReport } from '../state/index.js';
 
 /** How often the server drops ~/.claude.json entries of agents that are gone. */
@@ -50,6 +51,7 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
   private last = new Map<string, string>();
   private lastSweep = 0;
   private enforcing = false;
+  private lastGc = Date.now();
 
   constructor(
     private readonly context: Context,
@@ -113,6 +115,11 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
         void enforceBudgets(this.context, (event) => this.emit('budget', event))
           .catch(() => undefined)
           .finally(() => (this.enforcing = false));
+      }
+      const gcEveryMs = this.context.config.gc.everyMinutes * 60_000;
+      if (gcEveryMs > 0 && Date.now() - this.lastGc >= gcEveryMs) {
+        this.lastGc = Date.now();
+        void runGc(this.context).catch(() => undefined);
       }
       if (Date.now() - this.lastSweep >= SWEEP_INTERVAL_MS) {
         this.lastSweep = Date.now();
