@@ -1,6 +1,7 @@
 import type { Context } from '../core/index.js';
 import { listRequests, type PermissionRequest } from '../gate/index.js';
 import { agentStatuses, livePanes, refreshTranscripts, type StatusReport } from '../state/index.js';
+import { heldReason, listQueue, type QueuedSpawn } from '../fleet/index.js';
 
 /** One agent's row in the watch view. */
 export interface FleetRow {
@@ -11,11 +12,15 @@ export interface FleetRow {
   costUsd: number | null;
   lastMessage: string | null;
   pending: PermissionRequest | undefined;
+  /** Why the agent is held at its budget (src/fleet/budget.ts), when it is. */
+  heldAtBudget?: string | null;
 }
 
 export interface FleetSnapshot {
   rows: FleetRow[];
   pending: PermissionRequest[];
+  /** Spawns waiting for a slot or for other agents (src/fleet/queue.ts). */
+  queued?: QueuedSpawn[];
   at: number;
 }
 
@@ -50,7 +55,8 @@ export async function loadFleet(context: Context, options: { transcripts?: boole
       costUsd,
       lastMessage: lastMessage ?? record.taskPreview,
       pending: pending.find((request) => request.agentId === record.id),
+      heldAtBudget: heldReason(context, record.id),
     };
   });
-  return { rows, pending, at: Date.now() };
+  return { rows, pending, queued: listQueue(context), at: Date.now() };
 }

@@ -29,7 +29,9 @@ export function renderFleet(snapshot: FleetSnapshot, view: ViewState, size: { co
     const selected = index === view.selected;
     const state = row.status.state + (row.status.exitStatus === null ? '' : ` (${row.status.exitStatus})`);
     const cost = row.costUsd === null ? '-' : `$${row.costUsd.toFixed(2)}`;
-    const detail = row.pending
+    const detail = row.heldAtBudget
+      ? `HELD AT BUDGET: ${row.heldAtBudget} (ringmaster budget approve ${row.name})`
+      : row.pending
       ? `needs approval: ${row.pending.category} ${oneLine(row.pending.summary)}`
       : row.status.state === 'working' || row.status.state === 'idle'
         ? oneLine(row.lastMessage ?? '')
@@ -40,6 +42,13 @@ export function renderFleet(snapshot: FleetSnapshot, view: ViewState, size: { co
     const line = `${fixed}${paint(state.padEnd(18), stateStyle(row.status.state), colour)}${rest}${truncate(detail, room)}`;
     lines.push(selected ? paint(line, 'inverse', colour) : line);
   });
+
+  const queued = snapshot.queued ?? [];
+  if (queued.length > 0) {
+    lines.push('', paint(cut(`QUEUED (${queued.length})`), 'bold', colour));
+    for (const spawn of queued.slice(0, 10)) lines.push(cut(`  ${(spawn.position === null ? spawn.state : `#${spawn.position}`).padEnd(9)} ${spawn.name.padEnd(nameWidth)}  ${oneLine(spawn.reason)}`));
+    if (queued.length > 10) lines.push(`  … and ${queued.length - 10} more (ringmaster queue)`);
+  }
 
   lines.push('', paint(cut(`PENDING APPROVALS (${snapshot.pending.length})`), 'bold', colour));
   if (snapshot.pending.length === 0) lines.push('  none');

@@ -81,6 +81,12 @@ export function isHeld(context: Context, agentId: string): boolean {
   return Boolean(budgetRow(context, agentId)?.held_at);
 }
 
+/** Why an agent is held at its budget, or null when it is not. */
+export function heldReason(context: Context, agentId: string): string | null {
+  const row = budgetRow(context, agentId);
+  return row?.held_at ? (row.held_reason ?? 'held at its budget') : null;
+}
+
 /** spawn_agent's `budget`: this agent's own limits, instead of budgets.perAgent. */
 export function setAgentBudget(context: Context, agentId: string, limits: Limits, options: { checkOnly?: boolean } = {}): void {
   if (limits.usd !== undefined && !(limits.usd > 0)) throw new UserInputError('budget.usd must be a positive number of dollars.');
