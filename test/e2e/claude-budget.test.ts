@@ -8,7 +8,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
-import { claudeEnv, isMainConversation, startModelServer, userTexts, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';
+import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, userTexts, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';
 
 /**
  * Budgets with a real Claude child whose scripted model reports the usage the
@@ -34,8 +34,11 @@ beforeAll(async () => {
     if (!isMainConversation(body)) return { text: 'ok', usage: { inputTokens: 1, outputTokens: 1 } };
     const last = userTexts(body).at(-1) ?? '';
     if (last.includes(WHY)) return { text: 'Stopped after step two.', usage: { inputTokens: 10, outputTokens: 5 } };
+    // A finished tool call comes back as a tool result; the test counts those apart.
+    if (isToolResultTurn(body)) return { text: 'The command ended.', usage: { inputTokens: 10, outputTokens: 5 } };
     if (last.includes('step one')) return { text: 'Did step one.', usage: { inputTokens: 60_000, outputTokens: 100 } };
-    if (last.includes('step two')) return { text: 'Did step two.', usage: { inputTokens: 50_000, outputTokens: 100 } };
+    // Step two spends past the limit and goes on working: a command that would run for ten minutes.
+    if (last.includes('step two')) return { text: 'Working on step two.', toolUse: { name: 'Bash', input: { command: 'timeout 600 tail -f /dev/null', description: 'a long step' } }, usage: { inputTokens: 50_000, outputTokens: 100 } };
     return { text: 'ok', usage: { inputTokens: 10, outputTokens: 5 } };
   });
   webhook = http.createServer((request, response) => {
@@ -90,9 +93,10 @@ describe('a budget that stops spending', () => {
     expect(warned.budget.reason).toMatch(/^\d+%: \d+ of 100000 tokens of its own budget$/);
     await waitUntil(() => notices.some((notice) => notice.kind === 'budget' && notice.title === 'spender is near its budget'), 30_000, 'the warning notice');
 
-    // Step two takes it past the limit: interrupted, told why, held.
+    // Step two takes it past the limit while it works: interrupted (its ten-minute command with it), told why, held.
     const second = await client.callTool({ name: 'send_prompt', arguments: { name: 'spender', text: 'Now do step two.' } });
     expect(second.isError, resultText(second)).toBeFalsy();
+    await waitUntil(async () => (await state('spender')).status.state === 'working' || (await state('spender')).budget.state === 'held', 60_000, 'step two to start working');
     const told = await model.waitFor((request) => isMainConversation(request.body) && lastUserText(request).includes(WHY), 90_000);
     expect(lastUserText(told)).toMatch(/you have reached your budget \(\d+ of 100000 tokens of its own budget in the last 24 h\)\. Stop here/);
     const held = await waitUntil(async () => {
@@ -100,6 +104,11 @@ describe('a budget that stops spending', () => {
       return now.budget.state === 'held' && now.status.state === 'idle' && now;
     }, 90_000, 'the agent to be held and idle');
     expect(held.budget.reason).toMatch(/of 100000 tokens of its own budget/);
+    // The command was interrupted, not finished: the only request that carries its result is the one telling the agent why,
+    // and that result is Claude's record of the interruption.
+    const toolTurns = mainRequests().filter((request) => isToolResultTurn(request.body));
+    expect(toolTurns.map((request) => lastUserText(request).includes(WHY))).toEqual([true]);
+    expect(lastToolResult(toolTurns[0]!.body)?.text).toMatch(/^The user doesn't want to proceed with this tool use\. The tool use was rejected/);
     await waitUntil(() => notices.some((notice) => notice.kind === 'budget' && notice.title === 'spender reached its budget and is held'), 30_000, 'the hold notice');
 
     // Held: send_prompt refuses, and the model hears nothing more.
