@@ -120,9 +120,16 @@ export async function requestSpawn(context: Context, input: SpawnRequest, progre
   const progressOf = await dependencyProgress(context, after);
   if (progressOf.impossible) throw new UserInputError(`${progressOf.impossible}. Drop it from after, or spawn it first.`);
   const waitingFor = progressOf.waiting;
-  const slot = await freeSlot(context, checked.repo);
-  // First come, first served: a spawn waiting only for a slot keeps its place ahead of this one.
-  const ahead = queuedRows(context).some((row) => row.after_json === '[]');
+  const counts = await liveCounts(context);
+  const slot = await freeSlot(context, checked.repo, counts);
+  // First come, first served: a spawn waiting only for a slot keeps its place ahead of this one, if it
+  // competes for the same one (same repository, or one that could start now); one held by another
+  // repository's cap does not hold this one up.
+  let ahead = false;
+  for (const row of queuedRows(context)) {
+    if (row.after_json !== '[]') continue;
+    if (row.repo === checked.repo || (await freeSlot(context, row.repo, counts)).free) ahead = true;
+  }
   if (waitingFor.length === 0 && slot.free && !ahead) {
     const base = input.baseAfter ? branchOf(context, after.at(-1)!) : input.base;
     const result = await spawnAgent(context, { ...request, base }, progress);

@@ -175,6 +175,32 @@ describe('a cap of two live agents with a persistent queue', () => {
   }, 300_000);
 });
 
+describe('a cap per repository', () => {
+  it('queues a second agent in the same repository while another repository still starts one', async () => {
+    const other = makeWorld();
+    let otherClient: Client | undefined;
+    try {
+      const repoA = makeRepo(other.dir, 'repo a');
+      const repoB = makeRepo(other.dir, 'repo b');
+      writeFileSync(join(other.env.RINGMASTER_HOME!, 'config.json'), JSON.stringify({ fleet: { maxLiveAgents: 5, maxLiveAgentsPerRepo: 1 } }));
+      otherClient = await connectStdio(other.env);
+      const spawnIn = async (repoPath: string, name: string) => {
+        const result = await otherClient!.callTool({ name: 'spawn_agent', arguments: { repo: repoPath, task: `task of ${name}`, name, agent: 'codex' } });
+        expect(result.isError, resultText(result)).toBeFalsy();
+        return result.structuredContent as { status: string; queue: { reason: string } | null };
+      };
+      expect((await spawnIn(repoA, 'a1')).status).toBe('started');
+      const a2 = await spawnIn(repoA, 'a2');
+      expect(a2.status).toBe('queued');
+      expect(a2.queue!.reason).toMatch(/^1 agents are live in .*repo a, the cap per repository is 1 \(fleet\.maxLiveAgentsPerRepo\)$/);
+      expect((await spawnIn(repoB, 'b1')).status).toBe('started');
+    } finally {
+      await otherClient?.close();
+      await other.close();
+    }
+  }, 120_000);
+});
+
 describe('the memory and disk floor', () => {
   it('refuses a spawn with a clear error and leaves nothing behind', async () => {
     const other = makeWorld();
