@@ -95,6 +95,13 @@ export const configSchema = z.strictObject({
       stallAfterSec: z.number().int().min(0).max(86_400).default(900),
     })
     .default({ desktop: true, tmux: true, minIntervalSec: 30, stallAfterSec: 900 }),
+  /** compare_attempts (src/fleet/compare.ts): the command that says whether an attempt passes, run in its worktree inside the sandbox. A repo's `.ringmaster.json` `test.command` wins over this one. */
+  test: z
+    .strictObject({
+      command: z.string().min(1).optional(),
+      timeoutSec: z.number().int().min(1).max(7_200).default(600),
+    })
+    .default({ timeoutSec: 600 }),
 });
 
 export type Config = z.infer<typeof configSchema>;

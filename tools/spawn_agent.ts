@@ -3,6 +3,7 @@ import { AGENT_KINDS, spawnAgent } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
 import { spawnForTicket } from '../src/forge/index.js';
+import { attemptsInput, attemptsOutput, spawnAttemptsFromTool } from './spawn_attempts.js';
 
 export const spawnAgentTool = defineTool({
   name: 'spawn_agent',
@@ -31,6 +32,7 @@ export const spawnAgentTool = defineTool({
       })
       .optional()
       .describe('Prepare the worktree before the agent starts; progress is sent as MCP progress notifications.'),
+    ...attemptsInput,
   }),
   outputSchema: z.object({
     id: z.string(),
@@ -50,8 +52,10 @@ export const spawnAgentTool = defineTool({
     linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
     enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: the child runs in an OS sandbox whose network passes the egress gate; unenforced: the sandbox is off in policy.json.'),
     notes: z.array(z.string()),
+    ...attemptsOutput,
   }),
   summary: (agent) =>
+    agent.group ? `Spawned ${agent.group.attempts.length} attempts as group ${agent.group.name} (${agent.group.id}): ${agent.group.attempts.map((attempt) => `${attempt.name} (${attempt.agent})`).join(', ')}. Compare them with compare_attempts.` :
     `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}${agent.enforcement === 'unenforced' ? '; UNENFORCED: the sandbox is off in policy.json' : ', sandboxed behind the egress gate'}. Watch: ${agent.attach_command}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args, { progress }) {
@@ -68,6 +72,7 @@ export const spawnAgentTool = defineTool({
       env: args.env,
       bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
     };
+    if (args.attempts !== undefined) return spawnAttemptsFromTool(context, args, request, progress);
     const agent = args.linear_issue ? await spawnForTicket(context, args.linear_issue, request, progress) : await spawnAgent(context, request, progress);
     return toPublic(agent);
   },

@@ -225,3 +225,29 @@ async function retryOnLock<T>(action: () => Promise<T>, attempts = 20): Promise<
     }
   }
 }
+
+/** What `git merge-tree --write-tree` says about merging two commits, without touching any worktree or ref. */
+export interface MergePreview {
+  clean: boolean;
+  /** The files that would conflict (empty when clean). */
+  conflictedFiles: string[];
+}
+
+/**
+ * A merge of `ours` and `theirs` computed in the object store only (git ≥ 2.38):
+ * exit 0 is clean, exit 1 is a conflict with the files listed after the tree id.
+ */
+export async function previewMerge(repo: string, ours: string, theirs: string, binary = 'git'): Promise<MergePreview> {
+  const result = await execa(binary, ['merge-tree', '--write-tree', '--name-only', '--no-messages', ours, theirs], {
+    cwd: repo,
+    reject: false,
+    stdin: 'ignore',
+    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+  });
+  if (result.exitCode === 0) return { clean: true, conflictedFiles: [] };
+  if (result.exitCode === 1) {
+    const files = result.stdout.split('\n').slice(1).filter(Boolean);
+    return { clean: false, conflictedFiles: [...new Set(files)] };
+  }
+  throw new GitCommandError(['merge-tree', '--write-tree', ours, theirs], result.stderr.trim() || `exit code ${result.exitCode}`, undefined);
+}

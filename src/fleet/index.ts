@@ -10,3 +10,5 @@ export * from './agents.js';
 export * from './prompt.js';
 export * from './monitor.js';
 export * from './lifecycle.js';
+export * from './attempts.js';
+export * from './compare.js';
