@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { toPublic } from '../src/core/index.js';
-import { readAgentState, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
+import { fleetOverlaps, describeOverlap, readAgentState, type AgentOverlap, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const statusSchema = z.object({
@@ -11,6 +11,18 @@ export const statusSchema = z.object({
   exit_status: z.number().nullable(),
   current_tool: z.string().nullable(),
 });
+
+/** Overlap warnings (src/state/overlap.ts): other live agents changing the same files, and predicted merge conflicts. */
+export const overlapsSchema = z
+  .array(z.object({ agent: z.string(), same_files: z.array(z.string()), conflict_files: z.array(z.string()).describe('Files git merge-tree says would conflict between the two branches.') }))
+  .describe('Other live agents of the same repo that change the same files or whose branches would conflict with this one.');
+
+export function overlapsOutput(overlap: AgentOverlap | undefined) {
+  return {
+    overlaps: (overlap?.overlaps ?? []).map((other) => ({ agent: other.agent, same_files: other.sameFiles, conflict_files: other.conflictFiles })),
+    base_conflict_files: overlap?.baseConflictFiles ?? [],
+  };
+}
 
 const usageSchema = z.object({
   input_tokens: z.number(),
@@ -57,9 +69,11 @@ const agentStateSchema = z.object({
     })
     .nullable(),
   screen: z.string().optional(),
+  overlaps: overlapsSchema,
+  base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
 });
 
-function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<typeof agentStateSchema> {
+function agentStateOutput(report: AgentStateReport, verbose: boolean, overlap: AgentOverlap | undefined): z.infer<typeof agentStateSchema> {
   const transcript = report.transcript;
   return {
     id: report.id,
@@ -93,6 +107,7 @@ function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<t
       unpushed_commits: report.git.unpushedCommits,
     },
     ...(verbose ? { screen: report.screen ?? '' } : {}),
+    ...overlapsOutput(overlap),
   };
 }
 
@@ -111,10 +126,16 @@ export const readAgentStateTool = defineTool({
   summary: ({ agents }) =>
     agents.length === 0
       ? 'No agents.'
-      : agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`).join('; ') + '.',
+      : agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`).join('; ') +
+        '.' +
+        agents
+          .filter((agent) => agent.overlaps.length > 0 || agent.base_conflict_files.length > 0)
+          .map((agent) => ` OVERLAP ${describeOverlap({ agent: agent.name, overlaps: agent.overlaps.map((other) => ({ agent: other.agent, sameFiles: other.same_files, conflictFiles: other.conflict_files })), baseConflictFiles: agent.base_conflict_files })}.`)
+          .join(''),
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
     const reports = await readAgentState(context, { name: args.name, verbose: args.verbose });
-    return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose))) };
+    const overlaps = await fleetOverlaps(context);
+    return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id))) };
   },
 });

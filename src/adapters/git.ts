@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { ExternalToolError, NotFoundError, UserInputError } from '../errors.js';
 
@@ -250,4 +250,20 @@ export async function previewMerge(repo: string, ours: string, theirs: string, b
     return { clean: false, conflictedFiles: [...new Set(files)] };
   }
   throw new GitCommandError(['merge-tree', '--write-tree', ours, theirs], result.stderr.trim() || `exit code ${result.exitCode}`, undefined);
+}
+
+/**
+ * Drops entries that are no real file (sockets, devices, fifos): while a
+ * sandboxed command runs, the sandbox masks dotfiles in the worktree with
+ * placeholder devices, which are nobody's work. Deleted paths are kept.
+ */
+export function realChanges(worktreePath: string, paths: string[]): string[] {
+  return paths.filter((path) => {
+    try {
+      const stat = lstatSync(`${worktreePath}/${path}`);
+      return stat.isFile() || stat.isSymbolicLink() || stat.isDirectory();
+    } catch {
+      return true;
+    }
+  });
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { realChanges } from '../adapters/git.js';
 import { UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, type Context, type ProgressReporter } from '../core/index.js';
@@ -129,7 +130,7 @@ async function measureAttempt(
   const changes = head ? await numstat(context, group.repo, group.baseCommit, head) : [];
   const commits = head ? Number((await git.run(group.repo, ['rev-list', '--count', `${group.baseCommit}..${head}`])).trim()) : 0;
   const live = agent.state !== 'removed' && existsSync(agent.worktreePath);
-  const uncommittedFiles = live ? await git.dirtyFiles(agent.worktreePath).catch(() => []) : [];
+  const uncommittedFiles = live ? realChanges(agent.worktreePath, await git.dirtyFiles(agent.worktreePath).catch(() => [])) : [];
   let status: AttemptReport['status'];
   let elapsedEnd = Date.now();
   if (agent.state === 'removed') {

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { StatusChange } from '../fleet/index.js';
+import { describeOverlap, overlapKey, type AgentOverlap } from '../state/index.js';
 
 /** Something a human should hear about. */
 export interface Notice {
   agent: string;
   agentId: string;
-  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'test';
+  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'overlap' | 'test';
   state: string;
   title: string;
   message: string;
@@ -49,5 +51,25 @@ export function stalledNotice(name: string, id: string, state: string, since: st
     urgent: false,
     title: `${name} may be stuck`,
     message: `${state} for ${Math.round(seconds / 60)} min with no change. Look with: ringmaster peek ${name}`,
+  };
+}
+
+/**
+ * Two live agents change the same files, or their branches would conflict.
+ * The notice's identity is what the overlap says (its "since" is derived from
+ * it), so every process that sees the same overlap claims the same notice and
+ * exactly one sends it; a changed overlap is a new notice.
+ */
+export function overlapNotice(agentId: string, overlap: AgentOverlap): Notice {
+  const digest = createHash('sha256').update(overlapKey(overlap)).digest();
+  return {
+    agent: overlap.agent,
+    agentId,
+    kind: 'overlap',
+    state: 'overlap',
+    since: new Date(digest.readUIntBE(0, 5)).toISOString(),
+    urgent: false,
+    title: `${overlap.agent} overlaps another agent`,
+    message: `${describeOverlap(overlap)}. See: ringmaster ls`,
   };
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Context } from '../core/index.js';
 import type { Monitor, StatusChange } from '../fleet/index.js';
 import { type Channel, desktopChannel, ntfyChannel, tmuxChannel, webhookChannel } from './channels.js';
-import { noticeFor, stalledNotice, type Notice } from './notices.js';
+import { noticeFor, overlapNotice, stalledNotice, type Notice } from './notices.js';
+import { fleetOverlaps, overlapKey } from '../state/index.js';
 
 export interface SendReport {
   notice: Notice;
@@ -26,6 +27,7 @@ export class Notifier {
   private readonly channels: Channel[];
   private readonly dir: string;
   private readonly watching = new Map<string, { name: string; state: string; since: string; stalledSent: boolean }>();
+  private readonly overlapsSeen = new Map<string, string>();
 
   constructor(
     private readonly context: Context,
@@ -44,7 +46,7 @@ export class Notifier {
   attach(monitor: Monitor): () => void {
     const onChange = (change: StatusChange) => void this.onChange(change);
     monitor.on('change', onChange);
-    const stallTimer = setInterval(() => void this.checkStalls(), 30_000);
+    const stallTimer = setInterval(() => void this.checkStalls().then(() => this.checkOverlaps()), 30_000);
     stallTimer.unref();
     return () => {
       monitor.off('change', onChange);
@@ -69,6 +71,24 @@ export class Notifier {
       if (seconds < limit) continue;
       seen.stalledSent = true;
       reports.push(await this.send(stalledNotice(seen.name, id, seen.state, seen.since, seconds)));
+    }
+    return reports;
+  }
+
+  /** Agents that newly overlap another live agent (same files, predicted conflicts): one notice per new or changed overlap. */
+  async checkOverlaps(): Promise<SendReport[]> {
+    const reports: SendReport[] = [];
+    try {
+      const overlaps = await fleetOverlaps(this.context);
+      for (const [id, overlap] of overlaps) {
+        const key = overlapKey(overlap);
+        if (this.overlapsSeen.get(id) === key) continue;
+        this.overlapsSeen.set(id, key);
+        reports.push(await this.send(overlapNotice(id, overlap)));
+      }
+      for (const id of [...this.overlapsSeen.keys()]) if (!overlaps.has(id)) this.overlapsSeen.delete(id);
+    } catch (error) {
+      this.record(`cannot check overlaps: ${(error as Error).message}`);
     }
     return reports;
   }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { previewMerge } from '../adapters/git.js';
+import { previewMerge, realChanges } from '../adapters/git.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context } from '../core/index.js';
 
@@ -128,7 +128,7 @@ async function agentFiles(context: Context, record: AgentRecord): Promise<AgentF
         };
   const indexStamp = `${head}:${indexStat(record)}`;
   const fresh = previous && previous.uncommitted.indexStamp === indexStamp && Date.now() - previous.uncommitted.at < UNCOMMITTED_TTL_MS;
-  const uncommitted = fresh ? previous.uncommitted : { indexStamp, at: Date.now(), files: await context.git.dirtyFiles(record.worktreePath) };
+  const uncommitted = fresh ? previous.uncommitted : { indexStamp, at: Date.now(), files: realChanges(record.worktreePath, await context.git.dirtyFiles(record.worktreePath)) };
   const files = { head, committed, uncommitted };
   cache.set(record.id, files);
   return files;
