@@ -6,6 +6,9 @@ import { type Channel, desktopChannel, ntfyChannel, tmuxChannel, webhookChannel 
 import { noticeFor, overlapNotice, stalledNotice, type Notice } from './notices.js';
 import { fleetOverlaps, overlapKey } from '../state/index.js';
 
+/** How often a process looks for new overlaps between agents (cheap: see src/state/overlap.ts). */
+const OVERLAP_CHECK_MS = 10_000;
+
 export interface SendReport {
   notice: Notice;
   /** Channels that delivered. */
@@ -46,11 +49,14 @@ export class Notifier {
   attach(monitor: Monitor): () => void {
     const onChange = (change: StatusChange) => void this.onChange(change);
     monitor.on('change', onChange);
-    const stallTimer = setInterval(() => void this.checkStalls().then(() => this.checkOverlaps()), 30_000);
+    const stallTimer = setInterval(() => void this.checkStalls(), 30_000);
     stallTimer.unref();
+    const overlapTimer = setInterval(() => void this.checkOverlaps(), OVERLAP_CHECK_MS);
+    overlapTimer.unref();
     return () => {
       monitor.off('change', onChange);
       clearInterval(stallTimer);
+      clearInterval(overlapTimer);
     };
   }
 

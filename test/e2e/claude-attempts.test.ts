@@ -23,6 +23,9 @@ let model: ModelServer;
 let world: TestWorld;
 let repo: string;
 let client: Client;
+/** A loopback webhook the server's notifier posts to. */
+let hook: http.Server;
+const received: Array<{ kind: string; agent: string; message: string }> = [];
 
 // Named files, not -A: while a command runs, the sandbox masks dotfiles in the worktree with placeholder devices.
 const commit = (message: string, files: string) => `git add ${files} && git -c user.name=agent -c user.email=agent@example.com commit -q -m "${message}"`;
@@ -52,12 +55,26 @@ beforeAll(async () => {
   model = await startModelServer(script);
   world = makeWorld(claudeEnv(model));
   repo = makeRepo(world.dir, 'calc');
+  hook = http.createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    request.on('end', () => {
+      received.push(JSON.parse(raw));
+      response.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  writeFileSync(
+    join(world.env.RINGMASTER_HOME!, 'config.json'),
+    JSON.stringify({ notifications: { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, desktop: false, tmux: false, minIntervalSec: 0 } }),
+  );
   client = await connectStdio(world.env);
 });
 afterAll(async () => {
   await client?.close();
   await world?.close();
   await model?.close();
+  await new Promise<void>((resolve) => (hook ? hook.close(() => resolve()) : resolve()));
 });
 
 const call = async (name: string, args: Record<string, unknown>) => {
@@ -156,18 +173,8 @@ describe('three attempts at one task', () => {
 
 describe('overlap warnings', () => {
   it('flags two agents editing the same file before either finishes, in every view and a notification', async () => {
-    const received: unknown[] = [];
-    const hook = http.createServer((request, response) => {
-      let raw = '';
-      request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-      request.on('end', () => {
-        received.push(JSON.parse(raw));
-        response.end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    try {
-      const notifier = new Notifier(world.context, () => {}, [webhookChannel(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`)]);
+    const notifier = new Notifier(world.context, () => {}, [webhookChannel(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`)]);
+    {
       await call('spawn_agent', { repo, task: 'Write shared.txt and commit it.', name: 'left', extra_args: CLAUDE_ARGS });
       // A wait that starts before the overlap exists ends when it appears.
       const waiting = client.callTool({ name: 'wait_for_agents', arguments: { names: ['left'], timeout_sec: 120, only_changes: true } }, undefined, { timeout: 300_000 });
@@ -190,13 +197,17 @@ describe('overlap warnings', () => {
       expect((state.structuredContent as { agents: Array<{ overlaps: unknown }> }).agents[0]!.overlaps).toEqual([{ agent: 'right', same_files: ['shared.txt'], conflict_files: ['shared.txt'] }]);
       expect(resultText(state)).toContain("OVERLAP left: its branch conflicts with right's in shared.txt");
 
-      const sent = await notifier.checkOverlaps();
-      expect(sent.map((report) => report.sent)).toEqual([['webhook'], ['webhook']]);
-      expect(JSON.stringify(received)).toContain("its branch conflicts with right's in shared.txt");
-      // The same overlap is not news twice.
-      expect(await notifier.checkOverlaps()).toEqual([]);
-    } finally {
-      await new Promise<void>((resolve) => hook.close(() => resolve()));
+      // The server's notifier tells the human, once per agent.
+      const notices = await waitUntil(() => {
+        const overlapNotices = received.filter((notice) => notice.kind === 'overlap');
+        return overlapNotices.length >= 2 && overlapNotices;
+      }, 60_000, 'the overlap notifications');
+      expect(notices.map((notice) => notice.agent).sort()).toEqual(['left', 'right']);
+      expect(notices.find((notice) => notice.agent === 'left')!.message).toBe("left: its branch conflicts with right's in shared.txt. See: ringmaster ls");
+      // Another process that sees the same overlap does not send it again.
+      const again = await notifier.checkOverlaps();
+      expect(again.map((report) => report.skipped)).toEqual(['duplicate', 'duplicate']);
+      expect(received.filter((notice) => notice.kind === 'overlap')).toHaveLength(2);
     }
   }, 300_000);
 });
