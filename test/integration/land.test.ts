@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { execa } from 'execa';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,23 @@ describe('land', () => {
     expect(remoteMain()).toBe(mainBefore);
     expect(listRequests(world.context.store)).toHaveLength(requestsBefore);
     expect(existsSync(otherWorktree)).toBe(true);
+  });
+
+  it('ringmaster land: one line on stderr and the exit code of the refusal', async () => {
+    // Not spawnSync: the loopback GitHub server answers from this process's event loop.
+    const land = async (env: Record<string, string | undefined>, ...args: string[]) => {
+      const result = await execa(process.execPath, [CLI, 'land', ...args], { env: env as NodeJS.ProcessEnv, extendEnv: false, reject: false, timeout: 60_000 });
+      return { code: result.exitCode, stderr: result.stderr, stdout: result.stdout };
+    };
+    const offline = await land({ ...world.env, GITHUB_API_URL: 'http://127.0.0.1:9' }, 'other');
+    expect(offline.code).toBe(1);
+    // (@octokit logs the failed request on stderr first.)
+    expect(offline.stderr).toMatch(/^ringmaster: Could not reach GitHub while reading the pull request to land/m);
+    const conflicting = await land(world.env, 'other');
+    expect(conflicting.code, conflicting.stderr).toBe(4);
+    expect(conflicting.stderr).toContain('it conflicts with main in feature.txt');
+    expect((await land(world.env, 'other', '--method', 'octopus')).code).toBe(2);
+    expect((await land(world.env, 'nobody')).code).toBe(3);
   });
 
   it("uses the repository's preferred method and refuses one it does not allow", async () => {
