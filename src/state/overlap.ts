@@ -14,8 +14,8 @@ import type { Context } from '../core/index.js';
  *   index changed or the last look is older than UNCOMMITTED_TTL_MS (editors
  *   change files without touching the index);
  * - `git merge-tree --write-tree` runs only for a pair of HEADs (or a HEAD and
- *   a base tip) it has not seen: commits are immutable, so a result never
- *   goes stale.
+ *   a base tip) it has not seen, and only when their commits share a file:
+ *   commits are immutable, so a result never goes stale.
  * Attempts of one group (best-of-N) are meant to overlap and are not paired.
  */
 
@@ -81,7 +81,10 @@ export async function fleetOverlaps(context: Context, records: AgentRecord[] = c
         if (groups.get(a.record.id) !== undefined && groups.get(a.record.id) === groups.get(b.record.id)) continue;
         const setB = new Set(allFiles(b.files));
         const sameFiles = allFiles(a.files).filter((file) => setB.has(file)).sort();
-        const conflictFiles = a.files.head === b.files.head ? [] : await mergeConflicts(repo, a.files.head, b.files.head);
+        // A conflict needs both branches to change one path, so merge-tree runs only when their commits share a file.
+        const committedB = new Set(b.files.committed.files);
+        const mayConflict = a.files.head !== b.files.head && a.files.committed.files.some((file) => committedB.has(file));
+        const conflictFiles = mayConflict ? await mergeConflicts(repo, a.files.head, b.files.head) : [];
         if (sameFiles.length === 0 && conflictFiles.length === 0) continue;
         entry(a.record).overlaps.push({ agent: b.record.name, sameFiles, conflictFiles });
         entry(b.record).overlaps.push({ agent: a.record.name, sameFiles, conflictFiles });
