@@ -51,7 +51,21 @@ const MAX_MERGE_CACHE = 5_000;
  * every other live agent of the same repository. Agents without any overlap
  * are left out of the map.
  */
-export async function fleetOverlaps(context: Context, records: AgentRecord[] = context.store.listAgents()): Promise<Map<string, AgentOverlap>> {
+export function fleetOverlaps(context: Context, records: AgentRecord[] = context.store.listAgents(), options: { fresh?: boolean } = {}): Promise<Map<string, AgentOverlap>> {
+  // Views called together (list_agents, read_agent_state, a wait, the notifier) share one computation per second.
+  const key = records.map((record) => `${record.id}:${record.state}`).join(',');
+  const memo = memos.get(context.store);
+  if (!options.fresh && memo && memo.key === key && Date.now() - memo.at < SHARE_MS) return memo.result;
+  const result = computeOverlaps(context, records);
+  memos.set(context.store, { key, at: Date.now(), result });
+  result.catch(() => memos.delete(context.store));
+  return result;
+}
+
+const SHARE_MS = 1_000;
+const memos = new WeakMap<object, { key: string; at: number; result: Promise<Map<string, AgentOverlap>> }>();
+
+async function computeOverlaps(context: Context, records: AgentRecord[]): Promise<Map<string, AgentOverlap>> {
   const live = records.filter((record) => record.state !== 'removed' && existsSync(record.worktreePath));
   const groups = attemptGroups(context);
   const byRepo = new Map<string, Array<{ record: AgentRecord; files: AgentFiles }>>();

@@ -52,23 +52,23 @@ describe('overlap warnings', () => {
     commitIn(worktreeOf('south'), 'app.txt', 'one\nTWO (south)\nthree\n');
     commitIn(worktreeOf('east'), 'docs.txt', 'east only\n');
 
-    const overlaps = await fleetOverlaps(world.context);
+    const overlaps = await fleetOverlaps(world.context, undefined, { fresh: true });
     expect([...overlaps.keys()].sort()).toEqual(['ag_north', 'ag_south']);
     expect(overlaps.get('ag_north')).toEqual({ agent: 'north', overlaps: [{ agent: 'south', sameFiles: ['app.txt'], conflictFiles: ['app.txt'] }], baseConflictFiles: [] });
 
     const cached = mergePreviewsCached();
-    await fleetOverlaps(world.context);
+    await fleetOverlaps(world.context, undefined, { fresh: true });
     expect(mergePreviewsCached()).toBe(cached);
     // A new commit makes new pairs of HEADs; only north and south share a committed file, so one merge-tree runs.
     commitIn(worktreeOf('north'), 'north.txt', 'n\n');
-    await fleetOverlaps(world.context);
+    await fleetOverlaps(world.context, undefined, { fresh: true });
     expect(mergePreviewsCached()).toBe(cached + 1);
   });
 
   it('sees uncommitted edits, which touch no index, within seconds', async () => {
     writeFileSync(join(worktreeOf('east'), 'app.txt'), 'one\ntwo\nthree\nfour (east, not committed)\n');
     const overlaps = await waitUntil(async () => {
-      const found = await fleetOverlaps(world.context);
+      const found = await fleetOverlaps(world.context, undefined, { fresh: true });
       return found.get('ag_east')?.overlaps.length === 2 && found;
     }, 15_000, 'east to overlap');
     // Same file, but nothing committed to conflict with.
@@ -81,7 +81,7 @@ describe('overlap warnings', () => {
 
   it('flags a branch that conflicts with newer commits on its base', async () => {
     commitIn(repo, 'app.txt', 'one\nTWO (main moved)\nthree\n');
-    const overlaps = await fleetOverlaps(world.context);
+    const overlaps = await fleetOverlaps(world.context, undefined, { fresh: true });
     expect(overlaps.get('ag_north')!.baseConflictFiles).toEqual(['app.txt']);
     expect(overlaps.get('ag_south')!.baseConflictFiles).toEqual(['app.txt']);
     expect(overlaps.get('ag_east')).toBeUndefined();
@@ -91,11 +91,11 @@ describe('overlap warnings', () => {
     const { db } = world.context.store;
     db.prepare(`INSERT INTO attempt_groups (id, name, repo, base_ref, base_commit, created_at) VALUES ('grp_1', 'g', ?, 'main', 'c', 0)`).run(repo);
     db.prepare(`INSERT INTO attempts (group_id, agent_id, attempt) VALUES ('grp_1', 'ag_north', 1), ('grp_1', 'ag_south', 2)`).run();
-    let overlaps = await fleetOverlaps(world.context);
+    let overlaps = await fleetOverlaps(world.context, undefined, { fresh: true });
     expect(overlaps.get('ag_north')).toEqual({ agent: 'north', overlaps: [], baseConflictFiles: ['app.txt'] });
     db.prepare(`DELETE FROM attempt_groups`).run();
     world.context.store.markRemoved('ag_south');
-    overlaps = await fleetOverlaps(world.context);
+    overlaps = await fleetOverlaps(world.context, undefined, { fresh: true });
     expect(overlaps.get('ag_north')!.overlaps).toEqual([]);
     expect(overlaps.has('ag_south')).toBe(false);
   });
