@@ -9,6 +9,8 @@ import { ConflictError, ExternalToolError } from '../../src/errors.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
 import { createPr } from '../../src/forge/prs.js';
 import { landAgent } from '../../src/forge/land.js';
+import { pickAttempt } from '../../src/forge/pick.js';
+import { spawnAttempts } from '../../src/fleet/attempts.js';
 import { listRequests } from '../../src/gate/permissions.js';
 import { CLI, git, makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
@@ -171,5 +173,24 @@ describe('land', () => {
     expect(existsSync(otherWorktree)).toBe(true);
     // The approval was for that landing only.
     await expect(landAgent(world.context, { name: 'other', requestId: pending.request!.id })).rejects.toThrow(/is merged, so there is nothing to land/);
+  });
+
+  it('pick_attempt opens the kept attempt\'s PR, then updates it by a push; the others go', async () => {
+    const group = await spawnAttempts(world.context, { repo, task: 'write the docs', name: 'docs', attempts: 2, agent: 'codex' });
+    const [first, second] = group.attempts;
+    commitIn(first!.worktreePath, 'docs.txt', 'docs\n', 'Write the docs');
+    const picked = await pickAttempt(world.context, { group: 'docs', pick: '1', pr: { title: 'Write the docs' } });
+    expect(picked.picked.pr).toMatchObject({ action: 'opened', url: expect.stringMatching(/^https:\/\/github\.com\/acme\/app\/pull\/\d+$/) });
+    expect(git(remote, 'rev-parse', 'refs/heads/agent/docs-a1').trim()).toBe(git(repo, 'rev-parse', 'refs/heads/agent/docs-a1').trim());
+    expect(github.prs.get('acme/app')!.get('agent/docs-a1')).toMatchObject({ title: 'Write the docs', base: 'main' });
+    // The second attempt made no commits: nothing to lose, so it and its branch go.
+    expect(picked.others).toEqual([expect.objectContaining({ name: 'docs-a2', outcome: 'removed', branch: 'deleted' })]);
+    expect(existsSync(second!.worktreePath)).toBe(false);
+
+    commitIn(first!.worktreePath, 'docs.txt', 'better docs\n', 'Improve the docs');
+    const again = await pickAttempt(world.context, { group: 'docs', pick: 'docs-a1' });
+    expect(again.picked.pr).toMatchObject({ action: 'updated', number: picked.picked.pr!.number });
+    expect(git(remote, 'show', 'refs/heads/agent/docs-a1:docs.txt')).toBe('better docs\n');
+    expect(again.others).toEqual([expect.objectContaining({ name: 'docs-a2', outcome: 'already removed' })]);
   });
 });
