@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { listAgents } from '../src/fleet/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
-import { fleetOverlaps } from '../src/state/index.js';
+import { fleetOverlaps, type AgentOverlap } from '../src/state/index.js';
 import { overlapsOutput, overlapsSchema } from './read_agent_state.js';
 
 export const agentSummarySchema = z.object({
@@ -41,7 +41,7 @@ export const listAgentsTool = defineTool({
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
-    const [agents, overlaps] = await Promise.all([listAgents(context), fleetOverlaps(context)]);
+    const [agents, overlaps] = await Promise.all([listAgents(context), fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>())]);
     return { agents: agents.map((agent) => ({ ...toPublic(agent), ...overlapsOutput(overlaps.get(agent.id)) })) };
   },
 });

@@ -135,7 +135,8 @@ export const readAgentStateTool = defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
     const reports = await readAgentState(context, { name: args.name, verbose: args.verbose });
-    const overlaps = await fleetOverlaps(context);
+    // Overlap warnings never cost the read itself: without them the agents are still reported.
+    const overlaps = await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>());
     return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id))) };
   },
 });

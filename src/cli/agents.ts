@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_KINDS, cleanupAgent, getAgent, listAgents, peekAgent, restartAgent, sendPrompt, spawnAgent, stopAgent, type AgentSummary } from '../fleet/index.js';
-import { agentStatuses, fleetOverlaps, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
+import { type AgentOverlap, agentStatuses, fleetOverlaps, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
 import { tmuxFor, toPublic } from '../core/index.js';
 import { UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
@@ -26,7 +26,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
           const paneOf = await livePanes(context, records);
           const agents = await listAgents(context, records, paneOf);
           const statuses = await agentStatuses(context, records, paneOf);
-          const overlaps = await fleetOverlaps(context, records);
+          const overlaps = await fleetOverlaps(context, records).catch(() => new Map<string, AgentOverlap>());
           const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id)!, overlaps: overlaps.get(agent.id)?.overlaps ?? [], baseConflictFiles: overlaps.get(agent.id)?.baseConflictFiles ?? [] }));
           if (options.json) printJson(toPublic(rows));
           else process.stdout.write(statusTable(rows));

@@ -31,6 +31,7 @@ export class Notifier {
   private readonly dir: string;
   private readonly watching = new Map<string, { name: string; state: string; since: string; stalledSent: boolean }>();
   private readonly overlapsSeen = new Map<string, string>();
+  private overlapError: string | undefined;
 
   constructor(
     private readonly context: Context,
@@ -93,8 +94,12 @@ export class Notifier {
         reports.push(await this.send(overlapNotice(id, overlap)));
       }
       for (const id of [...this.overlapsSeen.keys()]) if (!overlaps.has(id)) this.overlapsSeen.delete(id);
+      this.overlapError = undefined;
     } catch (error) {
-      this.record(`cannot check overlaps: ${(error as Error).message}`);
+      // Once per distinct problem, not every ten seconds.
+      const message = `cannot check overlaps: ${(error as Error).message}`;
+      if (message !== this.overlapError) this.record(message);
+      this.overlapError = message;
     }
     return reports;
   }

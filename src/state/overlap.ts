@@ -51,7 +51,8 @@ const MAX_MERGE_CACHE = 5_000;
  * every other live agent of the same repository. Agents without any overlap
  * are left out of the map.
  */
-export function fleetOverlaps(context: Context, records: AgentRecord[] = context.store.listAgents(), options: { fresh?: boolean } = {}): Promise<Map<string, AgentOverlap>> {
+export async function fleetOverlaps(context: Context, records: AgentRecord[] = context.store.listAgents(), options: { fresh?: boolean } = {}): Promise<Map<string, AgentOverlap>> {
+  // async: a store that cannot be read (the default records) rejects the promise, never throws beside it.
   // Views called together (list_agents, read_agent_state, a wait, the notifier) share one computation per second.
   const key = records.map((record) => `${record.id}:${record.state}`).join(',');
   const memo = memos.get(context.store);
