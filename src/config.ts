@@ -136,6 +136,13 @@ export const configSchema = z.strictObject({
       fleet: budgetLimits.default({}),
     })
     .default({ windowHours: 24, warnAt: 0.8, perAgent: {}, perRepo: {}, fleet: {} }),
+  /** compare_attempts (src/fleet/compare.ts): the command that says whether an attempt passes, run in its worktree inside the sandbox. A repo's `.ringmaster.json` `test.command` wins over this one. */
+  test: z
+    .strictObject({
+      command: z.string().min(1).optional(),
+      timeoutSec: z.number().int().min(1).max(7_200).default(600),
+    })
+    .default({ timeoutSec: 600 }),
 });
 
 export type Config = z.infer<typeof configSchema>;

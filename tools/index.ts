@@ -13,6 +13,9 @@ import { requestPermissionTool } from './request_permission.js';
 import { sendPromptTool } from './send_prompt.js';
 import { spawnAgentTool } from './spawn_agent.js';
 import { waitForAgentsTool } from './wait_for_agents.js';
+import { compareAttemptsTool } from './compare_attempts.js';
+import { pickAttemptTool } from './pick_attempt.js';
+import { landTool } from './land.js';
 
 /** Every MCP tool ringmaster serves, in the order clients list them. */
 export const tools: AnyToolDefinition[] = [
@@ -30,4 +33,7 @@ export const tools: AnyToolDefinition[] = [
   createTicketTool,
   cleanupWorktreeTool,
   cancelSpawnTool,
+  compareAttemptsTool,
+  pickAttemptTool,
+  landTool,
 ];

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { listAgents, listQueue } from '../src/fleet/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
+import { fleetOverlaps, type AgentOverlap } from '../src/state/index.js';
+import { overlapsOutput, overlapsSchema } from './read_agent_state.js';
 
 export const agentSummarySchema = z.object({
   id: z.string(),
@@ -21,6 +23,8 @@ export const agentSummarySchema = z.object({
   enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: OS sandbox plus egress gate; unenforced: the sandbox is switched off in policy.json, only the hook gate (a classifier) stands in the way.'),
   created_at: z.string(),
   task_preview: z.string(),
+  overlaps: overlapsSchema,
+  base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
 });
 
 /** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
@@ -53,10 +57,11 @@ export const listAgentsTool = defineTool({
     const waiting = queued.length === 0 ? '' : ` Queued: ${queued.map((spawn) => (spawn.position === null ? `${spawn.name} (${spawn.state})` : `${spawn.position}. ${spawn.name}`)).join(', ')}.`;
     if (agents.length === 0) return `No agents.${waiting || ' Start one with spawn_agent.'}`;
     const running = agents.filter((agent) => agent.process_alive).length;
-    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}${agent.enforcement === 'unenforced' ? ' (UNENFORCED)' : ''}`).join(', ')}.${waiting}`;
+    return `${plural(agents.length, 'agent')}, ${running} running: ${agents.map((agent) => `${agent.name}${agent.process_alive ? '' : ' (ended)'}${agent.enforcement === 'unenforced' ? ' (UNENFORCED)' : ''}${agent.overlaps.length > 0 ? ` (overlaps ${agent.overlaps.map((other) => other.agent).join(', ')})` : ''}`).join(', ')}.${waiting}`;
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
-    return { agents: toPublic(await listAgents(context)), queued: toPublic(listQueue(context)) };
+    const [agents, overlaps] = await Promise.all([listAgents(context), fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>())]);
+    return { agents: agents.map((agent) => ({ ...toPublic(agent), ...overlapsOutput(overlaps.get(agent.id)) })), queued: toPublic(listQueue(context)) };
   },
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { toPublic } from '../src/core/index.js';
-import { readAgentState, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
+import { fleetOverlaps, describeOverlap, readAgentState, type AgentOverlap, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { budgetReport, listQueue } from '../src/fleet/index.js';
 import { queuedSpawnSchema } from './list_agents.js';
@@ -13,6 +13,18 @@ export const statusSchema = z.object({
   exit_status: z.number().nullable(),
   current_tool: z.string().nullable(),
 });
+
+/** Overlap warnings (src/state/overlap.ts): other live agents changing the same files, and predicted merge conflicts. */
+export const overlapsSchema = z
+  .array(z.object({ agent: z.string(), same_files: z.array(z.string()), conflict_files: z.array(z.string()).describe('Files git merge-tree says would conflict between the two branches.') }))
+  .describe('Other live agents of the same repo that change the same files or whose branches would conflict with this one.');
+
+export function overlapsOutput(overlap: AgentOverlap | undefined) {
+  return {
+    overlaps: (overlap?.overlaps ?? []).map((other) => ({ agent: other.agent, same_files: other.sameFiles, conflict_files: other.conflictFiles })),
+    base_conflict_files: overlap?.baseConflictFiles ?? [],
+  };
+}
 
 const usageSchema = z.object({
   input_tokens: z.number(),
@@ -71,9 +83,11 @@ const agentStateSchema = z.object({
     })
     .optional(),
   screen: z.string().optional(),
+  overlaps: overlapsSchema,
+  base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
 });
 
-function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<typeof agentStateSchema> {
+function agentStateOutput(report: AgentStateReport, verbose: boolean, overlap: AgentOverlap | undefined): z.infer<typeof agentStateSchema> {
   const transcript = report.transcript;
   return {
     id: report.id,
@@ -107,6 +121,7 @@ function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<t
       unpushed_commits: report.git.unpushedCommits,
     },
     ...(verbose ? { screen: report.screen ?? '' } : {}),
+    ...overlapsOutput(overlap),
   };
 }
 
@@ -130,7 +145,11 @@ export const readAgentStateTool = defineTool({
       ...agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)${agent.budget && ['warning', 'held', 'unknown'].includes(agent.budget.state) ? `, budget ${agent.budget.state}: ${agent.budget.reason}` : ''}`),
       ...queued.map((spawn) => (spawn.position === null ? `${spawn.name} is ${spawn.state}: ${spawn.reason}` : `${spawn.name} is queued at place ${spawn.position}: ${spawn.reason}`)),
     ];
-    return lines.length === 0 ? 'No agents.' : `${lines.join('; ')}.`;
+    const overlapping = agents
+      .filter((agent) => agent.overlaps.length > 0 || agent.base_conflict_files.length > 0)
+      .map((agent) => ` OVERLAP ${describeOverlap({ agent: agent.name, overlaps: agent.overlaps.map((other) => ({ agent: other.agent, sameFiles: other.same_files, conflictFiles: other.conflict_files })), baseConflictFiles: agent.base_conflict_files })}.`)
+      .join('');
+    return lines.length === 0 ? 'No agents.' : `${lines.join('; ')}.${overlapping}`;
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
@@ -138,8 +157,10 @@ export const readAgentStateTool = defineTool({
     // A name still in the queue has no agent yet: its queue entry is its state.
     const live = args.name === undefined || queued.length === 0 || !['removed', undefined].includes(context.store.findAgentByName(args.name)?.state);
     const reports = live ? await readAgentState(context, { name: args.name, verbose: args.verbose }) : [];
+    // Overlaps are a warning on top of the state: one that cannot be worked out leaves the state readable.
+    const overlaps = reports.length > 0 ? await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>()) : new Map<string, AgentOverlap>();
     return {
-      agents: reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose)), budget: toPublic(budgetReport(context, context.store.getAgent(report.id)!)) })),
+      agents: reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id)), budget: toPublic(budgetReport(context, context.store.getAgent(report.id)!)) })),
       queued,
     };
   },

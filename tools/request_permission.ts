@@ -39,7 +39,7 @@ const SCOPES: Record<string, number | undefined> = { once: undefined, '15 minute
 const HOST_SCOPES: Record<string, ApprovalScope> = { 'this agent, always': 'agent', 'every agent, always': 'always' };
 
 /** The approval dialog the human sees in Claude Code (MCP elicitation). */
-function dialog(elicit: NonNullable<ToolExtras['elicit']>): AskHuman {
+export function dialog(elicit: NonNullable<ToolExtras['elicit']>): AskHuman {
   return async (request) => {
     const answer = await elicit({
       message:

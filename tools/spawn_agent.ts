@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { AGENT_KINDS, requestSpawn } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
+import { UserInputError } from '../src/errors.js';
 import { spawnForTicket } from '../src/forge/index.js';
+import { attemptsInput, attemptsOutput, spawnAttemptsFromTool } from './spawn_attempts.js';
 
 export const spawnAgentTool = defineTool({
   name: 'spawn_agent',
@@ -37,6 +39,7 @@ export const spawnAgentTool = defineTool({
       .optional()
       .describe("This agent's own spend limit over the budget window, instead of budgets.perAgent in config.json. At the limit it is interrupted and held until a human approves more."),
     base_after: z.boolean().optional().describe('With after: start from the branch of the last agent in after, as it is when that agent finished.'),
+    ...attemptsInput,
   }),
   outputSchema: z.object({
     id: z.string(),
@@ -58,11 +61,14 @@ export const spawnAgentTool = defineTool({
     notes: z.array(z.string()),
     status: z.enum(['started', 'queued']).describe('queued: past the live-agent cap, or waiting for the agents in after; it starts by itself, cancel_spawn takes it back.'),
     queue: z.object({ position: z.number(), after: z.array(z.string()), reason: z.string() }).nullable().describe('While queued: its place (1 = next) and why it waits.'),
+    ...attemptsOutput,
   }),
   summary: (agent) =>
-    agent.status === 'queued'
-      ? `Queued ${agent.name} at place ${agent.queue?.position}: ${agent.queue?.reason}. It starts by itself; cancel_spawn takes it back.`
-      : `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}${agent.enforcement === 'unenforced' ? '; UNENFORCED: the sandbox is off in policy.json' : ', sandboxed behind the egress gate'}. Watch: ${agent.attach_command}`,
+    agent.group
+      ? `Spawned ${agent.group.attempts.length} attempts as group ${agent.group.name} (${agent.group.id}): ${agent.group.attempts.map((attempt) => `${attempt.name} (${attempt.agent})`).join(', ')}. Compare them with compare_attempts.`
+      : agent.status === 'queued'
+        ? `Queued ${agent.name} at place ${agent.queue?.position}: ${agent.queue?.reason}. It starts by itself; cancel_spawn takes it back.`
+        : `Spawned ${agent.name} (${agent.agent}) on ${agent.branch} from ${agent.base}; ${agent.task_submitted === true ? 'it has its task' : agent.task_submitted === null ? 'started (this CLI cannot confirm the task)' : 'started, task not yet confirmed'}${agent.enforcement === 'unenforced' ? '; UNENFORCED: the sandbox is off in policy.json' : ', sandboxed behind the egress gate'}. Watch: ${agent.attach_command}`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handle(context, args, { progress }) {
     const request = {
@@ -78,6 +84,10 @@ export const spawnAgentTool = defineTool({
       env: args.env,
       bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
     };
+    if (args.attempts !== undefined) {
+      if (args.after !== undefined || args.base_after !== undefined) throw new UserInputError('attempts cannot wait for other agents: leave out after and base_after, or spawn the attempts once those agents finished.');
+      return spawnAttemptsFromTool(context, args, { ...request, budget: args.budget }, progress);
+    }
     if (args.linear_issue) return toPublic({ ...(await spawnForTicket(context, args.linear_issue, request, progress)), status: 'started' as const, queue: null });
     return toPublic(await requestSpawn(context, { ...request, after: args.after, baseAfter: args.base_after, budget: args.budget }, progress));
   },

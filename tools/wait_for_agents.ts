@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { waitForAgents } from '../src/state/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
-import { statusSchema } from './read_agent_state.js';
+import { overlapsSchema, statusSchema } from './read_agent_state.js';
 
 const agentStatusSchema = z.object({ name: z.string(), status: statusSchema });
 
@@ -11,7 +11,8 @@ export const waitForAgentsTool = defineTool({
   title: 'Wait for agents',
   description:
     'Block until one of the named agents (default: all) is idle, waiting for input or permission, or exited, or until the timeout; sends progress notifications while waiting. ' +
-    'Use it instead of polling. With only_changes, agents already in such a state when the call starts are ignored.',
+    'Use it instead of polling. With only_changes, agents already in such a state when the call starts are ignored. ' +
+    'It also returns when a watched agent starts to overlap another live agent (same files changed, or branches that would conflict): see new_overlaps.',
   inputSchema: z.object({
     names: z.array(z.string()).optional().describe('Agents to watch; default all.'),
     timeout_sec: z.number().int().min(1).max(3600).optional().describe('Default 600.'),
@@ -22,11 +23,16 @@ export const waitForAgentsTool = defineTool({
     waited_seconds: z.number(),
     ready: z.array(agentStatusSchema).describe('The agents that need attention.'),
     agents: z.array(agentStatusSchema).describe('Every watched agent at the end.'),
+    overlaps: z.array(z.object({ agent: z.string(), overlaps: overlapsSchema, base_conflict_files: z.array(z.string()) })).describe('Watched agents that overlap other live agents, at the end.'),
+    new_overlaps: z.array(z.string()).describe('Agents whose overlap appeared or changed during this wait (it ends the wait).'),
   }),
   summary: (result) =>
-    result.timed_out
+    (result.new_overlaps.length > 0 ? `New overlap: ${result.overlaps.filter((overlap) => result.new_overlaps.includes(overlap.agent)).map((overlap) => `${overlap.agent} with ${overlap.overlaps.map((other) => `${other.agent} (${[...new Set([...other.conflict_files, ...other.same_files])].slice(0, 5).join(', ')})`).join(', ') || 'its base'}`).join('; ')}. ` : '') +
+    (result.timed_out
       ? `No agent needed attention within ${result.waited_seconds} s (${result.agents.map((agent) => `${agent.name} ${agent.status.state}`).join(', ')}).`
-      : `After ${result.waited_seconds} s: ${result.ready.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')}`).join(', ')}.`,
+      : result.ready.length === 0
+        ? `After ${result.waited_seconds} s no agent needs attention yet.`
+        : `After ${result.waited_seconds} s: ${result.ready.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')}`).join(', ')}.`),
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args, { progress, signal }) {
     const result = await waitForAgents(context, { names: args.names, timeoutSec: args.timeout_sec ?? 600, onlyChanges: args.only_changes, signal, onProgress: progress });

@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { ExternalToolError, NotFoundError, UserInputError } from '../errors.js';
 
@@ -224,4 +224,46 @@ async function retryOnLock<T>(action: () => Promise<T>, attempts = 20): Promise<
       await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
     }
   }
+}
+
+/** What `git merge-tree --write-tree` says about merging two commits, without touching any worktree or ref. */
+export interface MergePreview {
+  clean: boolean;
+  /** The files that would conflict (empty when clean). */
+  conflictedFiles: string[];
+}
+
+/**
+ * A merge of `ours` and `theirs` computed in the object store only (git ≥ 2.38):
+ * exit 0 is clean, exit 1 is a conflict with the files listed after the tree id.
+ */
+export async function previewMerge(repo: string, ours: string, theirs: string, binary = 'git'): Promise<MergePreview> {
+  const result = await execa(binary, ['merge-tree', '--write-tree', '--name-only', '--no-messages', ours, theirs], {
+    cwd: repo,
+    reject: false,
+    stdin: 'ignore',
+    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+  });
+  if (result.exitCode === 0) return { clean: true, conflictedFiles: [] };
+  if (result.exitCode === 1) {
+    const files = result.stdout.split('\n').slice(1).filter(Boolean);
+    return { clean: false, conflictedFiles: [...new Set(files)] };
+  }
+  throw new GitCommandError(['merge-tree', '--write-tree', ours, theirs], result.stderr.trim() || `exit code ${result.exitCode}`, undefined);
+}
+
+/**
+ * Drops entries that are no real file (sockets, devices, fifos): while a
+ * sandboxed command runs, the sandbox masks dotfiles in the worktree with
+ * placeholder devices, which are nobody's work. Deleted paths are kept.
+ */
+export function realChanges(worktreePath: string, paths: string[]): string[] {
+  return paths.filter((path) => {
+    try {
+      const stat = lstatSync(`${worktreePath}/${path}`);
+      return stat.isFile() || stat.isSymbolicLink() || stat.isDirectory();
+    } catch {
+      return true;
+    }
+  });
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_KINDS, cleanupAgent, getAgent, listAgents, listQueue, peekAgent, requestSpawn, restartAgent, sendPrompt, stopAgent, type AgentSummary } from '../fleet/index.js';
 import { queueTable } from './fleet.js';
-import { agentStatuses, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
+import { type AgentOverlap, agentStatuses, fleetOverlaps, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
 import { tmuxFor, toPublic } from '../core/index.js';
 import { UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
@@ -27,7 +27,8 @@ export function registerAgentCommands(program: Command, run: Run): void {
           const paneOf = await livePanes(context, records);
           const agents = await listAgents(context, records, paneOf);
           const statuses = await agentStatuses(context, records, paneOf);
-          const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id)! }));
+          const overlaps = await fleetOverlaps(context, records).catch(() => new Map<string, AgentOverlap>());
+          const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id)!, overlaps: overlaps.get(agent.id)?.overlaps ?? [], baseConflictFiles: overlaps.get(agent.id)?.baseConflictFiles ?? [] }));
           if (options.json) printJson(toPublic(rows));
           else {
             process.stdout.write(statusTable(rows));

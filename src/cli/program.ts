@@ -6,6 +6,7 @@ import { describeError, EXIT, exitCodeFor } from './output.js';
 import { registerAgentCommands } from './agents.js';
 import { registerFleetCommands } from './fleet.js';
 import { registerGateCommands } from './gate.js';
+import { registerLandCommands } from './land.js';
 import { registerSetupCommands } from './setup.js';
 import { registerCompletion } from './completion.js';
 import { registerCockpitCommands } from './cockpit.js';
@@ -24,7 +25,7 @@ Exit codes:
   2  usage: unknown command or option, missing or invalid argument
   3  not found: no such agent or permission request
   4  refused by the current state: unsaved work, agent mid-turn, name taken, already decided
-  5  wait timed out
+  5  wait timed out; land still waits for a human's approval
 
 Environment: RINGMASTER_HOME (default ~/.ringmaster), RINGMASTER_TMUX_SOCKET, RINGMASTER_CLAUDE,
 RINGMASTER_CHILD_PERMISSION_MODE, RINGMASTER_TOKEN (HTTP bearer token), RINGMASTER_PORT, NO_COLOR.
@@ -51,6 +52,7 @@ export function buildProgram(run: Run): Command {
   registerFleetCommands(program, run);
   registerCockpitCommands(program, run);
   registerGateCommands(program, run);
+  registerLandCommands(program, run);
   registerSetupCommands(program, run);
   registerCompletion(program, run);
   // Usage errors are exit 2 everywhere, and read as one "ringmaster: …" line plus a pointer to help.

@@ -13,3 +13,5 @@ export * from './lifecycle.js';
 export * from './queue.js';
 export * from './budget.js';
 export * from './gc.js';
+export * from './attempts.js';
+export * from './compare.js';

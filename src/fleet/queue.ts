@@ -265,6 +265,27 @@ async function liveCounts(context: Context): Promise<{ total: number; byRepo: Ma
   return { total, byRepo };
 }
 
+/**
+ * For spawns that start at once and cannot wait in the queue (the attempts of
+ * one best-of-N run): the budget, the machine's floors and room under the caps
+ * for all `count` of them, ahead of any spawn already queued. Throws a clear
+ * error otherwise, before anything is made.
+ */
+export async function assertRoomFor(context: Context, repo: string, count: number): Promise<void> {
+  assertMaySpawn(context, repo);
+  checkResources(context);
+  const { maxLiveAgents, maxLiveAgentsPerRepo } = context.config.fleet;
+  const live = await liveCounts(context);
+  const waiting = queuedRows(context).length;
+  if (maxLiveAgents > 0 && live.total + waiting + count > maxLiveAgents) {
+    throw new ConflictError(`${count} attempts need ${count} free slots, but ${live.total} agents are live${waiting > 0 ? ` and ${waiting} spawns are queued` : ''} under a cap of ${maxLiveAgents} (fleet.maxLiveAgents). Spawn fewer attempts, wait for agents to finish, or raise the cap in config.json.`);
+  }
+  const inRepo = live.byRepo.get(repo) ?? 0;
+  if (maxLiveAgentsPerRepo > 0 && inRepo + count > maxLiveAgentsPerRepo) {
+    throw new ConflictError(`${count} attempts need ${count} free slots in ${repo}, but ${inRepo} agents are live there under a cap of ${maxLiveAgentsPerRepo} per repository (fleet.maxLiveAgentsPerRepo).`);
+  }
+}
+
 async function freeSlot(context: Context, repo: string, counts?: { total: number; byRepo: Map<string, number> }): Promise<SlotCheck> {
   const { maxLiveAgents, maxLiveAgentsPerRepo } = context.config.fleet;
   const live = counts ?? (await liveCounts(context));

@@ -4,3 +4,5 @@
 export * from './prs.js';
 export * from './review.js';
 export * from './linear.js';
+export * from './land.js';
+export * from './pick.js';

@@ -66,7 +66,8 @@ export function groupByRepo(records: AgentRecord[]): Map<string, AgentRecord[]> 
 
 /** The GitHub owner/name of a repo's origin, or an explanation of why there is none. */
 export async function githubRepoOf(context: Context, repo: string): Promise<RepoRef> {
-  const url = (await context.git.tryRun(repo, ['remote', 'get-url', 'origin']))?.trim();
+  // The configured URL, not one rewritten by url.*.insteadOf: it names the GitHub repository even when git reaches it through a mirror.
+  const url = (await context.git.tryRun(repo, ['config', '--get', 'remote.origin.url']))?.trim();
   if (!url) throw new UserInputError(`${repo} has no origin remote, so ringmaster cannot find its GitHub repository. Add one: git remote add origin git@github.com:OWNER/REPO.git`);
   const ref = parseRemote(url);
   if (!ref) throw new UserInputError(`The origin remote of ${repo} (${url}) is not a GitHub repository URL. Use the SSH or HTTPS form: git@github.com:OWNER/REPO.git`);

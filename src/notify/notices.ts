@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { StatusChange } from '../fleet/index.js';
+import { describeOverlap, overlapKey, type AgentOverlap } from '../state/index.js';
 
 /** Something a human should hear about. */
 export interface Notice {
   agent: string;
   agentId: string;
-  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'budget' | 'test';
+  kind: 'permission' | 'input' | 'finished' | 'failed' | 'stalled' | 'budget' | 'overlap' | 'test';
   state: string;
   title: string;
   message: string;
@@ -59,4 +61,24 @@ export function budgetNotice(event: { name: string; id: string; kind: 'warning' 
   const title = event.kind === 'warning' ? `${event.name} is near its budget` : event.kind === 'held' ? `${event.name} reached its budget and is held` : `${event.name} may spend again`;
   const next = event.kind === 'held' ? `Approve more with: ringmaster budget approve ${event.name} --usd <dollars>` : `See: ringmaster budget`;
   return { agent: event.name, agentId: event.id, kind: 'budget', state: `budget_${event.kind}`, since: new Date().toISOString(), urgent: event.kind === 'held', title, message: `${event.reason}. ${next}` };
+}
+
+/**
+ * Two live agents change the same files, or their branches would conflict.
+ * The notice's identity is what the overlap says (its "since" is derived from
+ * it), so every process that sees the same overlap claims the same notice and
+ * exactly one sends it; a changed overlap is a new notice.
+ */
+export function overlapNotice(agentId: string, overlap: AgentOverlap): Notice {
+  const digest = createHash('sha256').update(overlapKey(overlap)).digest();
+  return {
+    agent: overlap.agent,
+    agentId,
+    kind: 'overlap',
+    state: 'overlap',
+    since: new Date(digest.readUIntBE(0, 5)).toISOString(),
+    urgent: false,
+    title: `${overlap.agent} overlaps another agent`,
+    message: `${describeOverlap(overlap)}. See: ringmaster ls`,
+  };
 }

@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import type { Context } from '../core/index.js';
 import type { Monitor, StatusChange } from '../fleet/index.js';
 import { type Channel, desktopChannel, ntfyChannel, tmuxChannel, webhookChannel } from './channels.js';
-import { budgetNotice, noticeFor, stalledNotice, type Notice } from './notices.js';
+import { budgetNotice, noticeFor, overlapNotice, stalledNotice, type Notice } from './notices.js';
+import { fleetOverlaps, overlapKey } from '../state/index.js';
+
+/** How often a process looks for new overlaps between agents (cheap: see src/state/overlap.ts). */
+const OVERLAP_CHECK_MS = 10_000;
 
 export interface SendReport {
   notice: Notice;
@@ -26,6 +30,8 @@ export class Notifier {
   private readonly channels: Channel[];
   private readonly dir: string;
   private readonly watching = new Map<string, { name: string; state: string; since: string; stalledSent: boolean }>();
+  private readonly overlapsSeen = new Map<string, string>();
+  private overlapError: string | undefined;
 
   constructor(
     private readonly context: Context,
@@ -48,10 +54,13 @@ export class Notifier {
     monitor.on('budget', onBudget);
     const stallTimer = setInterval(() => void this.checkStalls(), 30_000);
     stallTimer.unref();
+    const overlapTimer = setInterval(() => void this.checkOverlaps(), OVERLAP_CHECK_MS);
+    overlapTimer.unref();
     return () => {
       monitor.off('change', onChange);
       monitor.off('budget', onBudget);
       clearInterval(stallTimer);
+      clearInterval(overlapTimer);
     };
   }
 
@@ -72,6 +81,28 @@ export class Notifier {
       if (seconds < limit) continue;
       seen.stalledSent = true;
       reports.push(await this.send(stalledNotice(seen.name, id, seen.state, seen.since, seconds)));
+    }
+    return reports;
+  }
+
+  /** Agents that newly overlap another live agent (same files, predicted conflicts): one notice per new or changed overlap. */
+  async checkOverlaps(): Promise<SendReport[]> {
+    const reports: SendReport[] = [];
+    try {
+      const overlaps = await fleetOverlaps(this.context);
+      for (const [id, overlap] of overlaps) {
+        const key = overlapKey(overlap);
+        if (this.overlapsSeen.get(id) === key) continue;
+        this.overlapsSeen.set(id, key);
+        reports.push(await this.send(overlapNotice(id, overlap)));
+      }
+      for (const id of [...this.overlapsSeen.keys()]) if (!overlaps.has(id)) this.overlapsSeen.delete(id);
+      this.overlapError = undefined;
+    } catch (error) {
+      // Once per distinct problem, not every ten seconds.
+      const message = `cannot check overlaps: ${(error as Error).message}`;
+      if (message !== this.overlapError) this.record(message);
+      this.overlapError = message;
     }
     return reports;
   }

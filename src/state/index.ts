@@ -9,3 +9,4 @@ export * from './transcripts.js';
 export * from './git-summary.js';
 export * from './wait.js';
 export * from './watch.js';
+export * from './overlap.js';

@@ -4,6 +4,10 @@ import type { AgentRecord } from '../store/store.js';
 import { agentStatuses, findLiveAgent, type StatusReport } from './state.js';
 import { livePanes } from './liveness.js';
 import { SignalWatcher } from './watch.js';
+import { fleetOverlaps, overlapKey, type AgentOverlap } from './overlap.js';
+
+/** Overlaps cost git calls: a wait looks for new ones at most this often. */
+const OVERLAP_CHECK_MS = 5_000;
 
 /** How long a pane lookup stands in for a new one when a signal file wakes the wait. */
 const PANE_REUSE_MS = 2_000;
@@ -29,6 +33,10 @@ export interface WaitResult {
   ready: Array<{ name: string; status: StatusReport }>;
   /** Every watched agent's status at the end. */
   agents: Array<{ name: string; status: StatusReport }>;
+  /** Watched agents that overlap other live agents (same files, predicted conflicts) at the end. */
+  overlaps: AgentOverlap[];
+  /** Agents whose overlap appeared or changed during this wait: a new overlap ends the wait too. */
+  newOverlaps: string[];
 }
 
 /**
@@ -57,6 +65,17 @@ async function waitLoop(context: Context, input: WaitInput, records: AgentRecord
   let lastProgress = 0;
   let panes: { of: Awaited<ReturnType<typeof livePanes>>; at: number } | undefined;
   let woke: 'signal' | 'timeout' = 'timeout';
+  const overlapsNow = async () => {
+    const all = await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>());
+    return new Map(records.flatMap((record) => (all.has(record.id) ? [[record.id, all.get(record.id)!] as const] : [])));
+  };
+  let overlaps = await overlapsNow();
+  const overlapBaseline = new Map([...overlaps].map(([id, overlap]) => [id, overlapKey(overlap)]));
+  let overlapCheckedAt = Date.now();
+  const overlapResult = () => {
+    const changed = [...overlaps].filter(([id, overlap]) => overlapKey(overlap) !== (overlapBaseline.get(id) ?? '')).map(([, overlap]) => overlap.agent);
+    return { overlaps: [...overlaps.values()], newOverlaps: changed };
+  };
   for (;;) {
     // A signal file is proof of life that needs no tmux call: panes are looked up again on the
     // fallback poll, or when the last look is over two seconds old.
@@ -72,8 +91,13 @@ async function waitLoop(context: Context, input: WaitInput, records: AgentRecord
       return before.state !== status.state || before.since !== status.since;
     });
     const waitedSeconds = Math.round((Date.now() - started) / 1000);
-    if (ready.length > 0) return { timedOut: false, waitedSeconds, ready, agents: snapshot };
-    if (Date.now() >= deadline || input.signal?.aborted) return { timedOut: true, waitedSeconds, ready: [], agents: snapshot };
+    if (Date.now() - overlapCheckedAt >= OVERLAP_CHECK_MS) {
+      overlaps = await overlapsNow();
+      overlapCheckedAt = Date.now();
+    }
+    const overlapNews = overlapResult();
+    if (ready.length > 0 || overlapNews.newOverlaps.length > 0) return { timedOut: false, waitedSeconds, ready, agents: snapshot, ...overlapNews };
+    if (Date.now() >= deadline || input.signal?.aborted) return { timedOut: true, waitedSeconds, ready: [], agents: snapshot, ...overlapNews };
     if (input.onProgress && Date.now() - lastProgress >= 5_000) {
       lastProgress = Date.now();
       const counts = new Map<string, number>();

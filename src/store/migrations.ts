@@ -209,6 +209,24 @@ const MIGRATIONS: string[] = [
      tokens INTEGER NOT NULL,
      PRIMARY KEY (agent_id, at)
    );`,
+  // Compare and land (issue 17): several attempts at one task, grouped as one run.
+  `CREATE TABLE attempt_groups (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     repo TEXT NOT NULL,
+     base_ref TEXT NOT NULL,
+     base_commit TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     picked_agent_id TEXT,
+     picked_at INTEGER
+   );
+   CREATE TABLE attempts (
+     group_id TEXT NOT NULL REFERENCES attempt_groups (id) ON DELETE CASCADE,
+     agent_id TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     PRIMARY KEY (group_id, attempt)
+   );
+   CREATE UNIQUE INDEX attempts_agent ON attempts (agent_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -36,6 +36,9 @@ describe('the built server over stdio, with the SDK client', () => {
       'create_ticket',
       'cleanup_worktree',
       'cancel_spawn',
+      'compare_attempts',
+      'pick_attempt',
+      'land',
     ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.cleanup_worktree!.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
