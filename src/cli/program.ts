@@ -8,6 +8,7 @@ import { registerGateCommands } from './gate.js';
 import { registerSetupCommands } from './setup.js';
 import { registerCompletion } from './completion.js';
 import { registerCockpitCommands } from './cockpit.js';
+import { registerDashboardCommand } from './dashboard.js';
 
 /** Wraps a command's work: its exit code, or the exit code and one stderr line of its error. */
 export type Run = (work: () => Promise<number>) => Promise<void>;
@@ -48,6 +49,7 @@ export function buildProgram(run: Run): Command {
   program.configureHelp({ sortSubcommands: false, showGlobalOptions: false });
   registerAgentCommands(program, run);
   registerCockpitCommands(program, run);
+  registerDashboardCommand(program, run);
   registerGateCommands(program, run);
   registerSetupCommands(program, run);
   registerCompletion(program, run);
