@@ -60,7 +60,7 @@ export function highlightLine(line: string, language: string | undefined): strin
   let out = '';
   let plain = '';
   const flush = () => {
-    out += plain.replace(/[A-Za-z_$][\w$]*|\d[\d_]*(?:\.\d+)?(?:e[+-]?\d+)?|0x[\da-fA-F]+|[^A-Za-z_$\d]+/g, (token) => {
+    out += plain.replace(/[A-Za-z_$][\w$]*|0x[\da-fA-F]+|\d[\d_]*(?:\.\d+)?(?:e[+-]?\d+)?|[^A-Za-z_$\d]+/g, (token) => {
       if (spec.keywords.has(token)) return span('kw', token);
       if (/^\d|^0x/.test(token)) return span('num', token);
       return escape(token);
