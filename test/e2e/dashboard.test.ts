@@ -46,6 +46,7 @@ beforeAll(async () => {
     if (isToolResultTurn(body)) return { text: `tool said: ${lastToolResult(body)!.text.slice(0, 300)}` };
     const prompt = latestPrompt(body);
     if (prompt.startsWith('RUN ')) return { toolUse: { name: 'Bash', input: { command: prompt.slice(4), description: 'a command' } } };
+    if (prompt.startsWith('SLOW ')) return { delayMs: 60_000, text: 'finally' };
     return { text: `ready: ${prompt.slice(0, 60)}` };
   });
   world = makeWorld({ ...claudeEnv(model), PATH: `${shims}:${process.env.PATH}` });
@@ -288,15 +289,28 @@ describe('running the fleet from the browser', () => {
     expect(await page.textContent('#fleet-summary')).toContain(`${charted} spent`);
   });
 
-  it('stops the agent from its page, and the fleet shows it exited live', async () => {
+  it('interrupts a long turn, stops the agent and restarts it from its page, each seen live in the fleet', async () => {
+    await idle();
     await page.goto(`${origin}/`);
     await page.waitForSelector('#live.on');
     const other = await context.newPage();
     await other.goto(`${origin}/agents/web`);
+    await sendPrompt(world.context, { name: 'web', text: 'SLOW think for a minute' });
+    await waitUntil(async () => (await rowState()) === 'working', 20_000, 'the fleet row to show working');
+    await other.click('button:text-is("Interrupt")');
+    await other.waitForSelector('.flash');
+    expect(await other.textContent('.flash')).toContain('Interrupted web; it is idle');
+    await waitUntil(async () => (await rowState()) === 'idle', 20_000, 'the fleet row to show idle after the interrupt');
+
     await other.click('button:text-is("Stop")');
     await other.waitForSelector('.flash');
     expect(await other.textContent('.flash')).toContain('web: stopped');
-    await other.close();
     await waitUntil(async () => (await rowState()) === 'exited', 20_000, 'the fleet row to show exited');
+
+    await other.click('button:text-is("Restart")');
+    await other.waitForSelector('.flash');
+    expect(await other.textContent('.flash')).toContain('Restarted web (resumed by session)');
+    await waitUntil(async () => (await rowState()) === 'idle', 60_000, 'the fleet row to show the restarted agent idle');
+    await other.close();
   });
 });
