@@ -244,16 +244,23 @@ describe('running the fleet from the browser', () => {
     await shot('agent');
   });
 
-  it('opens the branch diff, highlighted', async () => {
+  it('opens the branch diff, highlighted: a commit on the branch and a file not yet tracked', async () => {
     await idle();
-    await sendPrompt(world.context, { name: 'web', text: `RUN printf 'export const answer = 42; // the answer\\n' > answer.ts` });
-    await waitUntil(() => existsSync(join(agent().worktreePath, 'answer.ts')), 30_000, 'the agent to write answer.ts');
+    await sendPrompt(world.context, {
+      name: 'web',
+      text: `RUN printf 'export const answer = 42; // the answer\\n' > answer.ts && git add answer.ts && git commit -qm 'add the answer' && printf '# notes\\n' > notes.md`,
+    });
+    await waitUntil(() => existsSync(join(agent().worktreePath, 'notes.md')), 30_000, 'the agent to commit answer.ts and write notes.md');
     await page.goto(`${origin}/agents/web`);
     await page.click('#open-diff');
     await page.waitForSelector('details.file summary:has-text("answer.ts")');
-    expect(await page.locator('pre.diff .line.add .tok-kw').allTextContents()).toEqual(['export', 'const']);
-    expect(await page.textContent('pre.diff .line.add .tok-com')).toBe('// the answer');
-    expect(await page.textContent('pre.diff .line.add .tok-num')).toBe('42');
+    expect(await page.textContent('details.file:has-text("answer.ts") .fstatus')).toBe('added');
+    expect(await page.textContent('details.file:has-text("notes.md") .fstatus')).toBe('untracked');
+    const added = page.locator('details.file:has-text("answer.ts") pre.diff .line.add');
+    expect(await added.locator('.tok-kw').allTextContents()).toEqual(['export', 'const']);
+    expect(await added.locator('.tok-com').textContent()).toBe('// the answer');
+    expect(await added.locator('.tok-num').textContent()).toBe('42');
+    expect(await page.textContent('pre.diff .hunk')).toMatch(/^@@ -0,0 \+1 @@/);
     await shot('diff');
   });
 
@@ -261,8 +268,11 @@ describe('running the fleet from the browser', () => {
     await page.goto(`${origin}/agents/web`);
     await page.click('button:text-is("Clean up")');
     await page.waitForSelector('.flash.error');
-    expect(await page.textContent('.flash.error')).toMatch(/answer\.ts/);
-    expect(existsSync(join(agent().worktreePath, 'answer.ts'))).toBe(true);
+    const why = await page.textContent('.flash.error');
+    expect(why).toContain('Refusing to clean up "web"');
+    expect(why).toContain('notes.md');
+    expect(why).toContain('1 commit(s) on agent/web');
+    expect(existsSync(join(agent().worktreePath, 'notes.md'))).toBe(true);
   });
 
   it('decides in bulk', async () => {
