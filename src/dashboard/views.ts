@@ -23,7 +23,7 @@ export function fleetRow(agent: FleetAgent, pr: PullRequestBadge | undefined): S
 <td>${statusBadge(agent.status.state)}<div class="reason">${shorten(agent.status.reason, 160)}</div>${agent.pending.length ? html`<a class="needs" href="/approvals">${agent.pending.length} waiting for you</a>` : ''}</td>
 <td>${ago(agent.status.since)}</td>
 <td class="mono">${agent.branch}</td>
-<td>${pr ? html`<a href="${pr.url}" rel="noreferrer">#${pr.number}</a> <span class="ci ci-${(pr.checks ?? 'none').toLowerCase()}">${pr.checks ?? pr.state}</span>` : html`<span class="muted">–</span>`}</td>
+<td>${pr ? html`<a href="${pr.url}" rel="noreferrer">#${pr.number}</a> <span class="ci ci-${(pr.checks ?? 'none').toLowerCase()}" title="${pr.failing.length ? `failing: ${pr.failing.join(', ')}` : pr.state}">${pr.checks ?? pr.state}</span>` : html`<span class="muted">–</span>`}</td>
 <td class="num">${usd(agent.costUsd)}</td>
 <td class="num" title="input ${agent.tokens.input}, output ${agent.tokens.output}, cache ${agent.tokens.cache}">${count(agent.tokens.input + agent.tokens.output + agent.tokens.cache)}</td>
 <td class="last">${shorten(agent.lastMessage, 180)}</td>

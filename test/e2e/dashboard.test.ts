@@ -10,7 +10,8 @@ import { spawnAgent } from '../../src/fleet/spawn.js';
 import { sendPrompt } from '../../src/fleet/prompt.js';
 import { createRequest, getRequest, listAudit, pendingForAgent, type PermissionRequest } from '../../src/gate/permissions.js';
 import { agentStatus, findLiveAgent } from '../../src/state/state.js';
-import { CLI, makeRepo, makeWorld, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { CLI, git, makeRepo, makeWorld, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { startHttpServer, type HttpServerProcess } from '../helpers/mcp.js';
 import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, userTexts, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
 
@@ -20,6 +21,7 @@ const CHROMIUM = process.env.RINGMASTER_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.RINGMASTER_SCREENSHOTS ?? tempDir('dashboard-shots-');
 
 let model: ModelServer;
+let github: GitHubServer;
 let world: TestWorld;
 let server: HttpServerProcess;
 let origin: string;
@@ -49,9 +51,13 @@ beforeAll(async () => {
     if (prompt.startsWith('SLOW ')) return { delayMs: 60_000, text: 'finally' };
     return { text: `ready: ${prompt.slice(0, 60)}` };
   });
-  world = makeWorld({ ...claudeEnv(model), PATH: `${shims}:${process.env.PATH}` });
+  // A loopback GitHub holds the agent's pull request, with a failing check.
+  github = await startGitHubServer('ghp_dashboard');
+  github.prs.set('acme/web', new Map([['agent/web', { number: 7, checks: [{ name: 'unit', conclusion: 'FAILURE' }] }]]));
+  world = makeWorld({ ...claudeEnv(model), PATH: `${shims}:${process.env.PATH}`, GITHUB_TOKEN: 'ghp_dashboard', GITHUB_API_URL: github.url });
   writeFileSync(join(world.env.RINGMASTER_HOME!, 'policy.json'), JSON.stringify({ sandbox: { allowWrite: [shims] } }));
   const repo = makeRepo(world.dir, 'web-repo');
+  git(repo, 'remote', 'add', 'origin', 'git@github.com:acme/web.git');
   await spawnAgent(world.context, { repo, task: 'say ready', name: 'web', extraArgs: ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash'] });
   server = await startHttpServer(world.env);
   origin = new URL(server.url).origin;
@@ -65,6 +71,7 @@ afterAll(async () => {
   await server?.stop();
   await world?.close();
   await model?.close();
+  await github?.close();
 });
 
 const agent = () => findLiveAgent(world.context, 'web');
@@ -190,6 +197,10 @@ describe('running the fleet from the browser', () => {
     await page.goto(`${origin}/`);
     await page.waitForSelector('#live.on');
     await waitUntil(async () => (await rowState()) === 'idle', 20_000, 'the row to show idle');
+    // The pull request and its CI come from GitHub (the same listPrs as list_prs) once the page is open.
+    await page.waitForSelector('tr.agent-row[data-name="web"] a[href="https://github.com/acme/web/pull/7"]', { timeout: 20_000 });
+    expect(await page.textContent('tr.agent-row[data-name="web"] .ci')).toBe('FAILURE');
+    expect(await page.getAttribute('tr.agent-row[data-name="web"] .ci', 'title')).toBe('failing: unit');
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
     await shot('fleet-idle');
     const request = await held('aws s3 ls');
@@ -198,7 +209,6 @@ describe('running the fleet from the browser', () => {
     expect(await page.textContent('#pending-count')).toBe('1');
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
     await shot('fleet-waiting');
-    writeFileSync(join(SHOTS, 'held-request.json'), JSON.stringify(request));
   });
 
   it('approves the held command in the inbox, and the command then runs', async () => {
