@@ -53,7 +53,6 @@ export class LiveFeed {
     });
     if (this.clients.size === 1) {
       this.monitor.on('round', this.onRound);
-      this.monitor.on('change', this.onRound);
       this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
@@ -72,7 +71,6 @@ export class LiveFeed {
 
   private idle(): void {
     this.monitor.off('round', this.onRound);
-    this.monitor.off('change', this.onRound);
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
   }

@@ -183,15 +183,17 @@ export class Dashboard {
     const targets = id ? [id] : form.getAll('ids');
     if (targets.length === 0) throw new UserInputError('Select at least one request first.');
     const kind = verb.replace(/-selected$/, '');
-    if (!['approve', 'grant', 'deny'].includes(kind)) throw new UserInputError(`unknown action "${verb}"`);
+    if (!['approve', 'grant', 'deny', 'agent-always', 'always'].includes(kind)) throw new UserInputError(`unknown action "${verb}"`);
+    // An unknown host only, as `ringmaster approve --agent-always / --always`: a standing rule instead of one connection.
+    const scope = kind === 'always' ? 'always' : kind === 'agent-always' ? 'agent' : 'once';
     const note = (id ? form.get(`note:${id}`) : form.get('note'))?.trim() || undefined;
     const minutes = kind === 'grant' ? Number((id ? form.get(`for:${id}`) : form.get('for')) ?? '30') : undefined;
     const done: string[] = [];
     const failed: string[] = [];
     for (const target of targets) {
       try {
-        const request = decide(this.context.store, target, { approve: kind !== 'deny', actor, note, minutes });
-        done.push(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (category ${request.category})` : ''}: ${request.summary.slice(0, 80)}`);
+        const request = decide(this.context.store, target, { approve: kind !== 'deny', actor, note, minutes, scope });
+        done.push(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (category ${request.category})` : ''}${scope === 'once' ? '' : scope === 'agent' ? ' (this host, this agent, from now on)' : ' (this host, every agent, from now on)'}: ${request.summary.slice(0, 80)}`);
       } catch (error) {
         failed.push(`${target}: ${explainError(this.context, error)}`);
       }

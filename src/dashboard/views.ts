@@ -1,4 +1,4 @@
-import type { PermissionRequest } from '../gate/index.js';
+import { type PermissionRequest, UNKNOWN_HOST_CATEGORY } from '../gate/index.js';
 import type { AgentRecord } from '../store/store.js';
 import type { FleetSpend } from './costs.js';
 import type { BranchDiff } from './diff.js';
@@ -79,6 +79,7 @@ ${
 <td class="decide">
 <button name="action" value="approve:${request.id}">Approve once</button>
 <span class="grant"><button name="action" value="grant:${request.id}">Approve for</button> ${durationSelect(`for:${request.id}`)}</span>
+${request.category === UNKNOWN_HOST_CATEGORY && request.resource ? html`<span class="always"><button name="action" value="agent-always:${request.id}">Always, this agent</button> <button name="action" value="always:${request.id}">Always, every agent</button></span>` : ''}
 <span class="deny"><input name="note:${request.id}" placeholder="note / reason" aria-label="note for ${request.id}"><button name="action" value="deny:${request.id}" class="danger">Deny</button></span>
 </td></tr>`,
       )}</tbody>

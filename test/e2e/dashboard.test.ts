@@ -8,7 +8,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent } from '../../src/fleet/spawn.js';
 import { sendPrompt } from '../../src/fleet/prompt.js';
-import { createRequest, getRequest, listAudit, pendingForAgent, type PermissionRequest } from '../../src/gate/permissions.js';
+import { createRequest, getRequest, hasHostRule, listAudit, pendingForAgent, type PermissionRequest } from '../../src/gate/permissions.js';
 import { agentStatus, findLiveAgent } from '../../src/state/state.js';
 import { CLI, git, makeRepo, makeWorld, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
@@ -285,7 +285,7 @@ describe('running the fleet from the browser', () => {
     expect(existsSync(join(agent().worktreePath, 'notes.md'))).toBe(true);
   });
 
-  it('decides in bulk', async () => {
+  it('decides in bulk, and allows an unknown host from now on', async () => {
     const requests = ['aws iam list-users', 'aws iam list-roles'].map((summary) =>
       createRequest(world.context.store, { agentId: null, agentName: 'parent', tool: 'parent', summary, category: 'aws', reason: 'the parent asks', waitSeconds: 600 }),
     );
@@ -295,6 +295,17 @@ describe('running the fleet from the browser', () => {
     await page.click('button[value="deny-selected"]');
     await page.waitForSelector('.flash.ok');
     for (const request of requests) expect(getRequest(world.context.store, request.id)).toMatchObject({ state: 'denied', note: 'not today' });
+
+    // A connection request as the egress gate files it, for an agent other than web (whose real gate would withdraw a request it does not hold).
+    const host = createRequest(world.context.store, { agentId: 'ag_elsewhere', agentName: 'elsewhere', tool: 'network', summary: 'connect to pypi.example.org:443', category: 'network', reason: 'no policy covers this host', waitSeconds: 600, resource: 'pypi.example.org:443' });
+    await page.goto(`${origin}/approvals`);
+    await page.waitForSelector(`#request-${host.id}`);
+    expect(await page.locator(`#request-${host.id} button[value="always:${host.id}"]`).count()).toBe(1);
+    await page.click(`button[value="agent-always:${host.id}"]`);
+    await page.waitForSelector('.flash.ok');
+    expect(await page.textContent('.flash.ok')).toContain('this host, this agent, from now on');
+    expect(hasHostRule(world.context.store, 'ag_elsewhere', 'pypi.example.org:443')).toBe(true);
+    expect(hasHostRule(world.context.store, agent().id, 'pypi.example.org:443')).toBe(false);
   });
 
   it('charts the costs', async () => {
