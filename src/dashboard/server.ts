@@ -81,7 +81,17 @@ export class Dashboard {
     }
   }
 
+  /** One request; a fault (a store that cannot be read, a bad URL) is a page with its clear message, never a stack. */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    try {
+      await this.route(request, response, url);
+    } catch (error) {
+      if (response.headersSent) response.end();
+      else sendText(response, error instanceof URIError ? 400 : 500, error instanceof URIError ? `bad URL: ${error.message}` : explainError(this.context, error));
+    }
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const method = request.method ?? 'GET';
     if (method === 'GET' && ASSETS[path]) return this.asset(response, path);

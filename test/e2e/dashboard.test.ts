@@ -140,6 +140,12 @@ describe('security of the dashboard', () => {
       expect(response.status()).toBe(200);
       expect(await response.text()).not.toContain(server.token);
     }
+    const unknown = await page.request.get(`${origin}/agents/nobody`);
+    expect(unknown.status()).toBe(404);
+    expect(await unknown.text()).toContain('nobody');
+    const malformed = await page.request.get(`${origin}/agents/%E0%A4%A`);
+    expect(malformed.status()).toBe(400);
+    expect(await malformed.text()).toMatch(/^bad URL/);
   });
 
   it('a one-time link from `ringmaster dashboard` logs in once and leaves the URL without its code', async () => {
