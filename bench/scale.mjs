@@ -169,10 +169,10 @@ export async function benchScale(world, log) {
     }
     const history = new SpendHistory(dashboardContext);
     let started = performance.now();
-    history.load();
+    await history.load();
     const spendColdMs = performance.now() - started;
     started = performance.now();
-    history.load();
+    await history.load();
     const spendWarmMs = performance.now() - started;
     dashboardStore.close();
     log(`scale: dashboard feed look (first reads every transcript) ${fleetLookMs.map((ms) => Math.round(ms)).join(', ')} ms; costs history cold ${Math.round(spendColdMs)} ms, again ${Math.round(spendWarmMs)} ms`);

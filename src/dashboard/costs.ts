@@ -48,7 +48,8 @@ export class SpendHistory {
 
   constructor(private readonly context: Context) {}
 
-  load(): FleetSpend {
+  /** Reads are synchronous, so the first look at a big fleet yields after each file: MCP requests and other pages keep being served. */
+  async load(): Promise<FleetSpend> {
     const agents: AgentSpend[] = [];
     for (const record of this.context.store.listAgents({ includeRemoved: true })) {
       const main = this.context.store.claudeSession(record.id).transcriptPath;
@@ -56,7 +57,9 @@ export class SpendHistory {
       const spends: Spend[] = [];
       let unpriced = false;
       for (const path of transcriptFiles(main)) {
+        const before = this.cursors.get(path)?.offset;
         const cursor = this.read(path);
+        if (cursor.offset !== before) await new Promise((resolve) => setImmediate(resolve));
         spends.push(...cursor.spends);
         unpriced ||= cursor.unpriced;
       }

@@ -123,7 +123,7 @@ export class Dashboard {
       expireOverdue(this.context.store);
       return this.page(response, session, { title: 'Approvals', active: 'approvals', body: approvalsPage(listRequests(this.context.store, { pendingOnly: true }), session.csrf) });
     }
-    if (path === '/costs') return this.page(response, session, { title: 'Costs', active: 'costs', body: costsPage(this.spend.load()) });
+    if (path === '/costs') return this.page(response, session, { title: 'Costs', active: 'costs', body: costsPage(await this.spend.load()) });
     if (path === '/events') return this.feed.subscribe(response, session);
     const agentPath = /^\/agents\/([^/]+)(\/transcript|\/diff)?$/.exec(path);
     if (agentPath) return this.agent(response, session, decodeURIComponent(agentPath[1]!), agentPath[2]);
