@@ -15,7 +15,9 @@
  *   - read_agent_state of all after ~13 KB appended to each live transcript;
  *   - the server's VmRSS after the reads and its peak (VmHWM);
  *   - where read_agent_state's time goes, in this process over the same store:
- *     statuses (one tmux call, liveness, hooks), transcripts, git summaries.
+ *     statuses (one tmux call, liveness, hooks), transcripts, git summaries;
+ *   - the dashboard: one look of its live feed with every row rendered, and
+ *     the costs page's spend history, cold and again.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -28,6 +30,9 @@ import { Tmux } from '../dist/src/adapters/tmux.js';
 import { agentStatuses, limiter } from '../dist/src/state/state.js';
 import { gitSummary } from '../dist/src/state/git-summary.js';
 import { refreshTranscripts } from '../dist/src/state/transcripts.js';
+import { loadFleetView } from '../dist/src/dashboard/fleet.js';
+import { fleetRow } from '../dist/src/dashboard/views.js';
+import { SpendHistory } from '../dist/src/dashboard/costs.js';
 import { ROOT } from './world.mjs';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
 import { MB, round, summarize } from './stats.mjs';
@@ -151,6 +156,27 @@ export async function benchScale(world, log) {
     store.close();
     log(`scale: ready in ${Math.round(performance.now() - prepared)} ms (${round(transcriptBytes / MB, 0)} MB of transcripts)`);
 
+    // The dashboard, in this process over the same store (before the server runs, so a slow server cannot hide it):
+    // one look of its live feed (statuses, costs, last messages, pending; every row rendered), and the costs page's history.
+    const dashboardStore = new Store(join(config.home, 'state.db'));
+    const dashboardContext = { config, store: dashboardStore, git: new Git(), tmux: new Tmux(config.tmux.command, config.tmux.socket ?? null), env: world.env };
+    const fleetLookMs = [];
+    for (let rep = 0; rep < REPS + 1; rep++) {
+      const started = performance.now();
+      const view = await loadFleetView(dashboardContext);
+      for (const agent of view.agents) fleetRow(agent, undefined);
+      fleetLookMs.push(performance.now() - started);
+    }
+    const history = new SpendHistory(dashboardContext);
+    let started = performance.now();
+    await history.load();
+    const spendColdMs = performance.now() - started;
+    started = performance.now();
+    await history.load();
+    const spendWarmMs = performance.now() - started;
+    dashboardStore.close();
+    log(`scale: dashboard feed look (first reads every transcript) ${fleetLookMs.map((ms) => Math.round(ms)).join(', ')} ms; costs history cold ${Math.round(spendColdMs)} ms, again ${Math.round(spendWarmMs)} ms`);
+
     server = startServer(world.env);
     await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
     server.notify('notifications/initialized');
@@ -189,7 +215,7 @@ export async function benchScale(world, log) {
     const parts = new Store(join(config.home, 'state.db'));
     const context = { config, store: parts, git: new Git(), tmux: new Tmux(config.tmux.command, config.tmux.socket ?? null), env: world.env };
     const records = parts.listAgents();
-    let started = performance.now();
+    started = performance.now();
     await agentStatuses(context, records);
     const statusesMs = performance.now() - started;
     started = performance.now();
@@ -203,8 +229,9 @@ export async function benchScale(world, log) {
     const slots = limiter(Math.max(2, Math.min(8, availableParallelism())));
     await Promise.all(records.map((record) => slots(() => gitSummary(context.git, record)).catch(() => undefined)));
     const gitMs = performance.now() - started;
-    parts.close();
     log(`scale: in-process parts: statuses ${Math.round(statusesMs)} ms, transcripts ${Math.round(transcriptsMs)} ms, git summaries ${Math.round(gitMs)} ms`);
+
+    parts.close();
 
     return {
       registered: REGISTERED,
@@ -221,6 +248,7 @@ export async function benchScale(world, log) {
       serverMB: after.rssMB,
       serverPeakMB: after.peakMB,
       partsMs: { statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1) },
+      dashboardMs: { feedLookFirst: round(fleetLookMs[0], 1), feedLook: summarize(fleetLookMs.slice(1), 1), costsHistoryCold: round(spendColdMs, 1), costsHistoryAgain: round(spendWarmMs, 1) },
       reps: REPS,
     };
   } finally {

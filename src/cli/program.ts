@@ -10,6 +10,7 @@ import { registerLandCommands } from './land.js';
 import { registerSetupCommands } from './setup.js';
 import { registerCompletion } from './completion.js';
 import { registerCockpitCommands } from './cockpit.js';
+import { registerDashboardCommand } from './dashboard.js';
 
 /** Wraps a command's work: its exit code, or the exit code and one stderr line of its error. */
 export type Run = (work: () => Promise<number>) => Promise<void>;
@@ -51,6 +52,7 @@ export function buildProgram(run: Run): Command {
   registerAgentCommands(program, run);
   registerFleetCommands(program, run);
   registerCockpitCommands(program, run);
+  registerDashboardCommand(program, run);
   registerGateCommands(program, run);
   registerLandCommands(program, run);
   registerSetupCommands(program, run);

@@ -42,7 +42,7 @@ export interface StatusChange {
  * changes (for resource subscriptions and log messages) and delivers queued
  * prompts when their agent turns idle.
  */
-export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }]; budget: [BudgetEvent] }> {
+export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [{ name: string; queueId: number; delivered: boolean | null }]; budget: [BudgetEvent]; round: [] }> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   /** A signal came during a round: run another one right after it. */
@@ -125,6 +125,8 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
         this.lastSweep = Date.now();
         sweepClaudeProjects(this.context);
       }
+      // After every look (a signal or the fallback tick): the dashboard's live feed refreshes what it shows.
+      this.emit('round');
     } catch {
       // A failed round (a store busy past its timeout, tmux restarting) is retried next tick.
     } finally {

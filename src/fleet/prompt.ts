@@ -71,6 +71,16 @@ export async function sendPrompt(context: Context, input: SendPromptInput): Prom
   return { ...(await deliver(context, record, input.text, input.timeoutMs ?? 20_000, notes)), interrupted };
 }
 
+/** Ends an agent's running turn with Esc (as send_prompt's interrupt does) without sending anything; false when it was not busy. */
+export async function interruptAgent(context: Context, input: { name: string }): Promise<{ name: string; interrupted: boolean; state: string }> {
+  const record = findLiveAgent(context, input.name);
+  const status = await agentStatus(context, record);
+  if (status.state === 'exited') throw new ConflictError(`Agent "${record.name}" has exited (${status.reason}); there is no turn to interrupt.`);
+  if (!BUSY.has(status.state)) return { name: record.name, interrupted: false, state: status.state };
+  await interruptTurn(context, record);
+  return { name: record.name, interrupted: true, state: (await agentStatus(context, record)).state };
+}
+
 async function interruptTurn(context: Context, record: AgentRecord): Promise<void> {
   const tmux = tmuxFor(context, record.tmuxSocket);
   const deadline = Date.now() + 15_000;

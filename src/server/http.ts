@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from '../core/index.js';
-import { createServer } from './index.js';
+import { Dashboard } from '../dashboard/index.js';
+import { createServer, monitorFor } from './index.js';
 
 export interface HttpServerHandle {
   url: string;
@@ -18,7 +19,8 @@ const TOO_LARGE = Symbol('too large');
 
 /**
  * Streamable HTTP on 127.0.0.1 only, behind a bearer token. Each MCP session
- * gets its own server object over the shared core context.
+ * gets its own server object over the shared core context. Every other path
+ * is the browser dashboard (src/dashboard), behind the same token.
  *
  * Following the MCP specification's security warning for Streamable HTTP, a
  * request must be addressed to this server (Host is 127.0.0.1:port or
@@ -56,7 +58,8 @@ export async function serveHttp(context: Context, options: { port: number; token
     const refused = foreign(request);
     if (refused) return sendJson(response, 403, jsonRpcError(refused));
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/mcp') return sendJson(response, 404, { error: 'not found: the MCP endpoint is /mcp' });
+    // Everything but /mcp is the browser dashboard (its own login, cookie and CSRF checks).
+    if (url.pathname !== '/mcp') return dashboard.handle(request, response, url);
     if (!authorized(request)) {
       response.setHeader('WWW-Authenticate', 'Bearer realm="ringmaster"');
       return sendJson(response, 401, { error: 'missing or wrong bearer token: send "Authorization: Bearer <token>" as printed by ringmaster serve --http' });
@@ -103,11 +106,13 @@ export async function serveHttp(context: Context, options: { port: number; token
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const port = () => (server.address() as AddressInfo).port;
+  const dashboard = new Dashboard(context, { token, port, monitor: monitorFor(context) });
   return {
     url: `http://127.0.0.1:${port()}/mcp`,
     token,
     port: port(),
     close: async () => {
+      dashboard.close();
       await Promise.all([...sessions.values()].map((transport) => transport.close().catch(() => undefined)));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

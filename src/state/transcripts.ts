@@ -200,7 +200,8 @@ function zeroTotals(): UsageTotals {
   return { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUsd: 0, apiResponses: 0 };
 }
 
-function priceFor(config: Config, model: string | null) {
+/** The configured price of a model (the first pattern its name contains), or undefined. */
+export function priceFor(config: Config, model: string | null) {
   if (!model) return undefined;
   const match = Object.keys(config.prices).find((pattern) => model.includes(pattern));
   return match ? config.prices[match] : undefined;

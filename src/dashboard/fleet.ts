@@ -1,0 +1,111 @@
+import type { Context } from '../core/index.js';
+import { listRequests, type PermissionRequest } from '../gate/index.js';
+import { agentStatuses, livePanes, refreshTranscripts, type StatusReport } from '../state/index.js';
+import type { AgentRecord } from '../store/store.js';
+
+/** One agent as the fleet view shows it. */
+export interface FleetAgent {
+  id: string;
+  name: string;
+  agent: string;
+  branch: string;
+  status: StatusReport;
+  costUsd: number | null;
+  tokens: { input: number; output: number; cache: number };
+  lastMessage: string;
+  pending: PermissionRequest[];
+}
+
+export interface PullRequestBadge {
+  number: number;
+  url: string;
+  state: string;
+  checks: string | null;
+  failing: string[];
+}
+
+export interface FleetView {
+  agents: FleetAgent[];
+  pending: PermissionRequest[];
+}
+
+/**
+ * Every live agent's status (one tmux call per server), cost and tokens
+ * (incremental transcript reads), last message and pending requests: what
+ * the fleet page and its live feed show.
+ */
+export async function loadFleetView(context: Context): Promise<FleetView> {
+  const records = context.store.listAgents();
+  const statuses = await agentStatuses(context, records, await livePanes(context, records));
+  const pending = listRequests(context.store, { pendingOnly: true });
+  const agents = records.map((record) => fleetAgent(context, record, statuses.get(record.id)!, pending));
+  return { agents, pending };
+}
+
+function fleetAgent(context: Context, record: AgentRecord, status: StatusReport, pending: PermissionRequest[]): FleetAgent {
+  let costUsd: number | null = 0;
+  const tokens = { input: 0, output: 0, cache: 0 };
+  let lastMessage: string | null = null;
+  const session = context.store.claudeSession(record.id);
+  if (session.transcriptPath) {
+    try {
+      const state = refreshTranscripts(context.store, context.config, record.id, session.transcriptPath);
+      for (const bucket of Object.values(state.usage)) {
+        costUsd = costUsd === null || bucket.costUsd === null ? null : costUsd + bucket.costUsd;
+        tokens.input += bucket.inputTokens;
+        tokens.output += bucket.outputTokens;
+        tokens.cache += bucket.cacheCreationTokens + bucket.cacheReadTokens;
+      }
+      lastMessage = state.summary.lastAssistantText;
+    } catch {
+      // A transcript being rewritten is read again on the next round.
+    }
+  }
+  return {
+    id: record.id,
+    name: record.name,
+    agent: record.agentKind,
+    branch: record.branch,
+    status,
+    costUsd,
+    tokens,
+    lastMessage: lastMessage ?? record.taskPreview,
+    pending: pending.filter((request) => request.agentId === record.id),
+  };
+}
+
+/**
+ * Pull requests and CI per agent, from GitHub through the same listPrs as
+ * list_prs, looked up at most every two minutes and never in a page's way:
+ * a fleet without GitHub shows no PR column values.
+ */
+export class PullRequestCache {
+  private byAgent = new Map<string, PullRequestBadge>();
+  private fetchedAt = 0;
+  private running = false;
+
+  constructor(private readonly context: Context) {}
+
+  get(name: string): PullRequestBadge | undefined {
+    return this.byAgent.get(name);
+  }
+
+  refresh(): void {
+    if (this.running || Date.now() - this.fetchedAt < 120_000) return;
+    this.running = true;
+    this.fetchedAt = Date.now();
+    void import('../forge/index.js')
+      .then(({ listPrs }) => listPrs(this.context))
+      .then((listing) => {
+        const next = new Map<string, PullRequestBadge>();
+        for (const entry of listing.agents) {
+          if (entry.pr) next.set(entry.agent, { number: entry.pr.number, url: entry.pr.url, state: entry.pr.state, checks: entry.pr.checks.state, failing: entry.pr.checks.failing });
+        }
+        this.byAgent = next;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = false;
+      });
+  }
+}
