@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listAgents } from '../src/fleet/index.js';
+import { listAgentsAnywhere } from '../src/hosts/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
 
@@ -19,6 +19,7 @@ export const agentSummarySchema = z.object({
   process_alive: z.boolean().describe('The agent process inside it is running.'),
   exit_status: z.number().nullable().describe('How the agent process ended, when it has.'),
   enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: OS sandbox plus egress gate; unenforced: the sandbox is switched off in policy.json, only the hook gate (a classifier) stands in the way.'),
+  host: z.string().nullable().describe('The host it runs on (over SSH); null for this machine.'),
   created_at: z.string(),
   task_preview: z.string(),
 });
@@ -37,6 +38,6 @@ export const listAgentsTool = defineTool({
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
-    return { agents: toPublic(await listAgents(context)) };
+    return { agents: toPublic(await listAgentsAnywhere(context)) };
   },
 });

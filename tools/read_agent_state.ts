@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { toPublic } from '../src/core/index.js';
-import { readAgentState, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
+import { type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
+import { readAgentStateAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const statusSchema = z.object({
@@ -28,6 +29,7 @@ const agentStateSchema = z.object({
   branch: z.string(),
   worktree_path: z.string(),
   tmux_session: z.string(),
+  host: z.string().nullable().describe('The host it runs on (over SSH); null for this machine.'),
   status: statusSchema,
   claude_session_id: z.string().nullable(),
   transcript_path: z.string().nullable(),
@@ -59,7 +61,7 @@ const agentStateSchema = z.object({
   screen: z.string().optional(),
 });
 
-function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<typeof agentStateSchema> {
+function agentStateOutput(report: AgentStateReport & { host: string | null }, verbose: boolean): z.infer<typeof agentStateSchema> {
   const transcript = report.transcript;
   return {
     id: report.id,
@@ -68,6 +70,7 @@ function agentStateOutput(report: AgentStateReport, verbose: boolean): z.infer<t
     branch: report.branch,
     worktree_path: report.worktreePath,
     tmux_session: report.tmuxSession,
+    host: report.host,
     status: toPublic(report.status),
     claude_session_id: report.claudeSessionId,
     transcript_path: report.transcriptPath,
@@ -100,7 +103,7 @@ export const readAgentStateTool = defineTool({
   name: 'read_agent_state',
   title: 'Read agent state',
   description:
-    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown) with how long and why; " +
+    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown, unreachable: its host does not answer) with how long and why; " +
     'from the transcript the last assistant text, recent tool calls, edited files, errors, tokens and cost (main, sidechain and subagents apart); ' +
     'from git the branch, commits ahead/behind the base, dirty files, diff stat and whether it is pushed. verbose adds recent transcript lines and the last screen.',
   inputSchema: z.object({
@@ -114,7 +117,7 @@ export const readAgentStateTool = defineTool({
       : agents.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')} (${agent.status.seconds_in_state} s)`).join('; ') + '.',
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
-    const reports = await readAgentState(context, { name: args.name, verbose: args.verbose });
+    const reports = await readAgentStateAnywhere(context, { name: args.name, verbose: args.verbose });
     return { agents: reports.map((report) => agentStateOutput(report, Boolean(args.verbose))) };
   },
 });

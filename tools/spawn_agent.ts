@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { AGENT_KINDS, spawnAgent } from '../src/fleet/index.js';
+import { AGENT_KINDS } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
 import { spawnForTicket } from '../src/forge/index.js';
+import { spawnAnywhere } from '../src/hosts/index.js';
 
 export const spawnAgentTool = defineTool({
   name: 'spawn_agent',
@@ -23,6 +24,7 @@ export const spawnAgentTool = defineTool({
     model: z.string().optional().describe('Model name passed to the agent CLI (--model).'),
     extra_args: z.array(z.string()).optional().describe('Extra arguments for the agent CLI, e.g. ["--permission-mode", "acceptEdits"]. Arguments that would switch off ringmaster\'s settings, hooks, sandbox or permission checks (--settings, --setting-sources, --dangerously-skip-permissions, --mcp-config, --add-dir, bypassPermissions, ...) are refused.'),
     env: z.record(z.string(), z.string()).optional().describe('Extra environment variables for the agent.'),
+    host: z.string().optional().describe('Run the agent on this host from config.json (over SSH); repo is then a path on that host. Default: this machine, or the least loaded host when this machine is at placement.localMaxAgents.'),
     bootstrap: z
       .object({
         copy: z.array(z.string()).optional().describe('Globs of untracked files to copy from the main checkout, e.g. [".env*"].'),
@@ -48,6 +50,7 @@ export const spawnAgentTool = defineTool({
     copied_files: z.array(z.string()),
     setup: z.object({ command: z.string(), exit_code: z.number(), duration_ms: z.number() }).nullable(),
     linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
+    host: z.string().nullable().describe('The host it runs on; null for this machine.'),
     enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: the child runs in an OS sandbox whose network passes the egress gate; unenforced: the sandbox is off in policy.json.'),
     notes: z.array(z.string()),
   }),
@@ -68,7 +71,7 @@ export const spawnAgentTool = defineTool({
       env: args.env,
       bootstrap: args.bootstrap && { copy: args.bootstrap.copy, setup: args.bootstrap.setup, setupTimeoutSec: args.bootstrap.setup_timeout_sec },
     };
-    const agent = args.linear_issue ? await spawnForTicket(context, args.linear_issue, request, progress) : await spawnAgent(context, request, progress);
-    return toPublic(agent);
+    if (args.linear_issue) return toPublic({ ...(await spawnForTicket(context, args.linear_issue, request, progress)), host: null });
+    return toPublic(await spawnAnywhere(context, { ...request, host: args.host }, progress));
   },
 });

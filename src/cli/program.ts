@@ -8,6 +8,7 @@ import { registerGateCommands } from './gate.js';
 import { registerSetupCommands } from './setup.js';
 import { registerCompletion } from './completion.js';
 import { registerCockpitCommands } from './cockpit.js';
+import { registerHostCommands } from './hosts.js';
 
 /** Wraps a command's work: its exit code, or the exit code and one stderr line of its error. */
 export type Run = (work: () => Promise<number>) => Promise<void>;
@@ -50,6 +51,7 @@ export function buildProgram(run: Run): Command {
   registerCockpitCommands(program, run);
   registerGateCommands(program, run);
   registerSetupCommands(program, run);
+  registerHostCommands(program, run);
   registerCompletion(program, run);
   // Usage errors are exit 2 everywhere, and read as one "ringmaster: …" line plus a pointer to help.
   const configure = (command: Command) => {

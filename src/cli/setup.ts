@@ -3,6 +3,7 @@ import { createContext, toPublic } from '../core/index.js';
 import { INSTALL_SCOPES, installIntoClaude, runDoctor, type InstallScope } from '../setup/index.js';
 import { UserInputError } from '../errors.js';
 import { withContext } from './context.js';
+import { printHostDoctor } from './hosts.js';
 import { EXIT, firstLine, paint, parseWholeNumber, printJson, table } from './output.js';
 import { examples, type Run } from './program.js';
 
@@ -46,10 +47,11 @@ export function registerSetupCommands(program: Command, run: Run): void {
     .option('--fix', 'repair what is safe to repair: the hooks\' run bits, a damaged store moved aside (state.db.damaged-<time>) for a fresh one, a stopped egress gate started')
     .option('--backup', 'write a consistent copy of a healthy store to state.db.backup-<time>')
     .option('--json', 'print JSON')
-    .addHelpText('after', examples('ringmaster doctor', 'ringmaster doctor --fix', 'ringmaster doctor --backup'))
-    .action((options: { fix?: boolean; backup?: boolean; json?: boolean }) =>
+    .option('--host <name>', 'check a remote host from config.json instead: ssh, git, tmux, node, the sandbox tools, ringmaster and the agent CLI there')
+    .addHelpText('after', examples('ringmaster doctor', 'ringmaster doctor --fix', 'ringmaster doctor --backup', 'ringmaster doctor --host box'))
+    .action((options: { fix?: boolean; backup?: boolean; json?: boolean; host?: string }) =>
       run(() =>
-        withContext(async (context) => {
+        options.host ? printHostDoctor(options.host, options.json) : withContext(async (context) => {
           const checks = await runDoctor(context, { fix: options.fix, backup: options.backup, cwd: process.cwd() });
           if (options.json) printJson(toPublic(checks));
           else

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { toPublic } from '../core/index.js';
+import { doctorHost, hostsHealth, runHostOp } from '../hosts/index.js';
+import { withContext } from './context.js';
+import { EXIT, paint, printJson, table } from './output.js';
+import { examples, type Run } from './program.js';
+
+/** hosts (the remote machines and their health), and host-exec (the host side of a remote agent, run by the server over ssh). */
+export function registerHostCommands(program: Command, run: Run): void {
+  program
+    .command('hosts')
+    .description('the remote hosts in config.json with their health: reachable over ssh, round trip, live agents against the limit')
+    .option('--json', 'print JSON (snake_case)')
+    .addHelpText('after', examples('ringmaster hosts', 'ringmaster doctor --host box'))
+    .action((options: { json?: boolean }) =>
+      run(() =>
+        withContext(async (context) => {
+          const hosts = await hostsHealth(context);
+          if (options.json) printJson(toPublic(hosts));
+          else if (hosts.length === 0) process.stdout.write('No hosts. Add one to config.json: "hosts": {"box": {"destination": "me@box"}}\n');
+          else
+            process.stdout.write(
+              table(
+                ['HOST', 'DESTINATION', 'HEALTH', 'AGENTS', 'PROBLEM'],
+                hosts.map((host) => [
+                  host.name,
+                  host.destination,
+                  host.problem === null ? paint(`ok ${host.latencyMs} ms`, 'green') : paint(host.reachable ? 'broken' : 'unreachable', 'red'),
+                  `${host.liveAgents}/${host.maxAgents}`,
+                  host.problem ?? '-',
+                ]),
+              ),
+            );
+          return hosts.every((host) => host.problem === null) ? EXIT.ok : EXIT.failed;
+        }),
+      ),
+    );
+
+  program
+    .command('host-exec', { hidden: true })
+    .description('the host side of a remote agent: one JSON request on stdin, one JSON answer on stdout (the server runs this over ssh)')
+    .argument('<op>', 'spawn, state, list, send, cleanup, requests, decide or load')
+    .action((op: string) =>
+      run(() =>
+        withContext(async (context) => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+          process.stdout.write(`${await runHostOp(context, op, Buffer.concat(chunks).toString('utf8'))}\n`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+}
+
+/** `ringmaster doctor --host NAME`. */
+export async function printHostDoctor(name: string, json: boolean | undefined): Promise<number> {
+  return withContext(async (context) => {
+    const checks = await doctorHost(context, name);
+    if (json) printJson(toPublic(checks));
+    else
+      for (const check of checks) {
+        process.stdout.write(`${check.ok ? paint('ok  ', 'green') : paint('FAIL', 'red')} ${check.name.padEnd(13)} ${check.detail}\n`);
+        if (!check.ok && check.fix) process.stdout.write(`     fix: ${check.fix}\n`);
+      }
+    return checks.every((check) => check.ok) ? EXIT.ok : EXIT.failed;
+  });
+}

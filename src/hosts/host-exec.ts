@@ -1,0 +1,57 @@
+import type { Context } from '../core/index.js';
+import { UserInputError } from '../errors.js';
+import { cleanupAgent, listAgents, sendPrompt, spawnAgent, type CleanupInput, type SendPromptInput, type SpawnInput } from '../fleet/index.js';
+import { decide, listRequests, type ApprovalScope } from '../gate/index.js';
+import { readAgentState } from '../state/index.js';
+
+/**
+ * The host's side of a remote agent: `ringmaster host-exec <op>` reads one JSON
+ * request on stdin and prints one JSON answer, running the same core functions
+ * a local agent uses, against the host's own RINGMASTER_HOME, tmux server,
+ * egress gate and store. So a remote agent gets the same bootstrap, sandbox,
+ * gate, status model and cleanup refusals, with nothing re-implemented.
+ */
+export const HOST_OPS = {
+  /** Spawn here: the worktree, tmux session, sandbox and egress gate are this host's. */
+  spawn: (context: Context, input: SpawnInput) => spawnAgent(context, input),
+  /** State of the named agents; a name the host does not know comes back in `missing`. */
+  state: async (context: Context, input: { names: string[]; verbose?: boolean }) => {
+    const reports = [];
+    const missing: string[] = [];
+    for (const name of input.names) {
+      if (!context.store.findAgentByName(name) || context.store.findAgentByName(name)?.state === 'removed') missing.push(name);
+      else reports.push(...(await readAgentState(context, { name, verbose: input.verbose })));
+    }
+    return { reports, missing };
+  },
+  list: async (context: Context, input: { names: string[] }) => {
+    const wanted = new Set(input.names);
+    return listAgents(context, context.store.listAgents().filter((record) => wanted.has(record.name)));
+  },
+  send: (context: Context, input: SendPromptInput) => sendPrompt(context, input),
+  cleanup: (context: Context, input: CleanupInput) => cleanupAgent(context, input),
+  requests: (context: Context, input: { pendingOnly?: boolean; limit?: number }) => listRequests(context.store, input),
+  decide: (context: Context, input: { id: string; approve: boolean; actor: string; note?: string; minutes?: number; scope?: ApprovalScope }) =>
+    decide(context.store, input.id, { approve: input.approve, actor: input.actor, note: input.note, minutes: input.minutes, scope: input.scope }),
+  /** How busy the host is, for placement and `ringmaster hosts`. */
+  load: (context: Context) => ({ liveAgents: context.store.listAgents().length, version: process.env.npm_package_version ?? null }),
+} as const;
+
+export type HostOp = keyof typeof HOST_OPS;
+
+/** Runs one op; every outcome is one JSON line, so the server tells a refused call from a lost connection. */
+export async function runHostOp(context: Context, op: string, inputText: string): Promise<string> {
+  try {
+    if (!(op in HOST_OPS)) throw new UserInputError(`Unknown host-exec op ${JSON.stringify(op)}; one of ${Object.keys(HOST_OPS).join(', ')}.`);
+    let input: unknown;
+    try {
+      input = inputText.trim() ? JSON.parse(inputText) : {};
+    } catch (error) {
+      throw new UserInputError(`host-exec ${op}: the request is not JSON (${(error as Error).message}).`);
+    }
+    const result = await (HOST_OPS[op as HostOp] as (context: Context, input: unknown) => unknown)(context, input);
+    return JSON.stringify({ ok: true, result });
+  } catch (error) {
+    return JSON.stringify({ ok: false, code: (error as { code?: string }).code ?? 'ERROR', message: (error as Error).message });
+  }
+}
