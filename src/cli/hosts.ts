@@ -43,9 +43,8 @@ export function registerHostCommands(program: Command, run: Run): void {
     .action((op: string) =>
       run(() =>
         withContext(async (context) => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-          process.stdout.write(`${await runHostOp(context, op, Buffer.concat(chunks).toString('utf8'))}\n`);
+          const { request, callerGone } = await readRequestLine();
+          process.stdout.write(`${await runHostOp(context, op, request, callerGone)}\n`);
           return EXIT.ok;
         }),
       ),
@@ -63,5 +62,36 @@ export async function printHostDoctor(name: string, json: boolean | undefined): 
         if (!check.ok && check.fix) process.stdout.write(`     fix: ${check.fix}\n`);
       }
     return checks.every((check) => check.ok) ? EXIT.ok : EXIT.failed;
+  });
+}
+
+/**
+ * The request is the first line on stdin; the server keeps stdin open while it
+ * listens, so its end means the caller is gone (cancelled, or the connection
+ * dropped) and a long wait can stop.
+ */
+function readRequestLine(): Promise<{ request: string; callerGone: AbortSignal }> {
+  const gone = new AbortController();
+  return new Promise((resolve) => {
+    let buffered = '';
+    let answered = false;
+    const answer = () => {
+      if (answered) return;
+      answered = true;
+      resolve({ request: buffered.split('\n')[0] ?? '', callerGone: gone.signal });
+    };
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.includes('\n')) answer();
+    });
+    process.stdin.on('end', () => {
+      answer();
+      gone.abort();
+    });
+    process.stdin.on('error', () => {
+      answer();
+      gone.abort();
+    });
   });
 }

@@ -2,7 +2,7 @@ import type { Context } from '../core/index.js';
 import { UserInputError } from '../errors.js';
 import { cleanupAgent, listAgents, sendPrompt, spawnAgent, type CleanupInput, type SendPromptInput, type SpawnInput } from '../fleet/index.js';
 import { decide, listRequests, type ApprovalScope } from '../gate/index.js';
-import { readAgentState } from '../state/index.js';
+import { readAgentState, waitForAgents } from '../state/index.js';
 
 /**
  * The host's side of a remote agent: `ringmaster host-exec <op>` reads one JSON
@@ -28,6 +28,8 @@ export const HOST_OPS = {
     const wanted = new Set(input.names);
     return listAgents(context, context.store.listAgents().filter((record) => wanted.has(record.name)));
   },
+  /** The host's own wait: woken by its spool and session files within milliseconds, answered over the open connection. */
+  wait: (context: Context, input: { names: string[]; timeoutSec: number; onlyChanges?: boolean }, signal?: AbortSignal) => waitForAgents(context, { ...input, signal }),
   send: (context: Context, input: SendPromptInput) => sendPrompt(context, input),
   cleanup: (context: Context, input: CleanupInput) => cleanupAgent(context, input),
   requests: (context: Context, input: { pendingOnly?: boolean; limit?: number }) => listRequests(context.store, input),
@@ -40,7 +42,7 @@ export const HOST_OPS = {
 export type HostOp = keyof typeof HOST_OPS;
 
 /** Runs one op; every outcome is one JSON line, so the server tells a refused call from a lost connection. */
-export async function runHostOp(context: Context, op: string, inputText: string): Promise<string> {
+export async function runHostOp(context: Context, op: string, inputText: string, signal?: AbortSignal): Promise<string> {
   try {
     if (!(op in HOST_OPS)) throw new UserInputError(`Unknown host-exec op ${JSON.stringify(op)}; one of ${Object.keys(HOST_OPS).join(', ')}.`);
     let input: unknown;
@@ -49,7 +51,7 @@ export async function runHostOp(context: Context, op: string, inputText: string)
     } catch (error) {
       throw new UserInputError(`host-exec ${op}: the request is not JSON (${(error as Error).message}).`);
     }
-    const result = await (HOST_OPS[op as HostOp] as (context: Context, input: unknown) => unknown)(context, input);
+    const result = await (HOST_OPS[op as HostOp] as (context: Context, input: unknown, signal?: AbortSignal) => unknown)(context, input, signal);
     return JSON.stringify({ ok: true, result });
   } catch (error) {
     return JSON.stringify({ ok: false, code: (error as { code?: string }).code ?? 'ERROR', message: (error as Error).message });

@@ -26,6 +26,7 @@ import { placeAgent } from './hosts.js';
 export * from './ssh.js';
 export * from './hosts.js';
 export * from './host-exec.js';
+export * from './wait.js';
 export { findRemoteAgent, listRemoteAgents, type RemoteAgent } from './remote-agents.js';
 
 /** spawn_agent: on the named host, or where placement puts it (this machine first). */

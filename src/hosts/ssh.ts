@@ -10,6 +10,11 @@ export class HostUnreachableError extends RingmasterError {
   override readonly code = 'HOST_UNREACHABLE';
 }
 
+/** The caller no longer wanted the answer (a wait another host or this machine already answered). */
+export class HostCallCancelled extends RingmasterError {
+  override readonly code = 'CANCELLED';
+}
+
 export type HostConfig = Config['hosts'][string];
 
 /**
@@ -62,19 +67,24 @@ export class SshHost {
    * 255) is HostUnreachableError; the remote command's own exit code is
    * returned for the caller to judge.
    */
-  async run(remoteCommand: string, options: { input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  async run(remoteCommand: string, options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     let result;
     try {
-      result = await execa(this.config.ssh.command, [...this.sshArgs(), this.host.destination, remoteCommand], {
-        input: options.input ?? '',
+      const child = execa(this.config.ssh.command, [...this.sshArgs(), this.host.destination, remoteCommand], {
         reject: false,
         timeout: options.timeoutMs ?? 120_000,
+        cancelSignal: options.signal,
         // A persisted master must not hold our pipes open.
         env: { SSH_ASKPASS: undefined },
       });
+      // The request is one line; stdin then stays open while the call runs, so the host sees its end
+      // (and gives up a wait nobody reads any more) when this side goes away or cancels.
+      child.stdin?.write(`${options.input ?? ''}\n`);
+      result = await child;
     } catch (error) {
       throw new ExternalToolError(`Could not run ${this.config.ssh.command}: ${(error as Error).message}. Install an OpenSSH client.`, { cause: error });
     }
+    if (result.isCanceled) throw new HostCallCancelled(`The call to host ${this.name} was cancelled.`);
     if (result.timedOut) throw new HostUnreachableError(`Host ${this.name} (${this.host.destination}) did not answer within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s.`);
     if (result.failed && result.exitCode === undefined) {
       throw new ExternalToolError(`Could not run ${this.config.ssh.command}: ${result.shortMessage}. Install an OpenSSH client or set ssh.command in config.json.`);
@@ -88,9 +98,9 @@ export class SshHost {
   }
 
   /** The host's ringmaster, JSON in and JSON out (`ringmaster host-exec <op>`); its errors come back as the same error classes. */
-  async hostExec<T>(op: string, input: unknown, timeoutMs?: number): Promise<T> {
+  async hostExec<T>(op: string, input: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
     const env = this.host.workRoot ? `RINGMASTER_WORKTREE_ROOT=${shellQuote(this.host.workRoot)} ` : '';
-    const result = await this.run(`${env}${shellQuote(this.host.ringmaster)} host-exec ${shellQuote(op)}`, { input: JSON.stringify(input), timeoutMs });
+    const result = await this.run(`${env}${shellQuote(this.host.ringmaster)} host-exec ${shellQuote(op)}`, { input: JSON.stringify(input), timeoutMs, signal });
     let answer: { ok: true; result: T } | { ok: false; code: string; message: string } | undefined;
     try {
       answer = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '');

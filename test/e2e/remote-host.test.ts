@@ -154,6 +154,10 @@ describe('an agent on a remote host over ssh', () => {
     const sent = await call('send_prompt', { name: 'far', text: 'RUN aws s3 ls' });
     expect(sent.isError, resultText(sent)).toBeFalsy();
     expect(sent.structuredContent).toMatchObject({ delivered: true });
+    // The host's own wait wakes on the gate's hold and answers over the open connection.
+    const woke = await call('wait_for_agents', { names: ['far'], timeout_sec: 60 });
+    expect(woke.isError, resultText(woke)).toBeFalsy();
+    expect(woke.structuredContent).toMatchObject({ timed_out: false, ready: [{ name: 'far', status: { state: 'waiting_permission' } }] });
     const pending = await waitUntil(
       async () => {
         const listed = await call('list_permission_requests', { pending_only: true });
@@ -183,6 +187,10 @@ describe('an agent on a remote host over ssh', () => {
       return state.status.state === 'unreachable' ? state : undefined;
     }, 60_000, 'unreachable');
     expect(lost.status.reason).toMatch(/Host box \(testbox\) is unreachable over ssh/);
+    const woke = await call('wait_for_agents', { timeout_sec: 60 });
+    expect(woke.structuredContent).toMatchObject({ timed_out: false, ready: [{ name: 'far', status: { state: 'unreachable' } }] });
+    const listed = await call('list_agents', {});
+    expect((listed.structuredContent as { agents: unknown[] }).agents).toEqual([expect.objectContaining({ name: 'far', host: 'box', process_alive: false })]);
     const refused = await call('cleanup_worktree', { name: 'far', force: true });
     expect(refused.isError).toBe(true);
     expect(resultText(refused)).toMatch(/Nothing was cleaned up/);
