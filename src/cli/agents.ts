@@ -8,6 +8,7 @@ import { tmuxFor, toPublic } from '../core/index.js';
 import { UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
 import { withContext } from './context.js';
+import { findRemoteAgent } from '../hosts/index.js';
 import { collect, collectEnv, EXIT, firstLine, formatDuration, paint, parseWholeNumber, printJson, stateStyle, table } from './output.js';
 import { examples, type Run } from './program.js';
 
@@ -209,6 +210,9 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((name: string) =>
       run(() =>
         withContext(async (context) => {
+          // An agent on another host: its own tmux there, through ssh with a terminal.
+          const remote = findRemoteAgent(context, name);
+          if (remote) return spawnSync('sh', ['-c', remote.attachCommand], { stdio: 'inherit' }).status ?? EXIT.failed;
           const agent = await getAgent(context, name);
           if (!agent.sessionAlive) throw new UserInputError(`Agent "${name}" has no tmux session any more. Restart it with ringmaster restart ${name}, or clean it up with ringmaster cleanup ${name}.`);
           return attachTo(context, agent);

@@ -35,6 +35,9 @@ export const HOST_OPS = {
   requests: (context: Context, input: { pendingOnly?: boolean; limit?: number }) => listRequests(context.store, input),
   decide: (context: Context, input: { id: string; approve: boolean; actor: string; note?: string; minutes?: number; scope?: ApprovalScope }) =>
     decide(context.store, input.id, { approve: input.approve, actor: input.actor, note: input.note, minutes: input.minutes, scope: input.scope }),
+  /** Where each repository's origin points, for list_prs on the server (which keeps the GitHub token). */
+  origins: async (context: Context, input: { repos: string[] }) =>
+    Object.fromEntries(await Promise.all(input.repos.map(async (repo) => [repo, (await context.git.tryRun(repo, ['remote', 'get-url', 'origin']))?.trim() || null] as const))),
   /** How busy the host is, for placement and `ringmaster hosts`. */
   load: (context: Context) => ({ liveAgents: context.store.listAgents().length, version: process.env.npm_package_version ?? null }),
 } as const;

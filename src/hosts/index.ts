@@ -27,6 +27,7 @@ export * from './ssh.js';
 export * from './hosts.js';
 export * from './host-exec.js';
 export * from './wait.js';
+export * from './prs.js';
 export { findRemoteAgent, listRemoteAgents, type RemoteAgent } from './remote-agents.js';
 
 /** spawn_agent: on the named host, or where placement puts it (this machine first). */

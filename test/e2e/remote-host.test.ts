@@ -7,6 +7,7 @@ import { CLAUDE_BIN, CLI, makeRepo, makeWorld, stopEgress, tempDir, waitUntil, t
 import { connectStdio, resultText } from '../helpers/mcp.js';
 import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
 import { startSshHost, type TestSshHost } from '../helpers/sshd.js';
+import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { createContext } from '../../src/core/context.js';
 import { loadConfig } from '../../src/config.js';
 import { placeAgent } from '../../src/hosts/index.js';
@@ -21,6 +22,8 @@ let world: TestWorld;
 let host: TestSshHost;
 let client: Client;
 let remoteRepo: string;
+let github: GitHubServer;
+const TOKEN = 'ghp_remote_test_token';
 const shims = tempDir('remote-shims-');
 const shimLog = join(shims, 'ran.log');
 const ran = () => (existsSync(shimLog) ? readFileSync(shimLog, 'utf8') : '');
@@ -82,8 +85,12 @@ beforeAll(async () => {
   writeFileSync(join(host.home, '.claude.json'), JSON.stringify({ hasCompletedOnboarding: true }));
   writeFileSync(join(host.ringmasterHome, 'policy.json'), JSON.stringify({ sandbox: { allowWrite: [shims] } }));
   remoteRepo = makeRepo(host.home, 'remote-repo');
+  execFileSync('git', ['remote', 'add', 'origin', 'git@github.com:acme/far-app.git'], { cwd: remoteRepo });
+  // GitHub is asked from this machine, with this machine's token: the host only says where its clone's origin points.
+  github = await startGitHubServer(TOKEN);
+  github.prs.set('acme/far-app', new Map([['agent/far', { number: 42, checks: [{ name: 'test', conclusion: 'FAILURE' }] }]]));
 
-  world = makeWorld({ RINGMASTER_SSH_CONFIG: host.clientConfig });
+  world = makeWorld({ RINGMASTER_SSH_CONFIG: host.clientConfig, GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url });
   writeFileSync(
     join(world.env.RINGMASTER_HOME!, 'config.json'),
     JSON.stringify({
@@ -106,6 +113,7 @@ afterAll(async () => {
   }
   await world?.close();
   await model?.close();
+  await github?.close();
 });
 
 describe('an agent on a remote host over ssh', () => {
@@ -148,6 +156,24 @@ describe('an agent on a remote host over ssh', () => {
     await waitForState('idle');
     const listed = await call('list_agents', {});
     expect((listed.structuredContent as { agents: Array<Record<string, unknown>> }).agents).toEqual([expect.objectContaining({ name: 'far', host: 'box', process_alive: true, session_alive: true })]);
+
+    const prs = await call('list_prs', {});
+    expect(prs.isError, resultText(prs)).toBeFalsy();
+    expect((prs.structuredContent as { agents: unknown[] }).agents).toEqual([
+      expect.objectContaining({ agent: 'far', branch: 'agent/far', github: 'acme/far-app', pr: expect.objectContaining({ number: 42, checks: { state: 'FAILURE', failing: ['test'] } }), error: null }),
+    ]);
+  });
+
+  it('attaches a terminal here to the agent\'s tmux session on the host (ssh -t)', async () => {
+    const env = ['HOME', 'RINGMASTER_HOME', 'RINGMASTER_SSH_CONFIG', 'PATH'].map((key) => `${key}=${world.env[key]}`);
+    world.tmux('new-session', '-d', '-s', 'viewer', '-x', '160', '-y', '40', 'env', ...env, process.execPath, CLI, 'attach', 'far');
+    await waitUntil(() => world.tmux('capture-pane', '-p', '-t', '=viewer:').includes('say ready'), 30_000, "the host's pane in the local terminal").catch((error: Error) => {
+      throw new Error(`${error.message}; screen:\n${world.tmux('capture-pane', '-p', '-t', '=viewer:')}`);
+    });
+    // Detach (Ctrl-b d) from the host's tmux: the agent keeps running there.
+    world.tmux('send-keys', '-t', '=viewer:', 'C-b', 'd');
+    await waitUntil(() => !world.tmux('list-sessions').includes('viewer'), 15_000, 'the viewer to end after detaching');
+    expect(remoteTmux('has-session', '-t', '=ringmaster-far').status).toBe(0);
   });
 
   it('sends a prompt, and a gated command on the host waits in this machine\'s approval flow until approved', async () => {
