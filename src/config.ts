@@ -101,7 +101,7 @@ export const configSchema = z.strictObject({
    */
   hosts: z
     .record(
-      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'a host name is 1-40 of A-Z a-z 0-9 - _'),
+      z.string(),
       z.strictObject({
         /** What `ssh` is given: an alias from ~/.ssh/config or user@host; keys, agent and known_hosts stay the user's. */
         destination: z.string().min(1),
@@ -113,6 +113,11 @@ export const configSchema = z.strictObject({
         ringmaster: z.string().min(1).default('ringmaster'),
       }),
     )
+    .superRefine((hosts, check) => {
+      for (const name of Object.keys(hosts)) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(name)) check.addIssue({ code: 'custom', path: [name], message: 'a host name is 1-40 of A-Z a-z 0-9 - _' });
+      }
+    })
     .default({}),
   ssh: z
     .strictObject({

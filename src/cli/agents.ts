@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AGENT_KINDS, cleanupAgent, getAgent, listAgents, peekAgent, restartAgent, sendPrompt, spawnAgent, stopAgent, type AgentSummary } from '../fleet/index.js';
-import { agentStatuses, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
+import { AGENT_KINDS, getAgent, listAgents, peekAgent, restartAgent, stopAgent, type AgentSummary } from '../fleet/index.js';
+import { agentStatuses, livePanes, type StatusReport } from '../state/index.js';
 import { tmuxFor, toPublic } from '../core/index.js';
 import { UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
 import { withContext } from './context.js';
-import { findRemoteAgent } from '../hosts/index.js';
+import { cleanupAnywhere, findRemoteAgent, listRemoteAgents, readAgentStateAnywhere, remoteAgentStates, remoteAgentSummaries, sendPromptAnywhere, spawnAnywhere, waitAnywhere } from '../hosts/index.js';
 import { collect, collectEnv, EXIT, firstLine, formatDuration, paint, parseWholeNumber, printJson, stateStyle, table } from './output.js';
 import { examples, type Run } from './program.js';
 
@@ -27,7 +27,12 @@ export function registerAgentCommands(program: Command, run: Run): void {
           const paneOf = await livePanes(context, records);
           const agents = await listAgents(context, records, paneOf);
           const statuses = await agentStatuses(context, records, paneOf);
-          const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id)! }));
+          const rows: Array<AgentSummary & { host: string | null; status: StatusReport }> = agents.map((agent) => ({ ...agent, host: null, status: statuses.get(agent.id)! }));
+          const remote = listRemoteAgents(context);
+          if (remote.length) {
+            const [summaries, states] = await Promise.all([remoteAgentSummaries(context, remote), remoteAgentStates(context, remote)]);
+            rows.push(...summaries.map((summary, index) => ({ ...summary, status: states[index]!.status })));
+          }
           if (options.json) printJson(toPublic(rows));
           else process.stdout.write(statusTable(rows));
           return EXIT.ok;
@@ -45,7 +50,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((name: string | undefined, options: { verbose?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          printJson(toPublic(await readAgentState(context, { name, verbose: options.verbose })));
+          printJson(toPublic(await readAgentStateAnywhere(context, { name, verbose: options.verbose })));
           return EXIT.ok;
         }),
       ),
@@ -62,6 +67,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .option('--base <ref>', "branch, tag or commit to start from (default: the repo's current branch)")
     .option('--branch <branch>', 'branch to create (default: agent/<name>)')
     .option('--agent <kind>', `${AGENT_KINDS.join(', ')} (default claude)`)
+    .option('--host <name>', 'run it on this host from config.json, over ssh (--repo is then a path on that host)')
     .option('--model <model>', 'model for the agent CLI')
     .option('--extra-arg <arg>', 'one more argument for the agent CLI (repeatable)', collect)
     .option('--env <KEY=VALUE>', 'an environment variable for the agent (repeatable)', collectEnv)
@@ -87,6 +93,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
         base?: string;
         branch?: string;
         agent?: string;
+        host?: string;
         model?: string;
         extraArg?: string[];
         env?: Record<string, string>;
@@ -100,10 +107,11 @@ export function registerAgentCommands(program: Command, run: Run): void {
             if (options.agent && !(AGENT_KINDS as readonly string[]).includes(options.agent)) throw new UserInputError(`--agent must be one of ${AGENT_KINDS.join(', ')}.`);
             const task = readText(options.task, options.taskFile, '--task', '--task-file');
             const bootstrap = options.copy || options.setup ? { copy: options.copy, setup: options.setup, setupTimeoutSec: options.setupTimeout } : undefined;
-            const result = await spawnAgent(
+            const result = await spawnAnywhere(
               context,
               {
-                repo: resolve(options.repo),
+                host: options.host,
+                repo: options.host ? options.repo : resolve(options.repo),
                 task,
                 name: options.name,
                 base: options.base,
@@ -142,7 +150,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
       run(() =>
         withContext(async (context) => {
           const text = readText(words.length ? words.join(' ') : undefined, options.file, 'text', '--file');
-          const result = await sendPrompt(context, { name, text, interrupt: options.interrupt, queue: options.queue, timeoutMs: options.timeout && options.timeout * 1000 });
+          const result = await sendPromptAnywhere(context, { name, text, interrupt: options.interrupt, queue: options.queue, timeoutMs: options.timeout && options.timeout * 1000 });
           if (options.json) printJson(toPublic(result));
           else {
             const verdict =
@@ -172,7 +180,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((names: string[], options: { timeout: number; onlyChanges?: boolean; json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          const result = await waitForAgents(context, { names, timeoutSec: options.timeout, onlyChanges: options.onlyChanges });
+          const result = await waitAnywhere(context, { names, timeoutSec: options.timeout, onlyChanges: options.onlyChanges });
           if (options.json) printJson(toPublic(result));
           else if (result.timedOut) process.stdout.write(`No agent needed attention within ${result.waitedSeconds} s.\n`);
           else for (const { name, status } of result.ready) process.stdout.write(`${name}: ${paint(status.state, stateStyle(status.state))} (${status.reason})\n`);
@@ -271,7 +279,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((name: string, options: { force?: boolean; deleteBranch?: boolean; json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          const result = await cleanupAgent(context, { name, force: options.force, deleteBranch: options.deleteBranch });
+          const result = await cleanupAnywhere(context, { name, force: options.force, deleteBranch: options.deleteBranch });
           if (options.json) return printJson(toPublic(result)), EXIT.ok;
           if (result.alreadyRemoved) process.stdout.write(`${result.name} was already cleaned up; nothing to do.\n`);
           for (const item of result.removed) process.stdout.write(`removed: ${item}\n`);

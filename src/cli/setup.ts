@@ -88,14 +88,14 @@ export function registerSetupCommands(program: Command, run: Run): void {
       run(() =>
         withContext(async (context) => {
           // The MCP server, GitHub and Linear clients load only for the commands that use them: every other command starts faster.
-          const { listPrs } = await import('../forge/index.js');
+          const { listPrsAnywhere } = await import('../hosts/index.js');
           if (options.json) {
             const { listPrsTool } = await import('../../tools/list_prs.js');
             // Exactly list_prs's result, field for field.
             printJson(listPrsTool.outputSchema.parse(await listPrsTool.handle(context, { names: names.length ? names : undefined }, { progress: () => {}, signal: new AbortController().signal })));
             return EXIT.ok;
           }
-          const listing = await listPrs(context, { names: names.length ? names : undefined });
+          const listing = await listPrsAnywhere(context, { names: names.length ? names : undefined });
           if (listing.agents.length === 0) process.stdout.write('No agents.\n');
           else {
             const rows = listing.agents.map((entry) => [

@@ -28,7 +28,7 @@ export * from './hosts.js';
 export * from './host-exec.js';
 export * from './wait.js';
 export * from './prs.js';
-export { findRemoteAgent, listRemoteAgents, type RemoteAgent } from './remote-agents.js';
+export { findRemoteAgent, listRemoteAgents, remoteAgentStates, remoteAgentSummaries, type RemoteAgent } from './remote-agents.js';
 
 /** spawn_agent: on the named host, or where placement puts it (this machine first). */
 export async function spawnAnywhere(context: Context, input: SpawnInput & { host?: string }, progress?: ProgressReporter): Promise<SpawnResult & { host: string | null }> {

@@ -77,6 +77,12 @@ export async function spawnRemote(context: Context, hostName: string, input: Spa
       .run(result.id, result.agent, result.repo, result.branch, result.base, result.worktreePath, result.tmuxSession, result.tmuxSocket, attachCommand, result.enforcement, reservedId);
     return { ...result, attachCommand, host: hostName };
   } catch (error) {
+    if (error instanceof HostUnreachableError) {
+      // The host may have finished the spawn after the connection went: keep the name reserved, and let
+      // status (asked by name) and cleanup (which forgets it when the host never made it) settle it.
+      error.message += ` The spawn of "${name}" may have completed there: read_agent_state shows it once the host answers, and cleanup_worktree "${name}" with force removes whatever it left.`;
+      throw error;
+    }
     context.store.db.prepare(`DELETE FROM remote_agents WHERE id = ?`).run(reservedId);
     throw error;
   }
