@@ -206,7 +206,23 @@ describe('an agent on a remote host over ssh', () => {
     await waitForState('idle');
   });
 
-  it('a host that goes away makes its agents unreachable, keeps them, and they come back with it', async () => {
+  it('a host that goes away makes its agents unreachable, keeps them, and they come back with it; a call held there meanwhile is denied', async () => {
+    // A short approval wait on the host, so the test sees a held call run out while nobody here can answer it.
+    const policyFile = join(host.ringmasterHome, 'policy.json');
+    const policy = readFileSync(policyFile, 'utf8');
+    writeFileSync(policyFile, JSON.stringify({ ...JSON.parse(policy), waitSeconds: 10 }));
+    const sent = await call('send_prompt', { name: 'far', text: 'RUN aws s3 rm s3://bucket/key' });
+    expect(sent.structuredContent).toMatchObject({ delivered: true });
+    const held = await waitUntil(
+      async () =>
+        ((await call('list_permission_requests', { pending_only: true })).structuredContent as { requests: Array<{ id: string; summary: string }> }).requests.find((request) =>
+          request.summary.includes('aws s3 rm'),
+        ),
+      60_000,
+      'the held rm',
+    );
+    const heldAt = Date.now();
+
     host.stop();
     const lost = await waitUntil(async () => {
       const state = await remoteState();
@@ -222,9 +238,18 @@ describe('an agent on a remote host over ssh', () => {
     expect(resultText(refused)).toMatch(/Nothing was cleaned up/);
     // Nothing on the host was touched: the agent still runs there.
     expect(remoteTmux('has-session', '-t', '=ringmaster-far').status).toBe(0);
+    // An approval cannot reach the host; the host's gate fails closed when its wait runs out.
+    const approve = cli('approve', held.id);
+    expect(approve.code).toBe(1);
+    expect(approve.stderr).toMatch(/unreachable over ssh/);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 12_000 - Date.now())));
 
     await host.start();
     await waitForState('idle');
+    const after = (await call('list_permission_requests', {})).structuredContent as { requests: Array<{ id: string; state: string }> };
+    expect(after.requests.find((request) => request.id === held.id)?.state).toBe('expired');
+    expect(ran()).not.toContain('aws s3 rm');
+    writeFileSync(policyFile, policy);
   });
 
   it('cleans up with the same refusal to lose work, then removes it on the host', async () => {
