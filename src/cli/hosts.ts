@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { toPublic } from '../core/index.js';
-import { doctorHost, hostsHealth, runHostOp } from '../hosts/index.js';
+import { doctorHost, hostsHealth, runHostOp, serveHostOps } from '../hosts/index.js';
 import { withContext } from './context.js';
 import { EXIT, paint, printJson, table } from './output.js';
 import { examples, type Run } from './program.js';
 
-/** hosts (the remote machines and their health), and host-exec (the host side of a remote agent, run by the server over ssh). */
+/** hosts (the remote machines and their health), and _host-exec (the host side of a remote agent, run by the server over ssh). */
 export function registerHostCommands(program: Command, run: Run): void {
   program
     .command('hosts')
@@ -37,12 +37,16 @@ export function registerHostCommands(program: Command, run: Run): void {
     );
 
   program
-    .command('host-exec', { hidden: true })
+    .command('_host-exec', { hidden: true })
     .description('the host side of a remote agent: one JSON request on stdin, one JSON answer on stdout (the server runs this over ssh)')
     .argument('<op>', 'spawn, state, list, send, cleanup, requests, decide or load')
     .action((op: string) =>
       run(() =>
         withContext(async (context) => {
+          if (op === 'serve') {
+            await serveHostOps(context, process.stdin, (line) => process.stdout.write(line));
+            return EXIT.ok;
+          }
           const { request, callerGone } = await readRequestLine();
           process.stdout.write(`${await runHostOp(context, op, request, callerGone)}\n`);
           return EXIT.ok;

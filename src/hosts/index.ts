@@ -1,7 +1,7 @@
 /**
  * Agents on other machines over SSH: hosts in the config, one shared
  * connection per host, the host's own ringmaster doing the host-side work
- * (`host-exec`), and the functions the tools call for an agent wherever it runs.
+ * (`_host-exec`), and the functions the tools call for an agent wherever it runs.
  */
 import type { Context, ProgressReporter } from '../core/index.js';
 import { cleanupAgent, listAgents, sendPrompt, spawnAgent, type AgentSummary, type CleanupInput, type SendPromptInput, type SpawnInput, type SpawnResult } from '../fleet/index.js';

@@ -10,7 +10,7 @@ import { startSshHost, type TestSshHost } from '../helpers/sshd.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { createContext } from '../../src/core/context.js';
 import { loadConfig } from '../../src/config.js';
-import { placeAgent } from '../../src/hosts/index.js';
+import { controlDirFor, placeAgent } from '../../src/hosts/index.js';
 
 /**
  * A real Claude Code child on a "remote" host: a real sshd on a 127.x address
@@ -150,10 +150,18 @@ describe('an agent on a remote host over ssh', () => {
     expect(existsSync(join(host.ringmasterHome, 'state.db'))).toBe(true);
     expect(world.context.store.listAgents()).toEqual([]);
     // One multiplexed connection: the master's socket sits under this RINGMASTER_HOME.
-    const check = spawnSync('ssh', ['-F', host.clientConfig, '-o', `ControlPath=${join(world.env.RINGMASTER_HOME!, 'ssh', '%C')}`, '-O', 'check', host.alias], { encoding: 'utf8' });
+    const check = spawnSync('ssh', ['-F', host.clientConfig, '-o', `ControlPath=${join(controlDirFor(world.env.RINGMASTER_HOME!), '%C')}`, '-O', 'check', host.alias], { encoding: 'utf8' });
     expect(check.stderr).toContain('Master running');
 
     await waitForState('idle');
+    // For the report, not an assertion: what one status read of a remote agent costs over the shared connection.
+    const reads: number[] = [];
+    for (let index = 0; index < 5; index++) {
+      const started = performance.now();
+      await remoteState();
+      reads.push(Math.round(performance.now() - started));
+    }
+    console.log(`read_agent_state of a remote agent: ${reads.join(', ')} ms`);
     const listed = await call('list_agents', {});
     expect((listed.structuredContent as { agents: Array<Record<string, unknown>> }).agents).toEqual([expect.objectContaining({ name: 'far', host: 'box', process_alive: true, session_alive: true })]);
 
@@ -281,6 +289,6 @@ describe('an agent on a remote host over ssh', () => {
     const none = createContext(env, { ...config, placement: { localMaxAgents: 0 }, hosts: { box: { ...config.hosts.box!, maxAgents: 0 } } });
     expect(() => placeAgent(none)).toThrow(/every host is at its maxAgents/);
     for (const context of [here, full, none]) context.store.close();
-    expect(readdirSync(join(env.RINGMASTER_HOME!, 'ssh')).length).toBeGreaterThan(0);
+    expect(readdirSync(controlDirFor(env.RINGMASTER_HOME!)).length).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { SshHost } from '../../src/hosts/ssh.js';
+import { controlDirFor, SshHost } from '../../src/hosts/ssh.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 function configWith(file: unknown, env: Record<string, string> = {}) {
@@ -31,7 +31,9 @@ describe('hosts in the config', () => {
     const config = load();
     const args = new SshHost('box', config.hosts.box!, config).sshArgs();
     expect(args.slice(0, 2)).toEqual(['-F', '/tmp/test-ssh-config']);
-    expect(args).toContain(`ControlPath=${join(config.home, 'ssh', '%C')}`);
+    expect(args).toContain(`ControlPath=${join(controlDirFor(config.home), '%C')}`);
+    expect(controlDirFor('/home/me/.ringmaster')).toBe('/home/me/.ringmaster/ssh');
+    expect(controlDirFor(`/home/${'x'.repeat(80)}/.ringmaster`)).toMatch(/^\/.*ringmaster-ssh-\d+-[0-9a-f]{12}$/);
     expect(args).toContain('ControlMaster=auto');
     expect(args).toContain('BatchMode=yes');
     const own = configWith({ hosts: { box: { destination: 'me@box.lan' } } })();
