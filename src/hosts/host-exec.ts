@@ -1,6 +1,6 @@
 import type { Context } from '../core/index.js';
 import { UserInputError } from '../errors.js';
-import { cleanupAgent, listAgents, sendPrompt, spawnAgent, type CleanupInput, type SendPromptInput, type SpawnInput } from '../fleet/index.js';
+import { cleanupAgent, listAgents, Monitor, sendPrompt, spawnAgent, type CleanupInput, type SendPromptInput, type SpawnInput } from '../fleet/index.js';
 import { decide, listRequests, type ApprovalScope } from '../gate/index.js';
 import { readAgentState, waitForAgents } from '../state/index.js';
 
@@ -77,6 +77,9 @@ export async function answerHostOp(context: Context, op: string, inputText: stri
  */
 export async function serveHostOps(context: Context, input: NodeJS.ReadableStream, write: (line: string) => void): Promise<void> {
   const running = new Map<number, { abort: AbortController; done: Promise<void> }>();
+  // The host's own monitor, as a local server runs one: queued prompts reach their agent when it turns idle.
+  const monitor = new Monitor(context);
+  monitor.start();
   let buffered = '';
   const handle = (line: string) => {
     let request: { id?: number; op?: string; input?: unknown; cancel?: boolean };
@@ -111,4 +114,5 @@ export async function serveHostOps(context: Context, input: NodeJS.ReadableStrea
   });
   for (const call of running.values()) call.abort.abort();
   await Promise.all([...running.values()].map((call) => call.done));
+  monitor.stop();
 }

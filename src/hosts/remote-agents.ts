@@ -128,6 +128,8 @@ export async function remoteAgentStates(context: Context, agents: RemoteAgent[],
         return group.map((agent) => {
           const report = answer.reports.find((candidate) => candidate.name === agent.name);
           if (report) return { ...report, host };
+          // Still being spawned there: the host's spawn has not reserved the name yet.
+          if (agent.state === 'spawning') return { ...stateWithout(agent), status: spawningStatus(agent) };
           return { ...stateWithout(agent), status: goneStatus(agent) };
         });
       } catch (error) {
@@ -153,6 +155,17 @@ function stateWithout(agent: RemoteAgent): Omit<AgentStateReport, 'status'> & { 
     transcript: null,
     git: null,
     host: agent.host,
+  };
+}
+
+function spawningStatus(agent: RemoteAgent): StatusReport {
+  return {
+    state: 'spawning',
+    since: new Date(agent.createdAt).toISOString(),
+    secondsInState: Math.max(0, Math.round((Date.now() - agent.createdAt) / 1000)),
+    reason: `spawn_agent is starting it on host ${agent.host}`,
+    exitStatus: null,
+    currentTool: null,
   };
 }
 

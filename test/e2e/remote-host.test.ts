@@ -5,7 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAUDE_BIN, CLI, makeRepo, makeWorld, stopEgress, tempDir, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
-import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
+import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, userTexts, type MessagesRequestBody, type ModelServer } from '../helpers/model-server.js';
 import { startSshHost, type TestSshHost } from '../helpers/sshd.js';
 import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
 import { createContext } from '../../src/core/context.js';
@@ -211,6 +211,14 @@ describe('an agent on a remote host over ssh', () => {
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain(`${pending.id} approved`);
     await waitUntil(() => ran().includes('aws s3 ls'), 30_000, 'the command to run on the host after approval');
+    await waitForState('idle');
+
+    // A prompt queued while the agent works is delivered by the host's monitor when it turns idle.
+    await call('send_prompt', { name: 'far', text: 'RUN sleep 6' });
+    await waitForState('working');
+    const queued = await call('send_prompt', { name: 'far', text: 'a queued hello', queue: true });
+    expect(queued.structuredContent).toMatchObject({ method: 'queued' });
+    await model.waitFor((request) => isMainConversation(request.body) && userTexts(request.body).includes('a queued hello'), 60_000);
     await waitForState('idle');
   });
 
