@@ -312,7 +312,7 @@ function readText(inline: string | undefined, file: string | undefined, inlineNa
   return inline;
 }
 
-function statusTable(agents: Array<AgentSummary & { status: StatusReport }>): string {
+function statusTable(agents: Array<AgentSummary & { host?: string | null; status: StatusReport }>): string {
   if (agents.length === 0) return 'No agents. Start one with ringmaster spawn (see ringmaster spawn --help), or spawn_agent from Claude Code.\n';
   const rows = agents.map((agent) => {
     const { state, exitStatus, secondsInState } = agent.status;
@@ -321,7 +321,8 @@ function statusTable(agents: Array<AgentSummary & { status: StatusReport }>): st
       agent.agent,
       `${paint(state, stateStyle(state))}${exitStatus === null ? '' : ` (${exitStatus})`} ${formatDuration(secondsInState)}`,
       agent.branch,
-      agent.worktreePath + (agent.worktreeExists ? '' : ' (missing)'),
+      // An agent on a host: host:path (whether it exists there is the host's to say).
+      agent.host ? `${agent.host}:${agent.worktreePath}` : agent.worktreePath + (agent.worktreeExists ? '' : ' (missing)'),
       agent.tmuxSession,
     ];
   });

@@ -165,6 +165,9 @@ describe('an agent on a remote host over ssh', () => {
     const listed = await call('list_agents', {});
     expect((listed.structuredContent as { agents: Array<Record<string, unknown>> }).agents).toEqual([expect.objectContaining({ name: 'far', host: 'box', process_alive: true, session_alive: true })]);
 
+    // The CLI's view is the same: ls shows where the worktree lives.
+    expect(cli('ls').stdout).toMatch(new RegExp(`far\\s+claude\\s+idle .*box:${agent.worktree_path}`));
+
     const prs = await call('list_prs', {});
     expect(prs.isError, resultText(prs)).toBeFalsy();
     expect((prs.structuredContent as { agents: unknown[] }).agents).toEqual([
