@@ -143,6 +143,44 @@ export const configSchema = z.strictObject({
       timeoutSec: z.number().int().min(1).max(7_200).default(600),
     })
     .default({ timeoutSec: 600 }),
+  /**
+   * Remote hosts (src/hosts): agents run there over SSH with the host's own ringmaster.
+   * One line adds a host: "hosts": {"box": {"destination": "me@box"}}.
+   */
+  hosts: z
+    .record(
+      z.string(),
+      z.strictObject({
+        /** What `ssh` is given: an alias from ~/.ssh/config or user@host; keys, agent and known_hosts stay the user's. */
+        destination: z.string().min(1),
+        /** Where worktrees go on the host (its RINGMASTER_WORKTREE_ROOT); default: the host's ~/.ringmaster/worktrees. */
+        workRoot: z.string().min(1).optional(),
+        /** At most this many live agents on the host. */
+        maxAgents: z.number().int().min(0).max(1000).default(8),
+        /** The ringmaster command on the host (on the PATH of a non-interactive ssh command). */
+        ringmaster: z.string().min(1).default('ringmaster'),
+      }),
+    )
+    .superRefine((hosts, check) => {
+      for (const name of Object.keys(hosts)) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(name)) check.addIssue({ code: 'custom', path: [name], message: 'a host name is 1-40 of A-Z a-z 0-9 - _' });
+      }
+    })
+    .default({}),
+  ssh: z
+    .strictObject({
+      command: z.string().min(1).default('ssh'),
+      /** An ssh config file passed as -F; unset means the user's own ~/.ssh/config. */
+      configFile: z.string().min(1).optional(),
+      connectTimeoutSec: z.number().int().min(1).max(120).default(5),
+    })
+    .default({ command: 'ssh', connectTimeoutSec: 5 }),
+  placement: z
+    .strictObject({
+      /** Without a host, spawn stays on this machine until it runs this many live agents, then picks the least loaded host. */
+      localMaxAgents: z.number().int().min(0).max(1000).default(8),
+    })
+    .default({ localMaxAgents: 8 }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -200,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
       ...(fromFile.fleet as object),
       ...dropUndefined({ maxLiveAgents: intFromEnv(env, 'RINGMASTER_MAX_AGENTS'), maxLiveAgentsPerRepo: intFromEnv(env, 'RINGMASTER_MAX_AGENTS_PER_REPO') }),
     },
+    ssh: { ...(fromFile.ssh as object), ...dropUndefined({ configFile: env.RINGMASTER_SSH_CONFIG || undefined }) },
     notifications: {
       ...(fromFile.notifications as object),
       ...dropUndefined({ webhookUrl: env.RINGMASTER_WEBHOOK_URL || undefined, ntfyUrl: env.RINGMASTER_NTFY_URL || undefined }),

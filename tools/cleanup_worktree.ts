@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { cleanupAgent, startQueued } from '../src/fleet/index.js';
+import { startQueued } from '../src/fleet/index.js';
+import { cleanupAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const cleanupWorktreeTool = defineTool({
@@ -30,7 +31,7 @@ export const cleanupWorktreeTool = defineTool({
       : `Cleaned up ${result.name}: tmux session ${result.tmux_session}, worktree ${result.worktree}, branch ${result.branch}.`,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handle(context, args) {
-    const result = await cleanupAgent(context, { name: args.name, force: args.force, deleteBranch: args.delete_branch });
+    const result = await cleanupAnywhere(context, { name: args.name, force: args.force, deleteBranch: args.delete_branch });
     // A freed slot goes to the next queued spawn; the server goes on serving while it starts.
     void startQueued(context).catch(() => undefined);
     return {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { listAgents, listQueue } from '../src/fleet/index.js';
+import { listQueue } from '../src/fleet/index.js';
+import { listAgentsAnywhere } from '../src/hosts/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
 import { fleetOverlaps, type AgentOverlap } from '../src/state/index.js';
@@ -21,6 +22,7 @@ export const agentSummarySchema = z.object({
   process_alive: z.boolean().describe('The agent process inside it is running.'),
   exit_status: z.number().nullable().describe('How the agent process ended, when it has.'),
   enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: OS sandbox plus egress gate; unenforced: the sandbox is switched off in policy.json, only the hook gate (a classifier) stands in the way.'),
+  host: z.string().nullable().describe('The host it runs on (over SSH); null for this machine.'),
   created_at: z.string(),
   task_preview: z.string(),
   overlaps: overlapsSchema,
@@ -61,7 +63,7 @@ export const listAgentsTool = defineTool({
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context) {
-    const [agents, overlaps] = await Promise.all([listAgents(context), fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>())]);
+    const [agents, overlaps] = await Promise.all([listAgentsAnywhere(context), fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>())]);
     return { agents: agents.map((agent) => ({ ...toPublic(agent), ...overlapsOutput(overlaps.get(agent.id)) })), queued: toPublic(listQueue(context)) };
   },
 });

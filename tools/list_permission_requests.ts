@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { listRequests } from '../src/gate/index.js';
+import { listRequestsAnywhere } from '../src/hosts/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
 import { permissionRequestOutput, permissionRequestSchema } from './request_permission.js';
 
 export const listPermissionRequestsTool = defineTool({
   name: 'list_permission_requests',
   title: 'List permission requests',
-  description: 'Gated actions that wait for a decision, and recent decided ones, newest first. A pending request holds its agent in waiting_permission.',
+  description: 'Gated actions that wait for a decision, and recent decided ones, newest first, from this machine and every host (ids from a host read host:id). A pending request holds its agent in waiting_permission.',
   inputSchema: z.object({
     pending_only: z.boolean().optional().describe('Only those still waiting.'),
     limit: z.number().int().min(1).max(500).optional().describe('Default 50.'),
@@ -19,6 +19,6 @@ export const listPermissionRequestsTool = defineTool({
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args) {
-    return { requests: listRequests(context.store, { pendingOnly: args.pending_only, limit: args.limit }).map(permissionRequestOutput) };
+    return { requests: (await listRequestsAnywhere(context, { pendingOnly: args.pending_only, limit: args.limit })).map(permissionRequestOutput) };
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPrs } from '../src/forge/index.js';
+import { listPrsAnywhere } from '../src/hosts/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
 
 export const listPrsTool = defineTool({
@@ -46,7 +46,7 @@ export const listPrsTool = defineTool({
   },
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handle(context, args) {
-    const listing = await listPrs(context, { names: args.names, repos: args.repos });
+    const listing = await listPrsAnywhere(context, { names: args.names, repos: args.repos });
     return {
       agents: listing.agents.map((entry) => ({
         agent: entry.agent,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { toPublic } from '../src/core/index.js';
-import { fleetOverlaps, describeOverlap, readAgentState, type AgentOverlap, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
+import { fleetOverlaps, describeOverlap, type AgentOverlap, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
+import { readAgentStateAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { budgetReport, listQueue } from '../src/fleet/index.js';
 import { queuedSpawnSchema } from './list_agents.js';
@@ -42,6 +43,7 @@ const agentStateSchema = z.object({
   branch: z.string(),
   worktree_path: z.string(),
   tmux_session: z.string(),
+  host: z.string().nullable().describe('The host it runs on (over SSH); null for this machine.'),
   status: statusSchema,
   claude_session_id: z.string().nullable(),
   transcript_path: z.string().nullable(),
@@ -87,7 +89,7 @@ const agentStateSchema = z.object({
   base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
 });
 
-function agentStateOutput(report: AgentStateReport, verbose: boolean, overlap: AgentOverlap | undefined): z.infer<typeof agentStateSchema> {
+function agentStateOutput(report: AgentStateReport & { host: string | null }, verbose: boolean, overlap: AgentOverlap | undefined): z.infer<typeof agentStateSchema> {
   const transcript = report.transcript;
   return {
     id: report.id,
@@ -96,6 +98,7 @@ function agentStateOutput(report: AgentStateReport, verbose: boolean, overlap: A
     branch: report.branch,
     worktree_path: report.worktreePath,
     tmux_session: report.tmuxSession,
+    host: report.host,
     status: toPublic(report.status),
     claude_session_id: report.claudeSessionId,
     transcript_path: report.transcriptPath,
@@ -129,7 +132,7 @@ export const readAgentStateTool = defineTool({
   name: 'read_agent_state',
   title: 'Read agent state',
   description:
-    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown) with how long and why; " +
+    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown, unreachable: its host does not answer) with how long and why; " +
     'from the transcript the last assistant text, recent tool calls, edited files, errors, tokens and cost (main, sidechain and subagents apart); ' +
     'from git the branch, commits ahead/behind the base, dirty files, diff stat and whether it is pushed. verbose adds recent transcript lines and the last screen.',
   inputSchema: z.object({
@@ -156,11 +159,15 @@ export const readAgentStateTool = defineTool({
     const queued = toPublic(listQueue(context, args.name));
     // A name still in the queue has no agent yet: its queue entry is its state.
     const live = args.name === undefined || queued.length === 0 || !['removed', undefined].includes(context.store.findAgentByName(args.name)?.state);
-    const reports = live ? await readAgentState(context, { name: args.name, verbose: args.verbose }) : [];
+    const reports = live ? await readAgentStateAnywhere(context, { name: args.name, verbose: args.verbose }) : [];
     // Overlaps are a warning on top of the state: one that cannot be worked out leaves the state readable.
     const overlaps = reports.length > 0 ? await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>()) : new Map<string, AgentOverlap>();
     return {
-      agents: reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id)), budget: toPublic(budgetReport(context, context.store.getAgent(report.id)!)) })),
+      agents: reports.map((report) => {
+        // Budgets are kept where the agent's transcripts are read: this machine's, for its own agents.
+        const record = report.host === null ? context.store.getAgent(report.id) : undefined;
+        return { ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id)), ...(record ? { budget: toPublic(budgetReport(context, record)) } : {}) };
+      }),
       queued,
     };
   },

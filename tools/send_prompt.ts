@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sendPrompt } from '../src/fleet/index.js';
+import { sendPromptAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const sendPromptTool = defineTool({
@@ -34,7 +34,7 @@ export const sendPromptTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(context, args) {
-    const result = await sendPrompt(context, {
+    const result = await sendPromptAnywhere(context, {
       name: args.name,
       text: args.text,
       interrupt: args.interrupt,

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { AGENT_KINDS, requestSpawn } from '../src/fleet/index.js';
+import { AGENT_KINDS } from '../src/fleet/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
 import { UserInputError } from '../src/errors.js';
 import { spawnForTicket } from '../src/forge/index.js';
 import { attemptsInput, attemptsOutput, spawnAttemptsFromTool } from './spawn_attempts.js';
+import { spawnAnywhere } from '../src/hosts/index.js';
 
 export const spawnAgentTool = defineTool({
   name: 'spawn_agent',
@@ -25,6 +26,7 @@ export const spawnAgentTool = defineTool({
     model: z.string().optional().describe('Model name passed to the agent CLI (--model).'),
     extra_args: z.array(z.string()).optional().describe('Extra arguments for the agent CLI, e.g. ["--permission-mode", "acceptEdits"]. Arguments that would switch off ringmaster\'s settings, hooks, sandbox or permission checks (--settings, --setting-sources, --dangerously-skip-permissions, --mcp-config, --add-dir, bypassPermissions, ...) are refused.'),
     env: z.record(z.string(), z.string()).optional().describe('Extra environment variables for the agent.'),
+    host: z.string().optional().describe('Run the agent on this host from config.json (over SSH); repo is then a path on that host. Default: this machine, or the least loaded host when this machine is at placement.localMaxAgents.'),
     bootstrap: z
       .object({
         copy: z.array(z.string()).optional().describe('Globs of untracked files to copy from the main checkout, e.g. [".env*"].'),
@@ -57,6 +59,7 @@ export const spawnAgentTool = defineTool({
     copied_files: z.array(z.string()),
     setup: z.object({ command: z.string(), exit_code: z.number(), duration_ms: z.number() }).nullable(),
     linear: z.object({ identifier: z.string(), url: z.string() }).nullable(),
+    host: z.string().nullable().describe('The host it runs on; null for this machine.'),
     enforcement: z.enum(['sandboxed', 'unenforced']).describe('sandboxed: the child runs in an OS sandbox whose network passes the egress gate; unenforced: the sandbox is off in policy.json.'),
     notes: z.array(z.string()),
     status: z.enum(['started', 'queued']).describe('queued: past the live-agent cap, or waiting for the agents in after; it starts by itself, cancel_spawn takes it back.'),
@@ -86,9 +89,10 @@ export const spawnAgentTool = defineTool({
     };
     if (args.attempts !== undefined) {
       if (args.after !== undefined || args.base_after !== undefined) throw new UserInputError('attempts cannot wait for other agents: leave out after and base_after, or spawn the attempts once those agents finished.');
-      return spawnAttemptsFromTool(context, args, { ...request, budget: args.budget }, progress);
+      if (args.host !== undefined) throw new UserInputError('attempts run on this machine; leave out host.');
+      return { ...(await spawnAttemptsFromTool(context, args, { ...request, budget: args.budget }, progress)), host: null };
     }
-    if (args.linear_issue) return toPublic({ ...(await spawnForTicket(context, args.linear_issue, request, progress)), status: 'started' as const, queue: null });
-    return toPublic(await requestSpawn(context, { ...request, after: args.after, baseAfter: args.base_after, budget: args.budget }, progress));
+    if (args.linear_issue) return toPublic({ ...(await spawnForTicket(context, args.linear_issue, request, progress)), status: 'started' as const, queue: null, host: null });
+    return toPublic(await spawnAnywhere(context, { ...request, host: args.host, after: args.after, baseAfter: args.base_after, budget: args.budget }, progress));
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { waitForAgents } from '../src/state/index.js';
+import { waitAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { toPublic } from '../src/core/index.js';
 import { overlapsSchema, statusSchema } from './read_agent_state.js';
@@ -10,7 +10,7 @@ export const waitForAgentsTool = defineTool({
   name: 'wait_for_agents',
   title: 'Wait for agents',
   description:
-    'Block until one of the named agents (default: all) is idle, waiting for input or permission, or exited, or until the timeout; sends progress notifications while waiting. ' +
+    'Block until one of the named agents (default: all) is idle, waiting for input or permission, or exited (or its host stops answering: unreachable), or until the timeout; agents on remote hosts wake it as fast as local ones; sends progress notifications while waiting. ' +
     'Use it instead of polling. With only_changes, agents already in such a state when the call starts are ignored. ' +
     'It also returns when a watched agent starts to overlap another live agent (same files changed, or branches that would conflict): see new_overlaps.',
   inputSchema: z.object({
@@ -35,7 +35,7 @@ export const waitForAgentsTool = defineTool({
         : `After ${result.waited_seconds} s: ${result.ready.map((agent) => `${agent.name} is ${agent.status.state.replace('_', ' ')}`).join(', ')}.`),
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handle(context, args, { progress, signal }) {
-    const result = await waitForAgents(context, { names: args.names, timeoutSec: args.timeout_sec ?? 600, onlyChanges: args.only_changes, signal, onProgress: progress });
+    const result = await waitAnywhere(context, { names: args.names, timeoutSec: args.timeout_sec ?? 600, onlyChanges: args.only_changes, signal, onProgress: progress });
     return toPublic(result);
   },
 });

@@ -33,7 +33,8 @@ export class Tmux {
 
   private async run(args: string[], input?: string): Promise<{ stdout: string; exitCode: number; stderr: string }> {
     try {
-      const result = await execa(this.command, [...Tmux.socketArgs(this.socket), ...args], {
+      // -u: without a UTF-8 locale (an ssh command, cron) tmux prints a format's tabs as "_", and every pane would look gone.
+      const result = await execa(this.command, ['-u', ...Tmux.socketArgs(this.socket), ...args], {
         reject: false,
         input,
         stripFinalNewline: false,

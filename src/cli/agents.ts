@@ -2,13 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AGENT_KINDS, cleanupAgent, getAgent, listAgents, listQueue, peekAgent, requestSpawn, restartAgent, sendPrompt, stopAgent, type AgentSummary } from '../fleet/index.js';
+import { AGENT_KINDS, getAgent, listAgents, listQueue, peekAgent, restartAgent, stopAgent, type AgentSummary } from '../fleet/index.js';
 import { queueTable } from './fleet.js';
-import { type AgentOverlap, agentStatuses, fleetOverlaps, livePanes, readAgentState, waitForAgents, type StatusReport } from '../state/index.js';
+import { type AgentOverlap, agentStatuses, fleetOverlaps, livePanes, type StatusReport } from '../state/index.js';
 import { tmuxFor, toPublic } from '../core/index.js';
 import { UserInputError } from '../errors.js';
 import type { AgentKind } from '../store/store.js';
 import { withContext } from './context.js';
+import { cleanupAnywhere, findRemoteAgent, listRemoteAgents, readAgentStateAnywhere, remoteAgentStates, remoteAgentSummaries, sendPromptAnywhere, spawnAnywhere, waitAnywhere } from '../hosts/index.js';
 import { collect, collectEnv, EXIT, firstLine, formatDuration, paint, parseWholeNumber, printJson, stateStyle, table } from './output.js';
 import { examples, type Run } from './program.js';
 
@@ -28,7 +29,18 @@ export function registerAgentCommands(program: Command, run: Run): void {
           const agents = await listAgents(context, records, paneOf);
           const statuses = await agentStatuses(context, records, paneOf);
           const overlaps = await fleetOverlaps(context, records).catch(() => new Map<string, AgentOverlap>());
-          const rows = agents.map((agent) => ({ ...agent, status: statuses.get(agent.id)!, overlaps: overlaps.get(agent.id)?.overlaps ?? [], baseConflictFiles: overlaps.get(agent.id)?.baseConflictFiles ?? [] }));
+          const rows: Array<AgentSummary & { host: string | null; status: StatusReport; overlaps: AgentOverlap['overlaps']; baseConflictFiles: string[] }> = agents.map((agent) => ({
+            ...agent,
+            host: null,
+            status: statuses.get(agent.id)!,
+            overlaps: overlaps.get(agent.id)?.overlaps ?? [],
+            baseConflictFiles: overlaps.get(agent.id)?.baseConflictFiles ?? [],
+          }));
+          const remote = listRemoteAgents(context);
+          if (remote.length) {
+            const [summaries, states] = await Promise.all([remoteAgentSummaries(context, remote), remoteAgentStates(context, remote)]);
+            rows.push(...summaries.map((summary, index) => ({ ...summary, status: states[index]!.status, overlaps: [], baseConflictFiles: [] })));
+          }
           if (options.json) printJson(toPublic(rows));
           else {
             process.stdout.write(statusTable(rows));
@@ -50,7 +62,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((name: string | undefined, options: { verbose?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          printJson(toPublic(await readAgentState(context, { name, verbose: options.verbose })));
+          printJson(toPublic(await readAgentStateAnywhere(context, { name, verbose: options.verbose })));
           return EXIT.ok;
         }),
       ),
@@ -67,6 +79,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .option('--base <ref>', "branch, tag or commit to start from (default: the repo's current branch)")
     .option('--branch <branch>', 'branch to create (default: agent/<name>)')
     .option('--agent <kind>', `${AGENT_KINDS.join(', ')} (default claude)`)
+    .option('--host <name>', 'run it on this host from config.json, over ssh (--repo is then a path on that host)')
     .option('--model <model>', 'model for the agent CLI')
     .option('--extra-arg <arg>', 'one more argument for the agent CLI (repeatable)', collect)
     .option('--env <KEY=VALUE>', 'an environment variable for the agent (repeatable)', collectEnv)
@@ -94,6 +107,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
         base?: string;
         branch?: string;
         agent?: string;
+        host?: string;
         model?: string;
         extraArg?: string[];
         env?: Record<string, string>;
@@ -109,10 +123,11 @@ export function registerAgentCommands(program: Command, run: Run): void {
             if (options.agent && !(AGENT_KINDS as readonly string[]).includes(options.agent)) throw new UserInputError(`--agent must be one of ${AGENT_KINDS.join(', ')}.`);
             const task = readText(options.task, options.taskFile, '--task', '--task-file');
             const bootstrap = options.copy || options.setup ? { copy: options.copy, setup: options.setup, setupTimeoutSec: options.setupTimeout } : undefined;
-            const result = await requestSpawn(
+            const result = await spawnAnywhere(
               context,
               {
-                repo: resolve(options.repo),
+                host: options.host,
+                repo: options.host ? options.repo : resolve(options.repo),
                 task,
                 name: options.name,
                 base: options.base,
@@ -154,7 +169,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
       run(() =>
         withContext(async (context) => {
           const text = readText(words.length ? words.join(' ') : undefined, options.file, 'text', '--file');
-          const result = await sendPrompt(context, { name, text, interrupt: options.interrupt, queue: options.queue, timeoutMs: options.timeout && options.timeout * 1000 });
+          const result = await sendPromptAnywhere(context, { name, text, interrupt: options.interrupt, queue: options.queue, timeoutMs: options.timeout && options.timeout * 1000 });
           if (options.json) printJson(toPublic(result));
           else {
             const verdict =
@@ -184,7 +199,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((names: string[], options: { timeout: number; onlyChanges?: boolean; json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          const result = await waitForAgents(context, { names, timeoutSec: options.timeout, onlyChanges: options.onlyChanges });
+          const result = await waitAnywhere(context, { names, timeoutSec: options.timeout, onlyChanges: options.onlyChanges });
           if (options.json) printJson(toPublic(result));
           else if (result.timedOut) process.stdout.write(`No agent needed attention within ${result.waitedSeconds} s.\n`);
           else for (const { name, status } of result.ready) process.stdout.write(`${name}: ${paint(status.state, stateStyle(status.state))} (${status.reason})\n`);
@@ -222,6 +237,9 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((name: string) =>
       run(() =>
         withContext(async (context) => {
+          // An agent on another host: its own tmux there, through ssh with a terminal.
+          const remote = findRemoteAgent(context, name);
+          if (remote) return spawnSync('sh', ['-c', remote.attachCommand], { stdio: 'inherit' }).status ?? EXIT.failed;
           const agent = await getAgent(context, name);
           if (!agent.sessionAlive) throw new UserInputError(`Agent "${name}" has no tmux session any more. Restart it with ringmaster restart ${name}, or clean it up with ringmaster cleanup ${name}.`);
           return attachTo(context, agent);
@@ -280,7 +298,7 @@ export function registerAgentCommands(program: Command, run: Run): void {
     .action((name: string, options: { force?: boolean; deleteBranch?: boolean; json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          const result = await cleanupAgent(context, { name, force: options.force, deleteBranch: options.deleteBranch });
+          const result = await cleanupAnywhere(context, { name, force: options.force, deleteBranch: options.deleteBranch });
           if (options.json) return printJson(toPublic(result)), EXIT.ok;
           if (result.alreadyRemoved) process.stdout.write(`${result.name} was already cleaned up; nothing to do.\n`);
           for (const item of result.removed) process.stdout.write(`removed: ${item}\n`);
@@ -313,7 +331,7 @@ function readText(inline: string | undefined, file: string | undefined, inlineNa
   return inline;
 }
 
-function statusTable(agents: Array<AgentSummary & { status: StatusReport }>): string {
+function statusTable(agents: Array<AgentSummary & { host?: string | null; status: StatusReport }>): string {
   if (agents.length === 0) return 'No agents. Start one with ringmaster spawn (see ringmaster spawn --help), or spawn_agent from Claude Code.\n';
   const rows = agents.map((agent) => {
     const { state, exitStatus, secondsInState } = agent.status;
@@ -322,7 +340,8 @@ function statusTable(agents: Array<AgentSummary & { status: StatusReport }>): st
       agent.agent,
       `${paint(state, stateStyle(state))}${exitStatus === null ? '' : ` (${exitStatus})`} ${formatDuration(secondsInState)}`,
       agent.branch,
-      agent.worktreePath + (agent.worktreeExists ? '' : ' (missing)'),
+      // An agent on a host: host:path (whether it exists there is the host's to say).
+      agent.host ? `${agent.host}:${agent.worktreePath}` : agent.worktreePath + (agent.worktreeExists ? '' : ' (missing)'),
       agent.tmuxSession,
     ];
   });

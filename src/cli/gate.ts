@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { decide, listAudit, listRequests } from '../gate/index.js';
+import { listAudit } from '../gate/index.js';
+import { decideAnywhere, listRequestsAnywhere } from '../hosts/index.js';
 import { toPublic } from '../core/index.js';
 import { permissionRequestOutput } from '../../tools/request_permission.js';
 import { withContext } from './context.js';
@@ -18,7 +19,7 @@ export function registerGateCommands(program: Command, run: Run): void {
     .action((options: { all?: boolean; limit: number; json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          const requests = listRequests(context.store, { pendingOnly: !options.all, limit: options.limit });
+          const requests = await listRequestsAnywhere(context, { pendingOnly: !options.all, limit: options.limit });
           if (options.json) printJson(requests.map(permissionRequestOutput));
           else if (requests.length === 0) process.stdout.write(options.all ? 'No permission requests yet.\n' : 'Nothing waits for approval.\n');
           else {
@@ -62,7 +63,7 @@ export function registerGateCommands(program: Command, run: Run): void {
           withContext(async (context) => {
             const minutes = options.for === undefined ? undefined : parseMinutes(options.for);
             const scope = options.always ? 'always' : options.agentAlways ? 'agent' : 'once';
-            const request = decide(context.store, id, { approve: verb === 'approve', actor: `human (${process.env.USER ?? 'cli'})`, note: options.reason ?? options.note, minutes, scope });
+            const request = await decideAnywhere(context, id, { approve: verb === 'approve', actor: `human (${process.env.USER ?? 'cli'})`, note: options.reason ?? options.note, minutes, scope });
             if (options.json) printJson(permissionRequestOutput(request));
             else process.stdout.write(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (this agent, category ${request.category})` : ''}: ${firstLine(request.summary)}\n`);
             return EXIT.ok;

@@ -56,6 +56,7 @@ export function stateStyle(state: string): Style | undefined {
     case 'idle':
       return 'cyan';
     case 'exited':
+    case 'unreachable':
       return 'red';
     default:
       return 'dim';

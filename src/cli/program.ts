@@ -11,6 +11,7 @@ import { registerSetupCommands } from './setup.js';
 import { registerCompletion } from './completion.js';
 import { registerCockpitCommands } from './cockpit.js';
 import { registerDashboardCommand } from './dashboard.js';
+import { registerHostCommands } from './hosts.js';
 
 /** Wraps a command's work: its exit code, or the exit code and one stderr line of its error. */
 export type Run = (work: () => Promise<number>) => Promise<void>;
@@ -56,6 +57,7 @@ export function buildProgram(run: Run): Command {
   registerGateCommands(program, run);
   registerLandCommands(program, run);
   registerSetupCommands(program, run);
+  registerHostCommands(program, run);
   registerCompletion(program, run);
   // Usage errors are exit 2 everywhere, and read as one "ringmaster: …" line plus a pointer to help.
   const configure = (command: Command) => {

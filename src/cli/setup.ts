@@ -3,6 +3,7 @@ import { createContext, toPublic } from '../core/index.js';
 import { INSTALL_SCOPES, installIntoClaude, runDoctor, type InstallScope } from '../setup/index.js';
 import { UserInputError } from '../errors.js';
 import { withContext } from './context.js';
+import { printHostDoctor } from './hosts.js';
 import { EXIT, firstLine, paint, parseWholeNumber, printJson, table } from './output.js';
 import { examples, type Run } from './program.js';
 
@@ -46,10 +47,11 @@ export function registerSetupCommands(program: Command, run: Run): void {
     .option('--fix', 'repair what is safe to repair: the hooks\' run bits, a damaged store moved aside (state.db.damaged-<time>) for a fresh one, a stopped egress gate started')
     .option('--backup', 'write a consistent copy of a healthy store to state.db.backup-<time>')
     .option('--json', 'print JSON')
-    .addHelpText('after', examples('ringmaster doctor', 'ringmaster doctor --fix', 'ringmaster doctor --backup'))
-    .action((options: { fix?: boolean; backup?: boolean; json?: boolean }) =>
+    .option('--host <name>', 'check a remote host from config.json instead: ssh, git, tmux, node, the sandbox tools, ringmaster and the agent CLI there')
+    .addHelpText('after', examples('ringmaster doctor', 'ringmaster doctor --fix', 'ringmaster doctor --backup', 'ringmaster doctor --host box'))
+    .action((options: { fix?: boolean; backup?: boolean; json?: boolean; host?: string }) =>
       run(() =>
-        withContext(async (context) => {
+        options.host ? printHostDoctor(options.host, options.json) : withContext(async (context) => {
           const checks = await runDoctor(context, { fix: options.fix, backup: options.backup, cwd: process.cwd() });
           if (options.json) printJson(toPublic(checks));
           else
@@ -86,14 +88,14 @@ export function registerSetupCommands(program: Command, run: Run): void {
       run(() =>
         withContext(async (context) => {
           // The MCP server, GitHub and Linear clients load only for the commands that use them: every other command starts faster.
-          const { listPrs } = await import('../forge/index.js');
+          const { listPrsAnywhere } = await import('../hosts/index.js');
           if (options.json) {
             const { listPrsTool } = await import('../../tools/list_prs.js');
             // Exactly list_prs's result, field for field.
             printJson(listPrsTool.outputSchema.parse(await listPrsTool.handle(context, { names: names.length ? names : undefined }, { progress: () => {}, signal: new AbortController().signal })));
             return EXIT.ok;
           }
-          const listing = await listPrs(context, { names: names.length ? names : undefined });
+          const listing = await listPrsAnywhere(context, { names: names.length ? names : undefined });
           if (listing.agents.length === 0) process.stdout.write('No agents.\n');
           else {
             const rows = listing.agents.map((entry) => [

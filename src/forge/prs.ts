@@ -106,6 +106,38 @@ export async function listPrs(context: Context, options: { names?: string[]; rep
 }
 
 /**
+ * Pull requests for branches whose repository is known by its origin URL
+ * rather than a checkout here (agents on other hosts: the host says where its
+ * clone's origin points; the GitHub query and its token stay on this machine).
+ */
+export async function listBranchPrs(octokit: Octokit, items: Array<{ agent: string; branch: string; repo: string; originUrl: string | null }>): Promise<PrListing> {
+  const agents: AgentPullRequest[] = [];
+  let rateLimit: PrListing['rateLimit'] = null;
+  let requests = 0;
+  const byOrigin = new Map<string, typeof items>();
+  for (const item of items) {
+    const ref = item.originUrl ? parseRemote(item.originUrl) : undefined;
+    if (!ref) {
+      agents.push({ ...item, github: null, pr: null, error: item.originUrl ? `The origin remote of ${item.repo} (${item.originUrl}) is not a GitHub repository URL.` : `${item.repo} has no origin remote.` });
+      continue;
+    }
+    const key = `${ref.owner}/${ref.name}`;
+    byOrigin.set(key, [...(byOrigin.get(key) ?? []), item]);
+  }
+  for (const [key, group] of byOrigin) {
+    const ref = parseRemote(group[0]!.originUrl!)!;
+    const result = await queryBranchPullRequests<PrNode>(octokit, ref, group.map((item) => item.branch), PR_FIELDS, 'listing pull requests');
+    requests += result.requests;
+    rateLimit = result.rateLimit ?? rateLimit;
+    group.forEach((item, index) => {
+      const node = result.pullRequests[index];
+      agents.push({ agent: item.agent, branch: item.branch, repo: item.repo, github: key, pr: node ? prInfo(node) : null, error: null });
+    });
+  }
+  return { agents, rateLimit, requests };
+}
+
+/**
  * The newest pull request for each branch (undefined where there is none),
  * with one GraphQL request per 50 branches: each branch is an aliased
  * `pullRequests(headRefName:)` field, its name passed as a variable.

@@ -2,7 +2,7 @@ import type { ClaudeSessionFile } from '../adapters/claude-session.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import type { StoredEvent } from '../store/store.js';
 
-export const AGENT_STATES = ['spawning', 'starting', 'working', 'waiting_permission', 'waiting_input', 'idle', 'exited', 'unknown', 'stalled'] as const;
+export const AGENT_STATES = ['spawning', 'starting', 'working', 'waiting_permission', 'waiting_input', 'idle', 'exited', 'unknown', 'stalled', 'unreachable'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
 export interface DerivedStatus {

@@ -227,6 +227,27 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (group_id, attempt)
    );
    CREATE UNIQUE INDEX attempts_agent ON attempts (agent_id);`,
+  // Remote hosts (issue 18): an agent on another machine. The host's own ringmaster keeps its full record
+  // (events, gate, transcripts); this row reserves the name here and says where to ask.
+  `CREATE TABLE remote_agents (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     host TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('spawning', 'running', 'removed')),
+     agent_kind TEXT NOT NULL,
+     repo TEXT NOT NULL,
+     branch TEXT NOT NULL,
+     base_ref TEXT NOT NULL,
+     worktree_path TEXT NOT NULL,
+     tmux_session TEXT NOT NULL,
+     tmux_socket TEXT,
+     attach_command TEXT NOT NULL,
+     enforcement TEXT NOT NULL,
+     task_preview TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     removed_at INTEGER
+   );
+   CREATE UNIQUE INDEX remote_agents_live_name ON remote_agents (name) WHERE state != 'removed';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
