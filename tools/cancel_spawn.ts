@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { cancelSpawn } from '../src/fleet/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool } from '../src/server/tool.js';
-import { queuedSpawnSchema } from './list_agents.js';
+import { queuedSpawnSchema } from './read_agent_state.js';
 
 export const cancelSpawnTool = defineTool({
   name: 'cancel_spawn',

@@ -4,7 +4,7 @@ import { listAgentsAnywhere } from '../src/hosts/index.js';
 import { toPublic } from '../src/core/index.js';
 import { defineTool, plural } from '../src/server/tool.js';
 import { fleetOverlaps, type AgentOverlap } from '../src/state/index.js';
-import { overlapsOutput, overlapsSchema } from './read_agent_state.js';
+import { overlapsOutput, overlapsSchema, queuedSpawnSchema } from './read_agent_state.js';
 
 export const agentSummarySchema = z.object({
   id: z.string(),
@@ -27,22 +27,6 @@ export const agentSummarySchema = z.object({
   task_preview: z.string(),
   overlaps: overlapsSchema,
   base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
-});
-
-/** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
-export const queuedSpawnSchema = z.object({
-  queue_id: z.number(),
-  id: z.string().describe('The id the agent gets when it starts.'),
-  name: z.string(),
-  repo: z.string(),
-  branch: z.string(),
-  state: z.enum(['queued', 'starting', 'started', 'cancelled', 'failed']),
-  position: z.number().nullable().describe('Place in the queue, 1 = next; null once it left it.'),
-  after: z.array(z.string()).describe('Agents it waits for.'),
-  base_after: z.boolean(),
-  reason: z.string().describe('Why it waits, or why it failed to start.'),
-  created_at: z.string(),
-  task_preview: z.string(),
 });
 
 export const listAgentsTool = defineTool({

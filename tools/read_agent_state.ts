@@ -4,7 +4,22 @@ import { fleetOverlaps, describeOverlap, type AgentOverlap, type AgentStateRepor
 import { readAgentStateAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { budgetReport, listQueue } from '../src/fleet/index.js';
-import { queuedSpawnSchema } from './list_agents.js';
+
+/** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
+export const queuedSpawnSchema = z.object({
+  queue_id: z.number(),
+  id: z.string().describe('The id the agent gets when it starts.'),
+  name: z.string(),
+  repo: z.string(),
+  branch: z.string(),
+  state: z.enum(['queued', 'starting', 'started', 'cancelled', 'failed']),
+  position: z.number().nullable().describe('Place in the queue, 1 = next; null once it left it.'),
+  after: z.array(z.string()).describe('Agents it waits for.'),
+  base_after: z.boolean(),
+  reason: z.string().describe('Why it waits, or why it failed to start.'),
+  created_at: z.string(),
+  task_preview: z.string(),
+});
 
 export const statusSchema = z.object({
   state: z.enum(AGENT_STATES),
