@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { UserInputError } from '../errors.js';
 import { explainError, packageRoot, tmuxFor, type Context } from '../core/index.js';
-import { cleanupAgent, interruptAgent, type Monitor, restartAgent, sendPrompt, stopAgent } from '../fleet/index.js';
-import { decide, expireOverdue, listRequests } from '../gate/index.js';
+import { interruptAgent, type Monitor, restartAgent, stopAgent } from '../fleet/index.js';
+import { expireOverdue, listRequests } from '../gate/index.js';
+import { cleanupAnywhere, decideAnywhere, listRequestsAnywhere, sendPromptAnywhere } from '../hosts/index.js';
 import { findLiveAgent } from '../state/index.js';
 import { CLEARED_COOKIE, DashboardAuth, dashboardDir, type Session } from './auth.js';
 import { branchDiff } from './diff.js';
@@ -121,7 +122,7 @@ export class Dashboard {
     if (path === '/') return this.page(response, session, { title: 'Fleet', active: 'fleet', body: await this.fleetBody() });
     if (path === '/approvals') {
       expireOverdue(this.context.store);
-      return this.page(response, session, { title: 'Approvals', active: 'approvals', body: approvalsPage(listRequests(this.context.store, { pendingOnly: true }), session.csrf) });
+      return this.page(response, session, { title: 'Approvals', active: 'approvals', body: approvalsPage(await listRequestsAnywhere(this.context, { pendingOnly: true }), session.csrf) });
     }
     if (path === '/costs') return this.page(response, session, { title: 'Costs', active: 'costs', body: costsPage(await this.spend.load()) });
     if (path === '/events') return this.feed.subscribe(response, session);
@@ -172,7 +173,7 @@ export class Dashboard {
     try {
       if (path === '/approvals') {
         back = '/approvals';
-        session.flash = { kind: 'ok', text: this.decideFromForm(form) };
+        session.flash = { kind: 'ok', text: await this.decideFromForm(form) };
         return redirect(response, back);
       }
       const match = /^\/agents\/([^/]+)\/(prompt|interrupt|stop|restart|cleanup)$/.exec(path);
@@ -187,7 +188,8 @@ export class Dashboard {
     return redirect(response, back);
   }
 
-  private decideFromForm(form: URLSearchParams): string {
+  /** Approve or deny, here or on an agent's host (ids `<host>:<id>`), with the same audit as `ringmaster approve`. */
+  private async decideFromForm(form: URLSearchParams): Promise<string> {
     const [verb, id] = (form.get('action') ?? '').split(/:(.*)/s) as [string, string | undefined];
     const actor = `human (${process.env.USER ? `${process.env.USER}, ` : ''}dashboard)`;
     const targets = id ? [id] : form.getAll('ids');
@@ -202,7 +204,7 @@ export class Dashboard {
     const failed: string[] = [];
     for (const target of targets) {
       try {
-        const request = decide(this.context.store, target, { approve: kind !== 'deny', actor, note, minutes, scope });
+        const request = await decideAnywhere(this.context, target, { approve: kind !== 'deny', actor, note, minutes, scope });
         done.push(`${request.id} ${request.state}${minutes ? ` for ${minutes} min (category ${request.category})` : ''}${scope === 'once' ? '' : scope === 'agent' ? ' (this host, this agent, from now on)' : ' (this host, every agent, from now on)'}: ${request.summary.slice(0, 80)}`);
       } catch (error) {
         failed.push(`${target}: ${explainError(this.context, error)}`);
@@ -216,7 +218,7 @@ export class Dashboard {
     switch (verb) {
       case 'prompt': {
         const busy = form.get('busy');
-        const result = await sendPrompt(this.context, { name, text: form.get('text') ?? '', interrupt: busy === 'interrupt', queue: busy === 'queue' });
+        const result = await sendPromptAnywhere(this.context, { name, text: form.get('text') ?? '', interrupt: busy === 'interrupt', queue: busy === 'queue' });
         const verdict = result.method === 'queued' ? `queued (#${result.queueId}) for when it is idle` : result.delivered === true ? `delivered (verified by ${result.verifiedBy})` : result.delivered === null ? 'sent (this agent CLI cannot confirm delivery)' : 'NOT confirmed delivered';
         return `Prompt to ${name}: ${verdict}${result.interrupted ? ', after interrupting its turn' : ''}.${result.notes.length ? ` ${result.notes.join(' ')}` : ''}`;
       }
@@ -233,7 +235,7 @@ export class Dashboard {
         return `Restarted ${name} (${result.resumed === 'fresh' ? 'fresh start on its task' : `resumed by ${result.resumed}`}).${result.notes.length ? ` ${result.notes.join(' ')}` : ''}`;
       }
       default: {
-        const result = await cleanupAgent(this.context, { name, force: form.get('force') === '1' });
+        const result = await cleanupAnywhere(this.context, { name, force: form.get('force') === '1' });
         return `Cleaned up ${name}. Removed: ${result.removed.join(', ') || 'nothing'}. Kept: ${result.kept.join(', ') || 'nothing'}.`;
       }
     }
