@@ -252,6 +252,18 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The schema version right after the step whose SQL contains `marker` (for tests that rebuild an older store). */
+export function versionAfter(marker: string): number {
+  const index = MIGRATIONS.findIndex((sql) => sql.includes(marker));
+  if (index < 0) throw new Error(`no migration contains ${JSON.stringify(marker)}`);
+  return index + 1;
+}
+
+/** The tables created by the steps after `version`, newest last. */
+export function tablesAfter(version: number): string[] {
+  return MIGRATIONS.slice(version).flatMap((sql) => [...sql.matchAll(/CREATE TABLE (\w+)/g)].map((match) => match[1]!));
+}
+
 /**
  * Brings the schema up to date. Reading `user_version` needs no lock, so a
  * current store is opened without writing (and can be read while another

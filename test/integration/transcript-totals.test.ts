@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { refreshTranscripts } from '../../src/state/transcripts.js';
-import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { SCHEMA_VERSION, tablesAfter, versionAfter } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -48,9 +48,10 @@ describe('running usage totals', () => {
     const path = join(dir, 'older.jsonl');
     writeFileSync(path, assistant('a', { input_tokens: 3, output_tokens: 4 }));
     const setup = new Store(dbPath);
-    // The store as the previous schema left it: offsets and responses, no totals.
-    setup.db.exec(`DROP TABLE transcript_totals`);
-    setup.db.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    // The store as the schema before the totals left it: offsets and responses, no totals (and none of the later steps).
+    const before = versionAfter('CREATE TABLE transcript_totals') - 1;
+    for (const table of ['transcript_totals', ...tablesAfter(before + 1)].reverse()) setup.db.exec(`DROP TABLE ${table}`);
+    setup.db.pragma(`user_version = ${before}`);
     const size = Buffer.byteLength(assistant('a', { input_tokens: 3, output_tokens: 4 }));
     setup.db.prepare(`INSERT INTO transcripts (path, agent_id, kind, offset, size_seen, summary_json, updated_at) VALUES (?, 'ag_old', 'main', ?, ?, '{}', 0)`).run(path, size, size);
     const usage = setup.db.prepare(`INSERT INTO transcript_usage (path, request_id, model, sidechain, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)`);
