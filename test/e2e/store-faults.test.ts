@@ -154,7 +154,8 @@ describe('the server with a broken store', () => {
 
   it('a store locked past the timeout: a write says so and changes nothing, reads still answer; after release the retry completes', async () => {
     const { storeFile, env } = homeWith('locked', realStore);
-    const client = await connectStdio({ ...env, RINGMASTER_STORE_BUSY_TIMEOUT_MS: '500' });
+    // The store's 40 old rows read as spawns in progress, so the live-agent cap is off here: this test is about the lock.
+    const client = await connectStdio({ ...env, RINGMASTER_STORE_BUSY_TIMEOUT_MS: '500', RINGMASTER_MAX_AGENTS: '0' });
     try {
       expect((await client.callTool({ name: 'list_agents', arguments: {} })).isError).toBeFalsy();
       const lock = await holdStoreLock(storeFile, 60_000);
@@ -175,6 +176,7 @@ describe('the server with a broken store', () => {
       const retry = await client.callTool({ name: 'spawn_agent', arguments: { repo, task: 'wait for the lock', name: 'after-lock', agent: 'custom', command: [FAKE_AGENT] } });
       expect(retry.isError, resultText(retry)).toBeFalsy();
       const cleaned = await client.callTool({ name: 'cleanup_worktree', arguments: { name: 'after-lock', delete_branch: true, force: true } });
+      expect(cleaned.isError, resultText(cleaned)).toBeFalsy();
       expect(cleaned.structuredContent).toMatchObject({ worktree: 'removed', branch: 'deleted' });
     } finally {
       await client.close();
