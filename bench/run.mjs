@@ -193,7 +193,7 @@ else if (scale) {
   rows.push([`scale: list_agents, ${fleet}`, fmt(scale.listAgentsMs.median, ' ms', 1), 'goal < 100 ms', '', `${scale.liveSeenByListAgents} seen alive; through the server over stdio`]);
   rows.push([`scale: read_agent_state of all, ${fleet}`, fmt(scale.readAgentStateMs.median, ' ms', 1), 'goal < 100 ms', '', `nothing new; cold ${fmt(scale.readAgentStateColdMs, ' ms', 0)} (${scale.transcriptMB} MB of transcripts)`]);
   rows.push([`scale: read_agent_state of all, after appends`, fmt(scale.readAgentStateAfterAppendMs.median, ' ms', 1), 'goal < 100 ms', '', `~${Math.round(scale.appendedBytesPerLiveAgent / 1024)} KB new in each live transcript`]);
-  rows.push([`scale: read_agent_state parts, in-process`, fmt(scale.partsMs.gitSummaries, ' ms', 0), '', '', `git summaries; statuses ${fmt(scale.partsMs.statuses, ' ms', 0)}, transcripts ${fmt(scale.partsMs.transcripts, ' ms', 1)}`]);
+  rows.push([`scale: read_agent_state parts, in-process`, fmt(scale.partsMs.gitSummaries, ' ms', 0), '', '', `git summaries uncached (cached ${fmt(scale.partsMs.gitSummariesCached, ' ms', 1)}); statuses ${fmt(scale.partsMs.statuses, ' ms', 0)}, transcripts ${fmt(scale.partsMs.transcripts, ' ms', 1)}`]);
   rows.push([`scale: server memory (VmRSS)`, fmt(scale.serverMB, ' MB', 0), `idle ${fmt(scale.idleServerMB, ' MB', 0)}`, '', `goal < 120 MB; peak ${fmt(scale.serverPeakMB, ' MB', 0)}`]);
 }
 
