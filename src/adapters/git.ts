@@ -1,28 +1,25 @@
 import { realpathSync, statSync } from 'node:fs';
-import { execa } from 'execa';
+import { runProcess } from './run.js';
 import { ExternalToolError, NotFoundError, UserInputError } from '../errors.js';
 
 /**
  * The git adapter: every git call ringmaster makes goes through here. Paths are
  * passed as argv, never through a shell, so spaces and unicode are safe.
- * (Plain execa rather than simple-git: simple-git resolves quiet commands that
+ * (Plain child processes rather than simple-git: simple-git resolves quiet commands that
  * fail without stderr, such as `show-ref --quiet`, as if they had succeeded.)
  */
 export class Git {
   constructor(private readonly binary = 'git') {}
 
   async run(cwd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-    const result = await execa(this.binary, args, {
+    const result = await runProcess(this.binary, args, {
       cwd,
-      reject: false,
-      stripFinalNewline: false,
-      stdin: 'ignore',
       // Never stop to ask for credentials or an editor: there is nobody to answer.
       env: { GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', LC_ALL: 'C', ...extraEnv },
     });
     if (result.exitCode === 0) return result.stdout;
     if (result.exitCode === undefined) {
-      throw new ExternalToolError(`git could not be run (${result.shortMessage}). Install git 2.25 or newer and make sure it is on PATH.`);
+      throw new ExternalToolError(`git could not be run (${result.error?.message ?? 'killed by a signal'}). Install git 2.25 or newer and make sure it is on PATH.`);
     }
     throw new GitCommandError(args, result.stderr.trim() || `exit code ${result.exitCode}`, undefined);
   }

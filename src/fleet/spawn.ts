@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
-import { execa } from 'execa';
-import { glob } from 'tinyglobby';
 import { buildLaunchPlan, MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
 import { claudeJsonFor, forgetFolder, prepareClaudeProject, readClaudeJson } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
@@ -597,6 +595,7 @@ async function copyBootstrapFiles(repo: string, worktree: string, patterns: stri
       throw new UserInputError(`bootstrap.copy pattern ${JSON.stringify(pattern)} must be relative to the repo and must not contain "..".`);
     }
   }
+  const { glob } = await import('tinyglobby');
   const matches = await glob(patterns, { cwd: repo, dot: true, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'], expandDirectories: false });
   const copied: string[] = [];
   for (const relative of matches.sort()) {
@@ -624,6 +623,8 @@ async function runSetup(
   progress(`Running setup${sandbox ? ' in the sandbox' : ''}: ${command}`);
   const started = Date.now();
   const argv = [...(sandbox ?? []), 'sh', '-c', command];
+  // execa loads only when a spawn runs a setup command: the server starts without it.
+  const { execa } = await import('execa');
   const child = execa(argv[0]!, argv.slice(1), { cwd, env, extendEnv: false, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore', forceKillAfterDelay: 2000 });
   const tail: string[] = [];
   child.all?.on('data', (chunk: Buffer) => {
