@@ -58,16 +58,19 @@ export async function gitSummary(git: Git, agent: AgentRecord): Promise<GitSumma
  * branch refs, packed-refs, the repository's config (upstreams), the
  * remote-tracking refs, the worktree's top
  * folder, and the agent's newest hook event (a tool call may have edited a
- * file). A summary older than MAX_AGE_MS is refreshed anyway, for edits no
- * hook saw (a human in a subfolder). Refreshes run in the background, at most
+ * file). A summary older than MAX_AGE_MS is refreshed anyway, a few per read
+ * when nothing else is being refreshed, for edits no signal shows (a human
+ * editing a file in a subfolder in place). Refreshes run in the background, at most
  * CONCURRENCY worktrees at once (each three or four git processes), and one
  * at a time per worktree; a read returns the cached summary with its age.
  */
 export class GitSummaryCache {
-  static readonly MAX_AGE_MS = 30_000;
+  static readonly MAX_AGE_MS = 120_000;
   static readonly CONCURRENCY = Math.max(2, Math.min(4, availableParallelism()));
   private readonly entries = new Map<string, { summary: GitSummary | undefined; fingerprint: string; refreshing?: Promise<void> }>();
   private readonly slots = limiter(GitSummaryCache.CONCURRENCY);
+  /** Refreshes started and not finished. */
+  private pending = 0;
   private readonly locations = new Map<string, { gitDir: string; commonDir: string } | null>();
 
   constructor(private readonly git: Git) {}
@@ -81,14 +84,22 @@ export class GitSummaryCache {
     const remotes = new Map<string, string>();
     const mustWait: Promise<void>[] = [];
     const mayWait: Promise<void>[] = [];
+    const fingerprints = new Map<string, string>();
+    const aged: { record: AgentRecord; fingerprint: string; at: number }[] = [];
     for (const record of records) {
       const key = record.id;
       const fingerprint = this.fingerprint(record, marks(record), remotes);
+      fingerprints.set(record.id, fingerprint);
       const entry = this.entries.get(key);
       if (!entry || (!entry.summary && entry.refreshing)) mustWait.push(this.refresh(record, fingerprint));
       else if (entry.fingerprint !== fingerprint) mayWait.push(this.refresh(record, fingerprint));
-      else if (entry.summary && Date.now() - entry.summary.computedAt > GitSummaryCache.MAX_AGE_MS) void this.refresh(record, fingerprint);
+      else if (entry.summary && !entry.refreshing && Date.now() - entry.summary.computedAt > GitSummaryCache.MAX_AGE_MS) aged.push({ record, fingerprint, at: entry.summary.computedAt });
     }
+    // The safety net for changes no signal shows trickles: the oldest few per read, and only when no refresh is waiting.
+    if (this.pending === 0) {
+      for (const { record, fingerprint } of aged.sort((a, b) => a.at - b.at).slice(0, GitSummaryCache.CONCURRENCY)) void this.refresh(record, fingerprint);
+    }
+    const waited = mustWait.length + mayWait.length > 0;
     await Promise.all(mustWait);
     if (mayWait.length) {
       let timer: NodeJS.Timeout | undefined;
@@ -98,7 +109,8 @@ export class GitSummaryCache {
     const result = new Map<string, GitSummary | undefined>();
     for (const record of records) {
       const entry = this.entries.get(record.id);
-      const current = this.fingerprint(record, marks(record), remotes);
+      // After a wait, anything may have changed again meanwhile: look again.
+      const current = waited ? this.fingerprint(record, marks(record), new Map()) : fingerprints.get(record.id);
       result.set(record.id, entry?.summary && (entry.fingerprint === current ? entry.summary : { ...entry.summary, stale: true }));
     }
     return result;
@@ -112,12 +124,14 @@ export class GitSummaryCache {
   private refresh(record: AgentRecord, fingerprint: string): Promise<void> {
     const entry = this.entries.get(record.id);
     if (entry?.refreshing) return entry.refreshing;
+    this.pending++;
     const refreshing = this.slots(async () => {
       // Taken before git is asked: a change while it runs shows as a new fingerprint on the next read.
       const before = fingerprint;
       const summary = await gitSummary(this.git, record).catch(() => undefined);
       this.entries.set(record.id, { summary, fingerprint: before });
     }).finally(() => {
+      this.pending--;
       const current = this.entries.get(record.id);
       if (current) delete current.refreshing;
     });
@@ -131,20 +145,14 @@ export class GitSummaryCache {
     const where = this.locate(record.worktreePath);
     if (!where) return `gone:${stamp(record.worktreePath)}`;
     const { gitDir, commonDir } = where;
-    let remoteStamp = remotes.get(commonDir);
-    if (remoteStamp === undefined) remotes.set(commonDir, (remoteStamp = treeStamp(join(commonDir, 'refs', 'remotes'))));
-    return [
-      mark,
-      stamp(record.worktreePath),
-      stamp(join(gitDir, 'HEAD')),
-      stamp(join(gitDir, 'index')),
-      stamp(join(gitDir, 'logs', 'HEAD')),
-      stamp(join(commonDir, 'packed-refs')),
-      stamp(join(commonDir, 'config')),
-      stamp(join(commonDir, 'refs', 'heads', record.branch)),
-      stamp(join(commonDir, 'refs', 'heads', record.baseRef)),
-      remoteStamp,
-    ].join('|');
+    // What the repository's agents share is looked at once per read.
+    const sharedKey = `${commonDir}\0${record.baseRef}`;
+    let shared = remotes.get(sharedKey);
+    if (shared === undefined) {
+      shared = [stamp(join(commonDir, 'packed-refs')), stamp(join(commonDir, 'config')), stamp(join(commonDir, 'refs', 'heads', record.baseRef)), treeStamp(join(commonDir, 'refs', 'remotes'))].join('|');
+      remotes.set(sharedKey, shared);
+    }
+    return [mark, stamp(record.worktreePath), stamp(join(gitDir, 'HEAD')), stamp(join(gitDir, 'index')), stamp(join(gitDir, 'logs', 'HEAD')), stamp(join(commonDir, 'refs', 'heads', record.branch)), shared].join('|');
   }
 
   /** The worktree's own git folder and the repository's common one, read from its `.git` file once. */
