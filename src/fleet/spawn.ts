@@ -531,10 +531,11 @@ export const RECORDED_HOOK_EVENTS = [
 export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
   const record = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
-  const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)}`;
+  const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
-  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: record, timeout: 10 }, { type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS }] }];
+  // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.
+  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS }] }];
   return { ...extra, disableAllHooks: false, hooks };
 }
 
