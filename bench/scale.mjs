@@ -217,7 +217,7 @@ export async function benchScale(world, log) {
     const readInProcessMs = performance.now() - started;
     started = performance.now();
     const output = readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(context, {}, {}));
-    const text = JSON.stringify(output, null, 2);
+    const text = JSON.stringify(output);
     const toolInProcessMs = performance.now() - started;
     log(`scale: in-process read_agent_state ${Math.round(readInProcessMs)} ms; with the tool's schema and JSON ${Math.round(toolInProcessMs)} ms (${Math.round(text.length / 1024)} KB)`);
     parts.close();
