@@ -145,14 +145,18 @@ async function deliverWatched(
   ingestEvents(context.store, record.id, agentDir(context, record.id));
   const lastEventId = context.store.recentEvents(record.id, 1)[0]?.id ?? 0;
 
+  // One look at the screen serves both: is there unsent text to clear, and what the paste must change.
+  let screenBefore = (await tmux.capturePane(session)) ?? '';
   if (record.agentKind === 'claude') {
-    const cleared = await clearClaudeInput(tmux, session);
-    if (cleared) notes.push(`Cleared unsent text from the input box first: ${JSON.stringify(cleared.slice(0, 200))}.`);
+    const cleared = await clearClaudeInput(tmux, session, screenBefore);
+    if (cleared) {
+      notes.push(`Cleared unsent text from the input box first: ${JSON.stringify(cleared.slice(0, 200))}.`);
+      screenBefore = (await tmux.capturePane(session)) ?? '';
+    }
   }
 
   let method: SendPromptResult['method'] = 'paste';
   let sent = text;
-  const screenBefore = (await tmux.capturePane(session)) ?? '';
   if (SLASH_COMMAND.test(text)) {
     method = 'typed';
     await tmux.sendKeys(session, ['-l', text]);
@@ -241,8 +245,8 @@ export function claudeInputBox(screen: string): string | undefined {
  * puts the interrupted prompt back there, and a paste would be appended to
  * it. Returns the text that was removed, if any.
  */
-async function clearClaudeInput(tmux: ReturnType<typeof tmuxFor>, session: string): Promise<string | undefined> {
-  const initial = claudeInputBox((await tmux.capturePane(session)) ?? '');
+async function clearClaudeInput(tmux: ReturnType<typeof tmuxFor>, session: string, screen: string): Promise<string | undefined> {
+  const initial = claudeInputBox(screen);
   if (!initial) return undefined;
   for (let attempt = 0; attempt < 100; attempt++) {
     // Ctrl-U empties the current line; Backspace then joins it to the line above.
