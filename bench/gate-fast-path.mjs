@@ -6,7 +6,8 @@
  * after `npm run build`.
  *
  * Each call runs the hook command exactly as spawn configures it
- * (`sh -c '/bin/bash gate.sh <node> gate.js <worktrees>'`, the Claude payload
+ * (`sh -c '/bin/bash gate.sh <node> gate.js <worktrees> <spool>'`: it records
+ * the payload too, the Claude payload
  * on stdin, the real Node slow path); `true` runs as `sh -c true`. Rounds
  * interleave the variants so machine noise hits them alike. An optional older
  * gate.sh (e.g. `git show <rev>:src/hooks/gate.sh > /tmp/old-gate.sh`) is
@@ -31,7 +32,10 @@ mkdirSync(worktree, { recursive: true });
 const calls = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'ordinary-calls.json'), 'utf8').replaceAll('${WORKTREE}', worktree));
 const env = { PATH: process.env.PATH, HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_bench', RINGMASTER_AGENT_NAME: 'bench' };
 const q = (value) => `'${value.replace(/'/g, `'\\''`)}'`;
-const hook = (gateSh) => `/bin/bash ${q(gateSh)} ${q(process.execPath)} ${q(join(ROOT, 'dist', 'src', 'hooks', 'gate.js'))} ${q(worktreeRoot)}`;
+// As spawn configures it: the gate also records the payload into the agent's spool folder.
+const spool = join(dir, 'spool');
+mkdirSync(spool, { recursive: true });
+const hook = (gateSh) => `/bin/bash ${q(gateSh)} ${q(process.execPath)} ${q(join(ROOT, 'dist', 'src', 'hooks', 'gate.js'))} ${q(worktreeRoot)} ${q(spool)}`;
 const fastOnly = (gateSh) => `/bin/bash ${q(gateSh)} /bin/false /nonexistent ${q(worktreeRoot)}`;
 const variants = { true: 'true', gate: hook(join(ROOT, 'src', 'hooks', 'gate.sh')) };
 if (oldGate) variants.old = hook(oldGate);

@@ -10,9 +10,10 @@
  *   recorder  PreToolUse + PostToolUse running ringmaster's recorder exactly as
  *             spawn configures it (the recorder entries of childSettings)
  *   gate      PreToolUse running only the permission gate, as spawn configures
- *             it; `true` is an ordinary call, so this is the gate's fast path
- *   all       childSettings unchanged: the recorder on every event and the gate
- *             on PreToolUse, as a real child gets it
+ *             it (it also records the payload); `true` is an ordinary call, so
+ *             this is the gate's fast path
+ *   all       childSettings unchanged: the recorder on every other event and
+ *             the recording gate on PreToolUse, as a real child gets it
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
  * rotating order. Medians of the wall time of the whole `claude -p` process.
  */
@@ -42,7 +43,9 @@ export async function benchHooks(world, log) {
     const worktreeRoot = join(dir, 'worktrees');
     mkdirSync(worktreeRoot, { recursive: true });
     const full = childSettings(spool, worktreeRoot);
-    const [recorderHook, gateHook] = full.hooks.PreToolUse[0].hooks;
+    // The gate records the PreToolUse payload itself (its spool argument); the recorder runs for every other event.
+    const [gateHook] = full.hooks.PreToolUse[0].hooks;
+    const [recorderHook] = full.hooks.PostToolUse[0].hooks;
     const trueHook = [{ hooks: [{ type: 'command', command: 'true', timeout: 10 }] }];
     const settings = {
       none: {},
@@ -81,6 +84,8 @@ export async function benchHooks(world, log) {
       if (mainRequests !== TOOL_CALLS + 1) problems.push(`expected ${TOOL_CALLS + 1} model requests, saw ${mainRequests}`);
       const spooled = readdirSync(spool).filter((file) => file.endsWith('.json')).length;
       if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
+      if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
+      if (name === 'all' && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
       return { ms: result.ms, spooled };
     };
@@ -114,7 +119,7 @@ export async function benchHooks(world, log) {
       wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base) },
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
       recorderCommand: recorderHook.command.replace(spool, '<spool>'),
-      gateCommand: gateHook.command,
+      gateCommand: gateHook.command.replace(spool, '<spool>'),
     };
   } finally {
     await model.close();

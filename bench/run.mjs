@@ -6,6 +6,8 @@
  *   state     refreshTranscripts / read_agent_state over 20 agents with 20 MB transcripts
  *   delivery  sendPrompt to a verified delivery into one real Claude Code child
  *   hooks     hook overhead per tool call of a `claude -p` turn with 20 Bash calls
+ *   gate      the gate's hook process on each of the 222 ordinary calls of test/fixtures/ordinary-calls.json
+ *             against a `true` hook with the same stdin (bench/gate-fast-path.mjs)
  *   wake      wait_for_agents: from a Stop event to the wait returning, against reading the event file
  *   egress    the egress gate: added latency per connection, 100 MB through a tunnel, spawn with the sandbox against without
  *   scale     100 registered agents, 30 live (tmux sessions, worktrees, transcripts): list_agents and read_agent_state
@@ -27,7 +29,7 @@ import { join } from 'node:path';
 import { CLAUDE_BIN, ROOT, createWorld } from './world.mjs';
 import { fmt, table } from './stats.mjs';
 
-const ALL = ['state', 'delivery', 'hooks', 'wake', 'egress', 'scale'];
+const ALL = ['state', 'delivery', 'hooks', 'gate', 'wake', 'egress', 'scale'];
 const selected = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 for (const name of selected) {
   if (!ALL.includes(name)) {
@@ -86,6 +88,13 @@ try {
     state: async () => (await import('./state.mjs')).benchState,
     delivery: async () => (await import('./delivery.mjs')).benchDelivery,
     hooks: async () => (await import('./hooks.mjs')).benchHooks,
+    gate: async () => async (_world, log) => {
+      log('gate: 222 ordinary calls x 3 rounds, gate against `true`');
+      const result = await world.run(process.execPath, [join(ROOT, 'bench', 'gate-fast-path.mjs'), '3'], { timeoutMs: 1_800_000 });
+      if (result.code !== 0) throw new Error(`gate-fast-path.mjs failed: ${result.stderr.slice(-500)}`);
+      const report = JSON.parse(result.stdout);
+      return { ...report, gate: { ...report.gate, slowCalls: report.gate.slowCalls.slice(0, 20) } };
+    },
     wake: async () => (await import('./wake.mjs')).benchWake,
     egress: async () => (await import('./egress.mjs')).benchEgress,
     scale: async () => (await import('./scale.mjs')).benchScale,
@@ -165,6 +174,18 @@ else if (hooks) {
   rows.push(['hooks: gate / one `true` hook, per tool call', fmt(hooks.gateOverTruePerHook, 'x', 2), '', '', 'gate fast path against a no-op hook']);
 }
 
+const gate = results.benchmarks.gate;
+if (gate?.error) failedRow('gate');
+else if (gate) {
+  rows.push([
+    `gate: hook process, ${gate.calls} ordinary calls`,
+    fmt(gate.gate.medianMs, ' ms', 2),
+    `\`true\` hook ${fmt(gate.trueHookMs, ' ms', 2)}`,
+    fmt(gate.gate.medianRatioToTrue, 'x', 2),
+    `${Math.round(gate.gate.callsWithin2xOfTrue * 100)}% of calls within 2x; ${Math.round(gate.gate.fastShare * 100)}% decided in bash (fast ${fmt(gate.gate.fastMedianMs, ' ms', 2)}, Node ${fmt(gate.gate.slowMedianMs, ' ms', 0)})`,
+  ]);
+}
+
 const wake = results.benchmarks.wake;
 if (wake?.error) failedRow('wake');
 else if (wake) {
@@ -193,7 +214,7 @@ else if (scale) {
   rows.push([`scale: list_agents, ${fleet}`, fmt(scale.listAgentsMs.median, ' ms', 1), 'goal < 100 ms', '', `${scale.liveSeenByListAgents} seen alive; through the server over stdio`]);
   rows.push([`scale: read_agent_state of all, ${fleet}`, fmt(scale.readAgentStateMs.median, ' ms', 1), 'goal < 100 ms', '', `nothing new; cold ${fmt(scale.readAgentStateColdMs, ' ms', 0)} (${scale.transcriptMB} MB of transcripts)`]);
   rows.push([`scale: read_agent_state of all, after appends`, fmt(scale.readAgentStateAfterAppendMs.median, ' ms', 1), 'goal < 100 ms', '', `~${Math.round(scale.appendedBytesPerLiveAgent / 1024)} KB new in each live transcript`]);
-  rows.push([`scale: read_agent_state parts, in-process`, fmt(scale.partsMs.gitSummaries, ' ms', 0), '', '', `git summaries; statuses ${fmt(scale.partsMs.statuses, ' ms', 0)}, transcripts ${fmt(scale.partsMs.transcripts, ' ms', 1)}`]);
+  rows.push([`scale: read_agent_state parts, in-process`, fmt(scale.partsMs.gitSummaries, ' ms', 0), '', '', `git summaries uncached (cached ${fmt(scale.partsMs.gitSummariesCached, ' ms', 1)}); statuses ${fmt(scale.partsMs.statuses, ' ms', 0)}, transcripts ${fmt(scale.partsMs.transcripts, ' ms', 1)}`]);
   rows.push([`scale: server memory (VmRSS)`, fmt(scale.serverMB, ' MB', 0), `idle ${fmt(scale.idleServerMB, ' MB', 0)}`, '', `goal < 120 MB; peak ${fmt(scale.serverPeakMB, ' MB', 0)}`]);
 }
 

@@ -21,14 +21,14 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../dist/src/config.js';
 import { Store } from '../dist/src/store/store.js';
 import { Git } from '../dist/src/adapters/git.js';
 import { Tmux } from '../dist/src/adapters/tmux.js';
-import { agentStatuses, limiter } from '../dist/src/state/state.js';
-import { gitSummary } from '../dist/src/state/git-summary.js';
+import { agentStatuses, limiter, readAgentState } from '../dist/src/state/state.js';
+import { readAgentStateTool } from '../dist/tools/read_agent_state.js';
+import { gitSummary, GitSummaryCache } from '../dist/src/state/git-summary.js';
 import { refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { loadFleetView } from '../dist/src/dashboard/fleet.js';
 import { fleetRow } from '../dist/src/dashboard/views.js';
@@ -52,7 +52,8 @@ function memory(pid) {
 
 /** A minimal MCP client over stdio: newline-delimited JSON-RPC. */
 function startServer(env) {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, to see where a server's time goes
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered = '';
   let stderr = '';
   let nextId = 1;
@@ -225,11 +226,27 @@ export async function benchScale(world, log) {
     }
     const transcriptsMs = performance.now() - started;
     started = performance.now();
-    // As the server runs them: a few agents' summaries at a time.
-    const slots = limiter(Math.max(2, Math.min(8, availableParallelism())));
+    // Asked of git, every agent, a few at a time: what a cold read (or one with every worktree changed) costs.
+    const slots = limiter(GitSummaryCache.CONCURRENCY);
     await Promise.all(records.map((record) => slots(() => gitSummary(context.git, record)).catch(() => undefined)));
     const gitMs = performance.now() - started;
-    log(`scale: in-process parts: statuses ${Math.round(statusesMs)} ms, transcripts ${Math.round(transcriptsMs)} ms, git summaries ${Math.round(gitMs)} ms`);
+    // The cache's warm path, as the server reads: a few stat calls per agent.
+    const cache = new GitSummaryCache(context.git);
+    await cache.summaries(records, () => 0, 0);
+    started = performance.now();
+    await cache.summaries(records, () => 0, 0);
+    const gitCachedMs = performance.now() - started;
+    // The whole read in this process, warm, and the tool around it (output schema, JSON text).
+    await readAgentState(context);
+    started = performance.now();
+    await readAgentState(context);
+    const readInProcessMs = performance.now() - started;
+    started = performance.now();
+    const output = readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(context, {}, {}));
+    const text = JSON.stringify(output);
+    const toolInProcessMs = performance.now() - started;
+    log(`scale: in-process read_agent_state ${Math.round(readInProcessMs)} ms; with the tool's schema and JSON ${Math.round(toolInProcessMs)} ms (${Math.round(text.length / 1024)} KB)`);
+    log(`scale: in-process parts: statuses ${Math.round(statusesMs)} ms, transcripts ${Math.round(transcriptsMs)} ms, git summaries ${Math.round(gitMs)} ms uncached, ${gitCachedMs.toFixed(1)} ms from the cache`);
 
     parts.close();
 
@@ -247,7 +264,7 @@ export async function benchScale(world, log) {
       appendedBytesPerLiveAgent: APPEND_BYTES,
       serverMB: after.rssMB,
       serverPeakMB: after.peakMB,
-      partsMs: { statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1) },
+      partsMs: { readAgentState: round(readInProcessMs, 1), tool: round(toolInProcessMs, 1), statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1), gitSummariesCached: round(gitCachedMs, 2) },
       dashboardMs: { feedLookFirst: round(fleetLookMs[0], 1), feedLook: summarize(fleetLookMs.slice(1), 1), costsHistoryCold: round(spendColdMs, 1), costsHistoryAgain: round(spendWarmMs, 1) },
       reps: REPS,
     };

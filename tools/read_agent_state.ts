@@ -85,6 +85,8 @@ const agentStateSchema = z.object({
       upstream: z.string().nullable(),
       pushed: z.boolean(),
       unpushed_commits: z.number().nullable(),
+      age_seconds: z.number().describe('How old this summary is: git summaries are cached per worktree and refreshed when its files, index or refs change.'),
+      stale: z.boolean().describe('True when the worktree changed since and a fresh summary is being computed; read again for it.'),
     })
     .nullable(),
   budget: z
@@ -137,6 +139,8 @@ function agentStateOutput(report: AgentStateReport & { host: string | null }, ve
       upstream: report.git.upstream,
       pushed: report.git.pushed,
       unpushed_commits: report.git.unpushedCommits,
+      age_seconds: Math.max(0, Math.round((Date.now() - report.git.computedAt) / 1000)),
+      stale: report.git.stale,
     },
     ...(verbose ? { screen: report.screen ?? '' } : {}),
     ...overlapsOutput(overlap),

@@ -1,28 +1,25 @@
 import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { execa } from 'execa';
+import { runProcess } from './run.js';
 import { ExternalToolError, NotFoundError, UserInputError } from '../errors.js';
 
 /**
  * The git adapter: every git call ringmaster makes goes through here. Paths are
  * passed as argv, never through a shell, so spaces and unicode are safe.
- * (Plain execa rather than simple-git: simple-git resolves quiet commands that
+ * (Plain child processes rather than simple-git: simple-git resolves quiet commands that
  * fail without stderr, such as `show-ref --quiet`, as if they had succeeded.)
  */
 export class Git {
   constructor(private readonly binary = 'git') {}
 
-  async run(cwd: string, args: string[]): Promise<string> {
-    const result = await execa(this.binary, args, {
+  async run(cwd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+    const result = await runProcess(this.binary, args, {
       cwd,
-      reject: false,
-      stripFinalNewline: false,
-      stdin: 'ignore',
       // Never stop to ask for credentials or an editor: there is nobody to answer.
-      env: { GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', LC_ALL: 'C' },
+      env: { GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', LC_ALL: 'C', ...extraEnv },
     });
     if (result.exitCode === 0) return result.stdout;
     if (result.exitCode === undefined) {
-      throw new ExternalToolError(`git could not be run (${result.shortMessage}). Install git 2.25 or newer and make sure it is on PATH.`);
+      throw new ExternalToolError(`git could not be run (${result.error?.message ?? 'killed by a signal'}). Install git 2.25 or newer and make sure it is on PATH.`);
     }
     throw new GitCommandError(args, result.stderr.trim() || `exit code ${result.exitCode}`, undefined);
   }
@@ -183,9 +180,59 @@ export class Git {
     return { upstream: null, unpushed: null, onRemote: remotes !== '' };
   }
 
+  /**
+   * One `git status` for a summary: the branch, its upstream with how far HEAD
+   * is ahead of it (none when the upstream is gone), and the dirty files. It
+   * takes no optional lock, so reading never rewrites the index.
+   */
+  async worktreeStatus(worktreePath: string): Promise<{ branch: string | undefined; upstream: string | null; aheadOfUpstream: number | null; dirtyFiles: string[] }> {
+    const out = await this.run(worktreePath, ['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { GIT_OPTIONAL_LOCKS: '0' });
+    let branch: string | undefined;
+    let upstream: string | null = null;
+    let aheadOfUpstream: number | null = null;
+    const dirtyFiles: string[] = [];
+    const parts = out.split('\0');
+    for (let i = 0; i < parts.length; i++) {
+      const entry = parts[i]!;
+      if (entry.startsWith('# branch.head ')) {
+        const head = entry.slice('# branch.head '.length);
+        branch = head === '(detached)' ? undefined : head;
+      } else if (entry.startsWith('# branch.upstream ')) upstream = entry.slice('# branch.upstream '.length);
+      else if (entry.startsWith('# branch.ab ')) aheadOfUpstream = Number(/\+(\d+)/.exec(entry)?.[1] ?? 0);
+      else if (entry.startsWith('1 ')) dirtyFiles.push(fieldsAfter(entry, 8));
+      else if (entry.startsWith('2 ')) {
+        dirtyFiles.push(fieldsAfter(entry, 9));
+        i++; // the original path of a rename or copy
+      } else if (entry.startsWith('u ')) dirtyFiles.push(fieldsAfter(entry, 10));
+      else if (entry.startsWith('? ')) dirtyFiles.push(entry.slice(2));
+    }
+    // An upstream that is gone has no `branch.ab` line: it counts as none, as `@{upstream}` fails for it.
+    return { branch, upstream: aheadOfUpstream === null ? null : upstream, aheadOfUpstream, dirtyFiles };
+  }
+
+  /** diffStat in one process (`git diff --merge-base`, git 2.30+), falling back to two on older git. */
+  async diffStatFromForkPoint(worktreePath: string, base: string): Promise<{ files: number; insertions: number; deletions: number }> {
+    const out = await this.tryRun(worktreePath, ['diff', '--shortstat', '--merge-base', base]);
+    if (out === undefined) return this.diffStat(worktreePath, base);
+    const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
+    return { files: number(/(\d+) files? changed/), insertions: number(/(\d+) insertions?/), deletions: number(/(\d+) deletions?/) };
+  }
+
+  /** Whether some remote-tracking branch contains HEAD: no commit of HEAD is outside all of them. */
+  async headOnSomeRemote(worktreePath: string): Promise<boolean> {
+    return Number((await this.run(worktreePath, ['rev-list', '--count', 'HEAD', '--not', '--remotes'])).trim()) === 0;
+  }
+
   async deleteBranch(repo: string, branch: string): Promise<void> {
     await withRepoLock(repo, () => retryOnLock(() => this.run(repo, ['branch', '--delete', '--force', '--end-of-options', branch])));
   }
+}
+
+/** The path of a porcelain v2 entry: everything after its first `count` space-separated fields. */
+function fieldsAfter(entry: string, count: number): string {
+  let index = 0;
+  for (let field = 0; field < count; field++) index = entry.indexOf(' ', index) + 1;
+  return entry.slice(index);
 }
 
 export class GitCommandError extends ExternalToolError {
@@ -238,10 +285,8 @@ export interface MergePreview {
  * exit 0 is clean, exit 1 is a conflict with the files listed after the tree id.
  */
 export async function previewMerge(repo: string, ours: string, theirs: string, binary = 'git'): Promise<MergePreview> {
-  const result = await execa(binary, ['merge-tree', '--write-tree', '--name-only', '--no-messages', ours, theirs], {
+  const result = await runProcess(binary, ['merge-tree', '--write-tree', '--name-only', '--no-messages', ours, theirs], {
     cwd: repo,
-    reject: false,
-    stdin: 'ignore',
     env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
   });
   if (result.exitCode === 0) return { clean: true, conflictedFiles: [] };

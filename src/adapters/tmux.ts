@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
+import { runProcess } from './run.js';
 import { ExternalToolError } from '../errors.js';
 
 export interface PaneInfo {
@@ -34,15 +34,9 @@ export class Tmux {
   private async run(args: string[], input?: string): Promise<{ stdout: string; exitCode: number; stderr: string }> {
     try {
       // -u: without a UTF-8 locale (an ssh command, cron) tmux prints a format's tabs as "_", and every pane would look gone.
-      const result = await execa(this.command, ['-u', ...Tmux.socketArgs(this.socket), ...args], {
-        reject: false,
-        input,
-        stripFinalNewline: false,
-        env: { TMUX: undefined, TMUX_PANE: undefined },
-        extendEnv: true,
-      });
-      if (result.failed && result.exitCode === undefined) {
-        throw Object.assign(new Error(result.shortMessage), { code: (result as { code?: string }).code });
+      const result = await runProcess(this.command, ['-u', ...Tmux.socketArgs(this.socket), ...args], { input, env: { TMUX: undefined, TMUX_PANE: undefined } });
+      if (result.exitCode === undefined) {
+        throw Object.assign(new Error(result.error?.message ?? `${this.command} was killed by a signal`), { code: result.error?.code });
       }
       return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? 1 };
     } catch (error) {

@@ -142,12 +142,14 @@ export function registerSetupCommands(program: Command, run: Run): void {
 
 async function serve(options: { http?: boolean; port?: number }): Promise<number> {
   const context = createContext();
-  const [{ serveStdio }, { serveHttp }] = await Promise.all([import('../server/stdio.js'), import('../server/http.js')]);
+  // Only the transport asked for is loaded: the HTTP one (hono) stays out of a stdio server's memory.
   if (!options.http) {
+    const { serveStdio } = await import('../server/stdio.js');
     await serveStdio(context);
     context.store.close();
     return EXIT.ok;
   }
+  const { serveHttp } = await import('../server/http.js');
   const port = options.port ?? context.config.http.port;
   const handle = await serveHttp(context, { port, token: process.env.RINGMASTER_TOKEN });
   // Machine-readable first line for scripts; the token line for humans.

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { realChanges } from '../adapters/git.js';
 import { UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
@@ -247,6 +246,7 @@ export async function runTests(context: Context, agent: AgentRecord, command: st
   }
   const started = Date.now();
   try {
+    const { execa } = await import('execa');
     const result = await execa(argv[0]!, argv.slice(1), {
       cwd: policy.sandbox.enabled ? tmp : agent.worktreePath,
       env,

@@ -52,6 +52,10 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
   private lastSweep = 0;
   private enforcing = false;
   private lastGc = Date.now();
+  /** The fallback poll waits until then: nine times the last round's duration after it ended. */
+  private nextFallback = 0;
+  /** A signal's round waits until then: twice the last round's duration after it ended. */
+  private nextSignalRound = 0;
 
   constructor(
     private readonly context: Context,
@@ -62,7 +66,10 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), this.intervalMs);
+    this.timer = setInterval(() => {
+      // The fallback poll keeps to a tenth of the process's time: a big fleet on a busy machine is polled less often.
+      if (Date.now() >= this.nextFallback) void this.poll();
+    }, this.intervalMs);
     this.timer.unref();
     this.watcher = new SignalWatcher(this.context);
     try {
@@ -82,7 +89,11 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
 
   private async listen(watcher: SignalWatcher): Promise<void> {
     while (this.watcher === watcher) {
-      if ((await watcher.next(60_000)) === 'signal' && this.watcher === watcher) await this.poll();
+      if ((await watcher.next(60_000)) !== 'signal' || this.watcher !== watcher) continue;
+      // Signals come with every hook event of every agent: rounds they start keep to a third of the process's time.
+      const wait = this.nextSignalRound - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (this.watcher === watcher) await this.poll();
     }
   }
 
@@ -94,6 +105,7 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
     }
     this.running = true;
     this.again = false;
+    const started = Date.now();
     try {
       const records = this.context.store.listAgents();
       this.watcher?.track(records);
@@ -131,6 +143,9 @@ export class Monitor extends EventEmitter<{ change: [StatusChange]; delivered: [
       // A failed round (a store busy past its timeout, tmux restarting) is retried next tick.
     } finally {
       this.running = false;
+      const took = Date.now() - started;
+      this.nextFallback = Date.now() + 9 * took;
+      this.nextSignalRound = Date.now() + 2 * took;
     }
     if (this.again) await this.poll();
   }

@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
 import { ConflictError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
-import { ingestEvents, agentStatus, findLiveAgent } from '../state/index.js';
+import { ingestEvents, agentStatus, findLiveAgent, spoolDir } from '../state/index.js';
 import { assertMayPrompt } from './budget.js';
 
 export interface SendPromptInput {
@@ -99,20 +99,76 @@ async function interruptTurn(context: Context, record: AgentRecord): Promise<voi
 
 /** Pastes (or types) the text and waits for proof. Exported for the queue, which has already checked the state. */
 export async function deliver(context: Context, record: AgentRecord, text: string, timeoutMs: number, notes: string[] = []): Promise<Omit<SendPromptResult, 'interrupted'>> {
+  // The proof is a hook's spool file: watched from before the paste, so the wait wakes the moment it lands.
+  const proof = spoolSignal(spoolDir(agentDir(context, record.id)));
+  try {
+    return await deliverWatched(context, record, text, timeoutMs, notes, proof);
+  } finally {
+    proof.close();
+  }
+}
+
+/** Wakes a waiter when a file lands in the folder (or one landed since the last wait); a timer stands in if watching fails. */
+function spoolSignal(folder: string): { next: (timeoutMs: number) => Promise<void>; close: () => void } {
+  let pending = false;
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(folder, { persistent: false }, () => {
+      pending = true;
+      wake?.();
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    // No spool folder to watch: the fallback timer alone.
+  }
+  return {
+    next: (timeoutMs) =>
+      new Promise<void>((resolve) => {
+        if (pending) {
+          pending = false;
+          resolve();
+          return;
+        }
+        const timer = setTimeout(() => done(), timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          pending = false;
+          resolve();
+        };
+        wake = done;
+      }),
+    close: () => watcher?.close(),
+  };
+}
+
+async function deliverWatched(
+  context: Context,
+  record: AgentRecord,
+  text: string,
+  timeoutMs: number,
+  notes: string[],
+  proof: ReturnType<typeof spoolSignal>,
+): Promise<Omit<SendPromptResult, 'interrupted'>> {
   const tmux = tmuxFor(context, record.tmuxSocket);
   const session = record.tmuxSession;
   // Only events after this one can prove this delivery.
   ingestEvents(context.store, record.id, agentDir(context, record.id));
   const lastEventId = context.store.recentEvents(record.id, 1)[0]?.id ?? 0;
 
+  // One look at the screen serves both: is there unsent text to clear, and what the paste must change.
+  let screenBefore = (await tmux.capturePane(session)) ?? '';
   if (record.agentKind === 'claude') {
-    const cleared = await clearClaudeInput(tmux, session);
-    if (cleared) notes.push(`Cleared unsent text from the input box first: ${JSON.stringify(cleared.slice(0, 200))}.`);
+    const cleared = await clearClaudeInput(tmux, session, screenBefore);
+    if (cleared) {
+      notes.push(`Cleared unsent text from the input box first: ${JSON.stringify(cleared.slice(0, 200))}.`);
+      screenBefore = (await tmux.capturePane(session)) ?? '';
+    }
   }
 
   let method: SendPromptResult['method'] = 'paste';
   let sent = text;
-  const screenBefore = (await tmux.capturePane(session)) ?? '';
   if (SLASH_COMMAND.test(text)) {
     method = 'typed';
     await tmux.sendKeys(session, ['-l', text]);
@@ -172,7 +228,8 @@ export async function deliver(context: Context, record: AgentRecord, text: strin
       lastEnter = Date.now();
       extraEnters++;
     }
-    await sleep(50);
+    // Woken by the hook's file; the timer only paces the lost-Enter check above.
+    await proof.next(250);
   }
   const screen = (await tmux.capturePane(session)) ?? '';
   notes.push(`No UserPromptSubmit with this text within ${Math.round(timeoutMs / 1000)} s. Last screen:\n${screen.split('\n').filter((line) => line.trim()).slice(-12).join('\n')}`);
@@ -200,8 +257,8 @@ export function claudeInputBox(screen: string): string | undefined {
  * puts the interrupted prompt back there, and a paste would be appended to
  * it. Returns the text that was removed, if any.
  */
-async function clearClaudeInput(tmux: ReturnType<typeof tmuxFor>, session: string): Promise<string | undefined> {
-  const initial = claudeInputBox((await tmux.capturePane(session)) ?? '');
+async function clearClaudeInput(tmux: ReturnType<typeof tmuxFor>, session: string, screen: string): Promise<string | undefined> {
+  const initial = claudeInputBox(screen);
   if (!initial) return undefined;
   for (let attempt = 0; attempt < 100; attempt++) {
     // Ctrl-U empties the current line; Backspace then joins it to the line above.

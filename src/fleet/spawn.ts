@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
-import { execa } from 'execa';
-import { glob } from 'tinyglobby';
 import { buildLaunchPlan, MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
 import { claudeJsonFor, forgetFolder, prepareClaudeProject, readClaudeJson } from '../adapters/claude-config.js';
 import { findExecutable } from '../adapters/process.js';
@@ -539,10 +537,11 @@ export const RECORDED_HOOK_EVENTS = [
 export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
   const record = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
-  const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)}`;
+  const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
-  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: record, timeout: 10 }, { type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS }] }];
+  // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.
+  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS }] }];
   return { ...extra, disableAllHooks: false, hooks };
 }
 
@@ -603,6 +602,7 @@ async function copyBootstrapFiles(repo: string, worktree: string, patterns: stri
       throw new UserInputError(`bootstrap.copy pattern ${JSON.stringify(pattern)} must be relative to the repo and must not contain "..".`);
     }
   }
+  const { glob } = await import('tinyglobby');
   const matches = await glob(patterns, { cwd: repo, dot: true, onlyFiles: true, ignore: ['.git/**', '**/node_modules/**'], expandDirectories: false });
   const copied: string[] = [];
   for (const relative of matches.sort()) {
@@ -630,6 +630,8 @@ async function runSetup(
   progress(`Running setup${sandbox ? ' in the sandbox' : ''}: ${command}`);
   const started = Date.now();
   const argv = [...(sandbox ?? []), 'sh', '-c', command];
+  // execa loads only when a spawn runs a setup command: the server starts without it.
+  const { execa } = await import('execa');
   const child = execa(argv[0]!, argv.slice(1), { cwd, env, extendEnv: false, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore', forceKillAfterDelay: 2000 });
   const tail: string[] = [];
   child.all?.on('data', (chunk: Buffer) => {

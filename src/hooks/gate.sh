@@ -1,5 +1,9 @@
 #!/bin/bash
-# PreToolUse gate for every ringmaster child. Usage: gate.sh <node> <gate.js> <worktree root>
+# PreToolUse gate for every ringmaster child. Usage: gate.sh <node> <gate.js> <worktree root> [<spool>]
+#
+# With a spool folder it first records the payload there for ringmaster's
+# status, as record-event.sh does for the other events: one hook process per
+# tool call before it runs, not two. Recording never blocks the call.
 #
 # Fast path, in bash alone (starting Node costs 50-140 ms a call). A call is
 # allowed here only when the full classifier (src/gate/classify.ts, run by
@@ -39,6 +43,9 @@ IFS= read -r -d '' -n 2048 G_payload
 if [[ ${#G_payload} == 2048 ]]; then
   G_more=$(cat) || deny "ringmaster gate could not read the hook input; denied (fail-closed)."
   G_payload+=$G_more
+fi
+if [[ -n "$4" ]]; then
+  { printf '%s' "$G_payload" > "$4/${EPOCHREALTIME/./}-$$.json"; } 2>/dev/null
 fi
 [[ -n "$G_collide" ]] && full_check
 

@@ -1,13 +1,22 @@
 #!/bin/bash
 # Claude Code hook for every event of a ringmaster child: spool the JSON
 # payload as one file, named by microsecond time and pid so that files sort in
-# event order. It runs on every tool call, so it is bash and cat only (a few
-# ms; starting Node would cost ~50 ms). ringmaster moves the files into the
+# event order. It runs on every tool call, so it is bash alone: a payload up
+# to 2 kB is read by the read builtin and written by printf, with no process
+# started (a longer one takes one `cat`; starting Node would cost ~50 ms).
+# The PreToolUse payload is recorded by gate.sh. ringmaster moves the files into the
 # SQLite store when it next reads state. Recording status is not a security
 # gate: any failure here exits 0 so the agent is never blocked by it.
+LC_ALL=C
 spool="$1"
 file="$spool/${EPOCHREALTIME/./}-$$.json"
-cat > "$file" 2>/dev/null
+# The read builtin reads a pipe a byte at a time: past 2 kB, cat takes the rest.
+IFS= read -r -d '' -n 2048 payload
+if [[ ${#payload} == 2048 ]]; then
+  { printf '%s' "$payload"; cat; } > "$file" 2>/dev/null
+else
+  { printf '%s' "$payload" > "$file"; } 2>/dev/null
+fi
 # After a tool call, tell the agent in words why the egress gate refused a connection
 # (an HTTPS client shows only "CONNECT tunnel failed, response 403").
 notices="${spool%/*}/egress-notices"

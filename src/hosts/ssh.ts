@@ -4,7 +4,6 @@ import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { Config } from '../config.js';
 import { ConflictError, ExternalToolError, NotFoundError, RingmasterError, UserInputError } from '../errors.js';
 import { shellQuote } from '../adapters/tmux.js';
@@ -73,6 +72,8 @@ export class SshHost {
    */
   async run(remoteCommand: string, options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     let result;
+    // Loaded on first use: a server without hosts never pays for execa.
+    const { execa } = await import('execa');
     try {
       const child = execa(this.config.ssh.command, [...this.sshArgs(), this.host.destination, remoteCommand], {
         reject: false,
@@ -133,6 +134,7 @@ export class SshHost {
 
   /** Closes the shared connection, if one is up. */
   async closeMaster(): Promise<void> {
+    const { execa } = await import('execa');
     await execa(this.config.ssh.command, [...this.sshArgs(), '-O', 'exit', this.host.destination], { reject: false, timeout: 10_000 });
   }
 }

@@ -1,4 +1,5 @@
-import { execa } from 'execa';
+/** execa, loaded on the first notice sent: the server starts without it. */
+const execaModule = () => import('execa');
 import { findExecutable } from '../adapters/process.js';
 import { Tmux } from '../adapters/tmux.js';
 import type { Notice } from './notices.js';
@@ -18,6 +19,7 @@ export function desktopChannel(env: Record<string, string | undefined>): Channel
   return {
     name: 'desktop',
     send: async (notice) => {
+      const { execa } = await execaModule();
       await execa(binary, ['--app-name=ringmaster', `--urgency=${notice.urgent ? 'critical' : 'normal'}`, notice.title, notice.message], { timeout: TIMEOUT_MS, env, extendEnv: false });
     },
   };
@@ -29,6 +31,7 @@ export function tmuxChannel(command: string, socket: string | null): Channel {
     name: 'tmux',
     send: async (notice) => {
       const socketArgs = Tmux.socketArgs(socket);
+      const { execa } = await execaModule();
       const clients = await execa(command, [...socketArgs, 'list-clients', '-F', '#{client_name}\t#{client_tty}'], { timeout: TIMEOUT_MS, reject: false, env: { TMUX: undefined }, extendEnv: true });
       if (clients.exitCode !== 0) return; // no server, or nobody attached: nothing to show
       for (const line of clients.stdout.split('\n').filter(Boolean)) {

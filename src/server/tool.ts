@@ -78,7 +78,8 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
         return {
           content: [
             { type: 'text' as const, text: readableLine(tool, structuredContent) },
-            { type: 'text' as const, text: JSON.stringify(structuredContent, null, 2) },
+            // Compact: the same JSON as structuredContent, without the indentation that made a fleet's read a third longer.
+            { type: 'text' as const, text: JSON.stringify(structuredContent) },
           ],
           structuredContent,
         };

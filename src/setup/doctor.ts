@@ -1,6 +1,5 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
 import { describeError } from '../errors.js';
 import { checkStore, type StoreCheckOptions } from './store-check.js';
@@ -122,6 +121,7 @@ export function checkHooks(root: string, fix: boolean): Omit<DoctorCheck, 'name'
 async function checkClaude(context: Context): Promise<Omit<DoctorCheck, 'name'>> {
   const found = findAgentCommand(context.config, context.env, 'claude');
   if (!found.path) return { ok: false, detail: `not found (looked at: ${found.looked.join(', ')})`, fix: agentCommandHint('claude', found) };
+  const { execa } = await import('execa');
   const { stdout } = await execa(found.path, ['--version'], { timeout: 20_000, env: { CLAUDECODE: undefined }, extendEnv: true });
   const note = found.source === 'bundled' ? '; the bundled copy (not on PATH): run it as that full path' : '';
   return { ok: true, detail: `${stdout.trim()} at ${found.path}${note}` };

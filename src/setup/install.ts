@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { ExternalToolError, UserInputError } from '../errors.js';
 import { agentCommandHint, type Context, findAgentCommand, packageRoot } from '../core/index.js';
 import { findExecutable } from '../adapters/process.js';
@@ -31,6 +30,7 @@ export async function installIntoClaude(context: Context, options: { scope?: Ins
   if (!found.path) throw new ExternalToolError(`${agentCommandHint('claude', found)} Then run \`ringmaster install\` again.`);
   const claude = found.path;
   const env = { CLAUDECODE: undefined, ...pickDefined(context.env, ['HOME', 'CLAUDE_CONFIG_DIR', 'PATH']) };
+  const { execa } = await import('execa');
   const run = (args: string[]) => execa(claude, args, { env, extendEnv: false, reject: false, timeout: 60_000, all: true, cwd: options.cwd });
 
   const serveCommand = [process.execPath, join(packageRoot(), 'dist', 'src', 'cli.js'), 'serve'];

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-session.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
@@ -7,7 +6,7 @@ import { agentDir, tmuxFor, type Context } from '../core/index.js';
 import { eventsAfter, ingestEvents } from './events.js';
 import { egressAlive, enforcementOf, pendingForAgent, withdrawRequest } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
-import { gitSummary, type GitSummary } from './git-summary.js';
+import { gitSummaryCache, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
 import { refreshTranscripts, type TranscriptState } from './transcripts.js';
 import { checkStall } from './stall.js';
@@ -109,6 +108,14 @@ function hookFold(store: Store, agentId: string): HookFold {
   return fold;
 }
 
+/** The newest hook event folded for the agent (0 before the first): a new one may mean a tool edited files. */
+function latestEventId(store: Store, agentId: string): number {
+  return folds.get(store)?.get(agentId)?.lastId ?? 0;
+}
+
+/** How long a read of all agents waits for git summaries that changed before it serves the cached ones, marked stale. */
+const GIT_WAIT_MS = 150;
+
 /**
  * What the reason adds about the gate: a sandboxed agent whose egress gate is
  * down has no network (fail-closed) until `ringmaster doctor --fix` or the
@@ -153,44 +160,14 @@ export async function agentStatuses(context: Context, records: AgentRecord[], pa
   return statuses;
 }
 
-/**
- * At most this many agents' git summaries run at once (each is about six git
- * processes): a fleet read starts them in waves instead of hundreds at once,
- * which on a small machine is faster and keeps the server's memory bounded.
- */
-const GIT_CONCURRENCY = Math.max(2, Math.min(8, availableParallelism()));
-const gitSlots = limiter(GIT_CONCURRENCY);
-
-/** Runs the tasks handed to it with at most `slots` in flight, first come first served. */
-export function limiter(slots: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const queue: Array<() => void> = [];
-  const next = () => {
-    if (running >= slots) return;
-    const start = queue.shift();
-    if (start) {
-      running++;
-      start();
-    }
-  };
-  return <T>(task: () => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      queue.push(() => {
-        task()
-          .then(resolve, reject)
-          .finally(() => {
-            running--;
-            next();
-          });
-      });
-      next();
-    });
-}
+export { limiter } from './limiter.js';
 
 /** Everything ringmaster knows about agents: status, transcript summary, git summary, and with verbose the screen. */
 export async function readAgentState(context: Context, options: { name?: string; verbose?: boolean } = {}): Promise<AgentStateReport[]> {
   const records = options.name ? [findLiveAgent(context, options.name)] : context.store.listAgents();
   const statuses = await agentStatuses(context, records);
+  // Cached per worktree; a change is waited for briefly (fully for one agent), else served marked stale with its age.
+  const gits = await gitSummaryCache(context.git).summaries(records, (record) => latestEventId(context.store, record.id), options.name ? 60_000 : GIT_WAIT_MS);
   return Promise.all(
     records.map(async (record) => {
       const session = context.store.claudeSession(record.id);
@@ -211,7 +188,7 @@ export async function readAgentState(context: Context, options: { name?: string;
         claudeSessionId: session.sessionId,
         transcriptPath: session.transcriptPath,
         transcript,
-        git: (await gitSlots(() => gitSummary(context.git, record)).catch(() => undefined)) ?? null,
+        git: gits.get(record.id) ?? null,
       };
       if (options.verbose) report.screen = (await tmuxFor(context, record.tmuxSocket).capturePane(record.tmuxSession)) ?? '';
       return report;

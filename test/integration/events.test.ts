@@ -17,11 +17,10 @@ function newAgent(store: Store, id: string) {
   return agentDirectory;
 }
 
-/** Runs the recorder exactly as Claude Code would, with the hook payload on stdin. */
+/** Runs the event's hooks exactly as Claude Code would, with the payload on stdin (PreToolUse: the gate, which records it too). */
 function fireHook(agentDirectory: string, payload: Record<string, unknown>) {
   const settings = childSettings(spoolDir(agentDirectory), join(dir, 'worktrees')) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
-  const command = settings.hooks.PreToolUse![0]!.hooks[0]!.command;
-  execFileSync('sh', ['-c', command], { input: JSON.stringify(payload) });
+  for (const hook of settings.hooks[String(payload.hook_event_name)]![0]!.hooks) execFileSync('sh', ['-c', hook.command], { input: JSON.stringify(payload) });
 }
 
 describe('hook events: the recorder and ingestion', () => {
@@ -31,12 +30,18 @@ describe('hook events: the recorder and ingestion', () => {
     fireHook(agentDirectory, { hook_event_name: 'SessionStart', session_id: 's1', transcript_path: '/t/s1.jsonl', source: 'startup' });
     fireHook(agentDirectory, { hook_event_name: 'UserPromptSubmit', session_id: 's1', transcript_path: '/t/s1.jsonl', prompt: 'do it' });
     fireHook(agentDirectory, { hook_event_name: 'PreToolUse', session_id: 's1', tool_name: 'Write', tool_input: { file_path: '/w/x', content: 'y'.repeat(100_000) } });
-    expect(ingestEvents(store, 'ag_a', agentDirectory)).toBe(3);
+    // A payload longer than what the recorder reads with the builtin (2 kB) and a short one, whole.
+    const long = 'z'.repeat(5000);
+    fireHook(agentDirectory, { hook_event_name: 'PostToolUse', session_id: 's1', tool_name: 'Bash', tool_input: { command: 'echo' }, tool_response: { stdout: long, backgroundTaskId: 'bg-after-5k' } });
+    fireHook(agentDirectory, { hook_event_name: 'Stop', session_id: 's1', last_assistant_message: 'done ✓' });
+    expect(ingestEvents(store, 'ag_a', agentDirectory)).toBe(5);
     const events = store.recentEvents('ag_a').reverse();
-    expect(events.map((event) => event.kind)).toEqual(['SessionStart', 'UserPromptSubmit', 'PreToolUse']);
+    expect(events.map((event) => event.kind)).toEqual(['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop']);
     expect(events[1]!.detail).toMatchObject({ prompt: 'do it', session_id: 's1' });
     // Tool inputs are summarised, not stored whole.
     expect(events[2]!.detail).toEqual({ session_id: 's1', tool_name: 'Write', tool_input: { file_path: '/w/x' } });
+    expect(events[3]!.detail).toMatchObject({ tool_name: 'Bash', background_task_id: 'bg-after-5k' });
+    expect(events[4]!.detail).toMatchObject({ session_id: 's1' });
     expect(store.claudeSession('ag_a')).toEqual({ sessionId: 's1', transcriptPath: '/t/s1.jsonl' });
     expect(readdirSync(spoolDir(agentDirectory))).toEqual([]);
     expect(ingestEvents(store, 'ag_a', agentDirectory)).toBe(0);

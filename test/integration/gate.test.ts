@@ -12,7 +12,7 @@ const home = join(dir, 'ringmaster');
 let store: Store;
 const gateCommand = () => {
   const settings = childSettings(join(dir, 'spool'), join(home, 'worktrees')) as { hooks: { PreToolUse: Array<{ hooks: Array<{ command: string; timeout: number }> }> } };
-  return settings.hooks.PreToolUse[0]!.hooks[1]!;
+  return settings.hooks.PreToolUse[0]!.hooks.find((hook) => hook.command.includes('gate.sh'))!;
 };
 
 beforeAll(() => {
