@@ -267,10 +267,12 @@ async function liveCounts(context: Context): Promise<{ total: number; byRepo: Ma
 
 /**
  * For spawns that start at once and cannot wait in the queue (the attempts of
- * one best-of-N run): the budget, the machine's floors and room under the caps
+ * one best-of-N run, a spawn from a Linear ticket): the budget, the machine's floors and room under the caps
  * for all `count` of them, ahead of any spawn already queued. Throws a clear
  * error otherwise, before anything is made.
  */
+const need = (count: number) => (count === 1 ? 'This spawn cannot wait in the queue and needs a free slot' : `${count} attempts need ${count} free slots`);
+
 export async function assertRoomFor(context: Context, repo: string, count: number): Promise<void> {
   assertMaySpawn(context, repo);
   checkResources(context);
@@ -278,11 +280,11 @@ export async function assertRoomFor(context: Context, repo: string, count: numbe
   const live = await liveCounts(context);
   const waiting = queuedRows(context).length;
   if (maxLiveAgents > 0 && live.total + waiting + count > maxLiveAgents) {
-    throw new ConflictError(`${count} attempts need ${count} free slots, but ${live.total} agents are live${waiting > 0 ? ` and ${waiting} spawns are queued` : ''} under a cap of ${maxLiveAgents} (fleet.maxLiveAgents). Spawn fewer attempts, wait for agents to finish, or raise the cap in config.json.`);
+    throw new ConflictError(`${need(count)}, but ${live.total} agents are live${waiting > 0 ? ` and ${waiting} spawns are queued` : ''} under a cap of ${maxLiveAgents} (fleet.maxLiveAgents). Wait for agents to finish, clean some up, or raise the cap in config.json.`);
   }
   const inRepo = live.byRepo.get(repo) ?? 0;
   if (maxLiveAgentsPerRepo > 0 && inRepo + count > maxLiveAgentsPerRepo) {
-    throw new ConflictError(`${count} attempts need ${count} free slots in ${repo}, but ${inRepo} agents are live there under a cap of ${maxLiveAgentsPerRepo} per repository (fleet.maxLiveAgentsPerRepo).`);
+    throw new ConflictError(`${need(count)} in ${repo}, but ${inRepo} agents are live there under a cap of ${maxLiveAgentsPerRepo} per repository (fleet.maxLiveAgentsPerRepo).`);
   }
 }
 

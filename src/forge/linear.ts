@@ -3,7 +3,7 @@ import { linearClient, linearError } from '../adapters/linear.js';
 import { NotFoundError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context, ProgressReporter } from '../core/index.js';
-import { slugify, spawnAgent, type SpawnInput, type SpawnResult } from '../fleet/index.js';
+import { assertRoomFor, slugify, spawnAgent, type SpawnInput, type SpawnResult } from '../fleet/index.js';
 
 export interface Ticket {
   id: string;
@@ -42,6 +42,8 @@ export function taskFromTicket(ticket: Ticket, extra?: string): string {
  * identifier the name; the agent is linked to the ticket once it runs.
  */
 export async function spawnForTicket(context: Context, identifier: string, request: SpawnInput, progress: ProgressReporter = () => {}): Promise<SpawnResult> {
+  // A ticket's spawn starts now or not at all: past the live-agent cap it is refused, with why.
+  await assertRoomFor(context, await context.git.resolveRepo(request.repo), 1);
   progress(`Fetching Linear ticket ${identifier}`);
   const ticket = await fetchTicket(context, identifier);
   const spawned = await spawnAgent(

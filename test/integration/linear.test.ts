@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/core/context.js';
-import { createTicket, fetchTicket, linkPrToTicket, listTickets, taskFromTicket } from '../../src/forge/linear.js';
+import { createTicket, fetchTicket, linkPrToTicket, listTickets, spawnForTicket, taskFromTicket } from '../../src/forge/linear.js';
 import { loadConfig } from '../../src/config.js';
-import { NotFoundError, UserInputError } from '../../src/errors.js';
-import { makeWorld, type TestWorld } from '../helpers/fixtures.js';
+import { ConflictError, NotFoundError, UserInputError } from '../../src/errors.js';
+import { makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
 import { startLinearServer, type LinearServer } from '../helpers/linear-server.js';
 
 const KEY = 'lin_api_test_key';
@@ -42,6 +42,25 @@ describe('Linear through the real @linear/sdk client', () => {
     const notes = await linkPrToTicket(world.context, world.context.store.getAgent('ag_lin')!, 'https://github.com/acme/app/pull/7');
     expect(notes).toEqual(['Attached the PR to ENG-123 and moved it to "In Review".']);
     expect(linear.issues[0]).toMatchObject({ stateId: 'state-review', attachments: ['https://github.com/acme/app/pull/7'] });
+  });
+
+  it('refuses a ticket spawn past the live-agent cap (it cannot wait in the queue), before fetching the ticket or making anything', async () => {
+    const repo = makeRepo(world.dir, 'capped');
+    const capped = createContext({ ...world.env, RINGMASTER_MAX_AGENTS: '1' }, loadConfig({ ...world.env, RINGMASTER_MAX_AGENTS: '1' }));
+    try {
+      // A spawn in progress in this repo holds the one slot (the store may hold others from the tests above).
+      capped.store.insertAgent({ id: 'ag_busy', name: 'busy-one', repo: await capped.git.resolveRepo(repo), baseRef: 'main', baseCommit: 'c', branch: 'agent/busy-one', worktreePath: '/w', tmuxSocket: null, tmuxSession: 'ringmaster-busy-one', agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
+      const operationsBefore = linear.operations.length;
+      const agentsBefore = capped.store.listAgents().length;
+      const refused = spawnForTicket(capped, 'ENG-123', { repo, task: '' });
+      await expect(refused).rejects.toThrow(ConflictError);
+      await expect(refused).rejects.toThrow(/needs a free slot, but \d+ agents are live under a cap of 1 \(fleet.maxLiveAgents\)/);
+      expect(linear.operations).toHaveLength(operationsBefore);
+      expect(capped.store.listAgents()).toHaveLength(agentsBefore);
+      expect(await capped.git.branchExists(repo, 'alice/eng-123-fix-login-redirect')).toBe(false);
+    } finally {
+      capped.store.close();
+    }
   });
 
   it('explains a missing key, a rejected key and an unknown ticket', async () => {
