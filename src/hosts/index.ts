@@ -4,7 +4,7 @@
  * (`_host-exec`), and the functions the tools call for an agent wherever it runs.
  */
 import type { Context, ProgressReporter } from '../core/index.js';
-import { cleanupAgent, listAgents, requestSpawn, sendPrompt, type AgentSummary, type CleanupInput, type SendPromptInput, type SpawnOutcome, type SpawnRequest } from '../fleet/index.js';
+import { assertMaySpawn, cleanupAgent, listAgents, requestSpawn, sendPrompt, type AgentSummary, type CleanupInput, type SendPromptInput, type SpawnOutcome, type SpawnRequest } from '../fleet/index.js';
 import { decide, listRequests, type ApprovalScope, type PermissionRequest } from '../gate/index.js';
 import { readAgentState, type AgentStateReport } from '../state/index.js';
 import { NotFoundError, UserInputError } from '../errors.js';
@@ -41,6 +41,8 @@ export async function spawnAnywhere(context: Context, input: SpawnRequest & { ho
     if (request.budget) throw new UserInputError("A budget per agent works for agents on this machine only; set budgets in the host's own config.json, or leave out host.");
     return { ...(await spawnRemote(context, host, request, progress)), status: 'started', queue: null };
   }
+  // The budget first, as requestSpawn does: a spend that cannot be read refuses new work before anything else reads the store.
+  assertMaySpawn(context, request.repo);
   if (request.name) refuseTakenName(context, request.name);
   return { ...(await requestSpawn(context, request, progress)), host: null };
 }
