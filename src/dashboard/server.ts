@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { UserInputError } from '../errors.js';
 import { explainError, packageRoot, tmuxFor, type Context } from '../core/index.js';
-import { interruptAgent, type Monitor, restartAgent, stopAgent } from '../fleet/index.js';
+import { interruptAgent, listQueue, type Monitor, restartAgent, stopAgent } from '../fleet/index.js';
 import { expireOverdue, listRequests } from '../gate/index.js';
 import { cleanupAnywhere, decideAnywhere, listRequestsAnywhere, sendPromptAnywhere } from '../hosts/index.js';
 import { findLiveAgent } from '../state/index.js';
@@ -134,7 +134,7 @@ export class Dashboard {
   private async fleetBody() {
     const view = await loadFleetView(this.context);
     this.prs.refresh();
-    return fleetPage(view.agents, (name) => this.prs.get(name));
+    return fleetPage(view.agents, (name) => this.prs.get(name), listQueue(this.context));
   }
 
   private async agent(response: ServerResponse, session: Session, name: string, part: string | undefined): Promise<void> {

@@ -3,6 +3,7 @@ import type { AgentRecord } from '../store/store.js';
 import type { FleetSpend } from './costs.js';
 import type { BranchDiff } from './diff.js';
 import type { FleetAgent, PullRequestBadge } from './fleet.js';
+import type { QueuedSpawn } from '../fleet/index.js';
 import { highlightLine, languageOf } from './highlight.js';
 import { count, html, raw, type Safe, shorten, usd } from './html.js';
 import type { TranscriptEntry } from './transcript.js';
@@ -37,14 +38,28 @@ export function fleetSummary(agents: FleetAgent[]): Safe {
   return html`<p id="fleet-summary" class="summary">${agents.length} agent${agents.length === 1 ? '' : 's'} · ${[...states].map(([state, n]) => html`${statusBadge(state)} ${n} `)} · ${usd(cost)} spent</p>`;
 }
 
-export function fleetPage(agents: FleetAgent[], prOf: (name: string) => PullRequestBadge | undefined): Safe {
+export function fleetPage(agents: FleetAgent[], prOf: (name: string) => PullRequestBadge | undefined, queued: QueuedSpawn[] = []): Safe {
   return html`<h1>Fleet</h1>
 ${fleetSummary(agents)}
 <table class="fleet">
 <thead><tr><th>Agent</th><th>Status</th><th>For</th><th>Branch</th><th>PR / CI</th><th>Cost</th><th>Tokens</th><th>Last message</th></tr></thead>
 <tbody id="fleet-rows">${agents.map((agent) => fleetRow(agent, prOf(agent.name)))}</tbody>
 </table>
-${agents.length === 0 ? html`<p class="empty">No agents yet. Spawn one from Claude (spawn_agent) or <code>ringmaster spawn --repo … --task …</code>.</p>` : ''}`;
+${agents.length === 0 && queued.length === 0 ? html`<p class="empty">No agents yet. Spawn one from Claude (spawn_agent) or <code>ringmaster spawn --repo … --task …</code>.</p>` : ''}
+${queuedSection(queued)}`;
+}
+
+/** Spawns past the live-agent cap or waiting for other agents (src/fleet/queue.ts), in order, as of the page's load. */
+function queuedSection(queued: QueuedSpawn[]): Safe {
+  if (queued.length === 0) return html``;
+  return html`<h2>Queued</h2>
+<table class="fleet queued" id="queued-spawns">
+<thead><tr><th>Place</th><th>Agent</th><th>State</th><th>Waits for</th><th>Why</th><th>Since</th></tr></thead>
+<tbody>${queued.map(
+    (spawn) => html`<tr data-name="${spawn.name}"><td>${spawn.position === null ? '–' : String(spawn.position)}</td><td>${spawn.name}<div class="reason">${shorten(spawn.taskPreview, 120)}</div></td><td>${statusBadge(spawn.state)}</td><td>${spawn.after.join(', ') || '–'}</td><td>${shorten(spawn.reason, 160)}</td><td>${ago(spawn.createdAt)}</td></tr>`,
+  )}</tbody>
+</table>
+<p class="hint">A queued spawn starts by itself when a slot frees; <code>ringmaster queue cancel NAME</code> (or cancel_spawn) takes it back.</p>`;
 }
 
 const DURATIONS: Array<[string, string]> = [['15', '15 min'], ['30', '30 min'], ['60', '1 h'], ['120', '2 h'], ['480', '8 h']];

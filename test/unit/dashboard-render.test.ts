@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { highlightLine, languageOf, parseDiff } from '../../src/dashboard/index.js';
+import { fleetPage } from '../../src/dashboard/views.js';
+import type { QueuedSpawn } from '../../src/fleet/index.js';
 
 describe('the diff highlighter', () => {
   it('marks keywords, strings, numbers and comments, and escapes everything else', () => {
@@ -47,5 +49,23 @@ describe('parseDiff', () => {
       { path: 'added.md', status: 'added', lines: ['@@ -0,0 +1 @@', '+# title'], additions: 1, deletions: 0 },
       { path: 'logo.png', status: 'binary', lines: [], additions: 0, deletions: 0 },
     ]);
+  });
+});
+
+describe('the fleet page', () => {
+  it('lists queued spawns in order with what they wait for and why, escaped', () => {
+    const queued: QueuedSpawn[] = [
+      { queueId: 7, id: 'ag_1', name: 'second', repo: '/r', branch: 'agent/second', state: 'queued', position: 1, after: ['first'], baseAfter: false, reason: 'waits for first to finish', createdAt: '2026-11-30T01:00:00.000Z', taskPreview: 'fix <the> bug' },
+      { queueId: 8, id: 'ag_2', name: 'third', repo: '/r', branch: 'agent/third', state: 'failed', position: null, after: [], baseAfter: false, reason: 'the base is gone', createdAt: '2026-11-30T01:01:00.000Z', taskPreview: 't' },
+    ];
+    const page = String(fleetPage([], () => undefined, queued));
+    expect(page).toContain('<h2>Queued</h2>');
+    expect(page).not.toContain('No agents yet');
+    const rows = [...page.matchAll(/<tr data-name="([^"]+)"><td>([^<]+)<\/td>/g)].map((match) => [match[1], match[2]]);
+    expect(rows).toEqual([['second', '1'], ['third', '–']]);
+    expect(page).toContain('fix &lt;the&gt; bug');
+    expect(page).toContain('<span class="status st-failed">failed</span>');
+    expect(page).toContain('<td>first</td><td>waits for first to finish</td>');
+    expect(String(fleetPage([], () => undefined, []))).not.toContain('Queued');
   });
 });
