@@ -6,6 +6,9 @@ import { defineTool } from '../src/server/tool.js';
 import { budgetReport, listQueue } from '../src/fleet/index.js';
 
 /** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
+/** What a read of all agents keeps of each transcript summary (one agent by name gets everything). */
+const COMPACT = { toolCalls: 3, editedFiles: 20, textChars: 600 } as const;
+
 export const queuedSpawnSchema = z.object({
   queue_id: z.number(),
   id: z.string().describe('The id the agent gets when it starts.'),
@@ -72,6 +75,9 @@ const agentStateSchema = z.object({
       usage: z.object({ main: usageSchema, sidechain: usageSchema, subagents: usageSchema }),
       unpriced_models: z.array(z.string()),
       recent_lines: z.array(z.object({ at: z.string().nullable(), role: z.string(), text: z.string() })).optional(),
+      trimmed: z
+        .boolean()
+        .describe(`True when this is the compact form a read of all agents returns: the last ${COMPACT.toolCalls} tool calls and errors, the last ${COMPACT.editedFiles} edited files, the last message cut at ${COMPACT.textChars} characters. Read one agent by name (or pass verbose) for everything.`),
     })
     .nullable(),
   git: z
@@ -106,8 +112,10 @@ const agentStateSchema = z.object({
   base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
 });
 
-function agentStateOutput(report: AgentStateReport & { host: string | null }, verbose: boolean, overlap: AgentOverlap | undefined): z.infer<typeof agentStateSchema> {
+function agentStateOutput(report: AgentStateReport & { host: string | null }, verbose: boolean, overlap: AgentOverlap | undefined, compact = false): z.infer<typeof agentStateSchema> {
   const transcript = report.transcript;
+  const last = <T>(items: T[], count: number) => (compact ? items.slice(-count) : items);
+  const text = transcript?.summary.lastAssistantText ?? null;
   return {
     id: report.id,
     name: report.name,
@@ -120,14 +128,15 @@ function agentStateOutput(report: AgentStateReport & { host: string | null }, ve
     claude_session_id: report.claudeSessionId,
     transcript_path: report.transcriptPath,
     transcript: transcript && {
-      last_assistant_text: transcript.summary.lastAssistantText,
+      last_assistant_text: compact && text !== null && text.length > COMPACT.textChars ? `${text.slice(0, COMPACT.textChars)}…` : text,
       last_assistant_at: transcript.summary.lastAssistantAt,
-      recent_tool_calls: transcript.summary.recentToolCalls.map(({ name, summary, at, sidechain }) => ({ name, summary, at, sidechain })),
-      edited_files: transcript.summary.editedFiles,
-      errors: transcript.summary.errors,
+      recent_tool_calls: last(transcript.summary.recentToolCalls, COMPACT.toolCalls).map(({ name, summary, at, sidechain }) => ({ name, summary, at, sidechain })),
+      edited_files: last(transcript.summary.editedFiles, COMPACT.editedFiles),
+      errors: last(transcript.summary.errors, COMPACT.toolCalls),
       usage: toPublic(transcript.usage),
       unpriced_models: transcript.unpricedModels,
       ...(verbose ? { recent_lines: transcript.summary.recentLines } : {}),
+      trimmed: compact,
     },
     git: report.git && {
       branch: report.git.branch,
@@ -151,8 +160,8 @@ export const readAgentStateTool = defineTool({
   name: 'read_agent_state',
   title: 'Read agent state',
   description:
-    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown, unreachable: its host does not answer) with how long and why; " +
-    'from the transcript the last assistant text, recent tool calls, edited files, errors, tokens and cost (main, sidechain and subagents apart); ' +
+    "The truth about one agent or all of them: status (spawning, starting, working, waiting_permission, waiting_input, idle, exited, unknown, stalled: it claims to work but nothing has moved for a while, unreachable: its host does not answer) with how long and why; " +
+    'from the transcript the last assistant text, recent tool calls, edited files, errors, tokens and cost (main, sidechain and subagents apart; compact when all agents are read, see transcript.trimmed); ' +
     'from git the branch, commits ahead/behind the base, dirty files, diff stat and whether it is pushed. verbose adds recent transcript lines and the last screen.',
   inputSchema: z.object({
     name: z.string().optional().describe('One agent; omit for all.'),
@@ -178,6 +187,8 @@ export const readAgentStateTool = defineTool({
     const queued = toPublic(listQueue(context, args.name));
     // A name still in the queue has no agent yet: its queue entry is its state.
     const live = args.name === undefined || queued.length === 0 || !['removed', undefined].includes(context.store.findAgentByName(args.name)?.state);
+    // A read of the whole fleet stays small enough for the parent's context: details are one name away.
+    const compact = args.name === undefined && !args.verbose;
     const reports = live ? await readAgentStateAnywhere(context, { name: args.name, verbose: args.verbose }) : [];
     // Overlaps are a warning on top of the state: one that cannot be worked out leaves the state readable.
     const overlaps = reports.length > 0 ? await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>()) : new Map<string, AgentOverlap>();
@@ -185,7 +196,7 @@ export const readAgentStateTool = defineTool({
       agents: reports.map((report) => {
         // Budgets are kept where the agent's transcripts are read: this machine's, for its own agents.
         const record = report.host === null ? context.store.getAgent(report.id) : undefined;
-        return { ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id)), ...(record ? { budget: toPublic(budgetReport(context, record)) } : {}) };
+        return { ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), compact), ...(record ? { budget: toPublic(budgetReport(context, record)) } : {}) };
       }),
       queued,
     };

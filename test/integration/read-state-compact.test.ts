@@ -1,0 +1,67 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAgentStateTool } from '../../tools/read_agent_state.js';
+import { makeRepo, makeWorld, type TestWorld } from '../helpers/fixtures.js';
+
+let world: TestWorld;
+beforeAll(() => {
+  world = makeWorld();
+});
+afterAll(async () => {
+  await world.close();
+});
+
+const line = (record: unknown) => `${JSON.stringify(record)}\n`;
+/** One response that edits a file, and a last one with a long text, as Claude Code writes them. */
+function transcript(edits: number, text: string): string {
+  let out = '';
+  for (let index = 0; index < edits; index++) {
+    out += line({
+      type: 'assistant',
+      requestId: `req_${index}`,
+      timestamp: new Date(Date.UTC(2026, 10, 30, 1, 0, index)).toISOString(),
+      message: { id: `msg_${index}`, model: 'claude-sonnet-4-5', content: [{ type: 'tool_use', id: `tu_${index}`, name: 'Edit', input: { file_path: `/w/src/file-${index}.ts`, old_string: 'a', new_string: 'b' } }], usage: { input_tokens: 1, output_tokens: 1 } },
+    });
+  }
+  out += line({ type: 'assistant', requestId: 'req_last', timestamp: '2026-11-30T01:05:00.000Z', message: { id: 'msg_last', model: 'claude-sonnet-4-5', content: [{ type: 'text', text }], usage: { input_tokens: 1, output_tokens: 1 } } });
+  return out;
+}
+
+describe('read_agent_state of the whole fleet', () => {
+  it('is compact (last tool calls, edited files and a cut message, marked trimmed); one agent by name, or verbose, gets everything', async () => {
+    const store = world.context.store;
+    const text = 'x'.repeat(2_000);
+    for (const name of ['one', 'two']) {
+      const worktree = makeRepo(world.dir, `wt-${name}`);
+      const id = `ag_${name}`;
+      store.insertAgent({ id, name, repo: worktree, baseRef: 'main', baseCommit: 'c'.repeat(40), branch: 'main', worktreePath: worktree, tmuxSocket: null, tmuxSession: `ringmaster-${name}`, agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
+      store.markRunning(id, ['claude']);
+      const path = join(world.dir, `${name}.jsonl`);
+      writeFileSync(path, transcript(30, text));
+      store.setClaudeSession(id, `sess-${name}`, path);
+    }
+    const read = async (args: { name?: string; verbose?: boolean }) => readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(world.context, args, {} as never));
+
+    const all = await read({});
+    expect(all.agents.map((agent) => agent.name).sort()).toEqual(['one', 'two']);
+    for (const agent of all.agents) {
+      expect(agent.transcript!.trimmed).toBe(true);
+      expect(agent.transcript!.recent_tool_calls.map((call) => call.summary)).toHaveLength(3);
+      expect(agent.transcript!.edited_files).toEqual(Array.from({ length: 20 }, (_, index) => `/w/src/file-${index + 10}.ts`));
+      expect(agent.transcript!.last_assistant_text).toBe(`${'x'.repeat(600)}…`);
+    }
+
+    const one = await read({ name: 'one' });
+    expect(one.agents).toHaveLength(1);
+    expect(one.agents[0]!.transcript!.trimmed).toBe(false);
+    expect(one.agents[0]!.transcript!.recent_tool_calls.length).toBeGreaterThan(3);
+    expect(one.agents[0]!.transcript!.edited_files).toHaveLength(30);
+    expect(one.agents[0]!.transcript!.last_assistant_text).toBe(text);
+
+    const verbose = await read({ verbose: true });
+    expect(verbose.agents.every((agent) => agent.transcript!.trimmed === false && agent.transcript!.edited_files.length === 30)).toBe(true);
+    // The point of it: a fleet read is a fraction of the full one.
+    expect(JSON.stringify(all).length).toBeLessThan(JSON.stringify(verbose).length / 2);
+  });
+});
