@@ -185,16 +185,20 @@ export class Git {
    * is ahead of it (none when the upstream is gone), and the dirty files. It
    * takes no optional lock, so reading never rewrites the index.
    */
-  async worktreeStatus(worktreePath: string): Promise<{ branch: string | undefined; upstream: string | null; aheadOfUpstream: number | null; dirtyFiles: string[] }> {
+  async worktreeStatus(worktreePath: string): Promise<{ branch: string | undefined; head: string | null; upstream: string | null; aheadOfUpstream: number | null; dirtyFiles: string[] }> {
     const out = await this.run(worktreePath, ['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all'], { GIT_OPTIONAL_LOCKS: '0' });
     let branch: string | undefined;
+    let head: string | null = null;
     let upstream: string | null = null;
     let aheadOfUpstream: number | null = null;
     const dirtyFiles: string[] = [];
     const parts = out.split('\0');
     for (let i = 0; i < parts.length; i++) {
       const entry = parts[i]!;
-      if (entry.startsWith('# branch.head ')) {
+      if (entry.startsWith('# branch.oid ')) {
+        const oid = entry.slice('# branch.oid '.length);
+        head = /^[0-9a-f]{40,64}$/.test(oid) ? oid : null;
+      } else if (entry.startsWith('# branch.head ')) {
         const head = entry.slice('# branch.head '.length);
         branch = head === '(detached)' ? undefined : head;
       } else if (entry.startsWith('# branch.upstream ')) upstream = entry.slice('# branch.upstream '.length);
@@ -207,7 +211,7 @@ export class Git {
       else if (entry.startsWith('? ')) dirtyFiles.push(entry.slice(2));
     }
     // An upstream that is gone has no `branch.ab` line: it counts as none, as `@{upstream}` fails for it.
-    return { branch, upstream: aheadOfUpstream === null ? null : upstream, aheadOfUpstream, dirtyFiles };
+    return { branch, head, upstream: aheadOfUpstream === null ? null : upstream, aheadOfUpstream, dirtyFiles };
   }
 
   /** diffStat in one process (`git diff --merge-base`, git 2.30+), falling back to two on older git. */

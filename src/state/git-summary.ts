@@ -7,6 +7,8 @@ import { limiter } from './limiter.js';
 
 export interface GitSummary {
   branch: string | null;
+  /** The commit HEAD points at (null before the first commit). */
+  head: string | null;
   base: string;
   ahead: number;
   behind: number;
@@ -38,6 +40,7 @@ export async function gitSummary(git: Git, agent: AgentRecord): Promise<GitSumma
   const pushed = status.upstream !== null ? status.aheadOfUpstream === 0 : await git.headOnSomeRemote(agent.worktreePath);
   return {
     branch: status.branch ?? null,
+    head: status.head,
     base: agent.baseRef,
     ahead: counts.ahead,
     behind: counts.behind,
@@ -78,9 +81,10 @@ export class GitSummaryCache {
   /**
    * Each agent's summary. One with none cached yet is computed before this
    * returns; a changed one is waited for up to `waitMs` (all of it for one
-   * agent), then served from the cache marked stale.
+   * agent), then served from the cache marked stale. `force` refreshes
+   * every one of them, changed or not.
    */
-  async summaries(records: AgentRecord[], marks: (record: AgentRecord) => number, waitMs: number): Promise<Map<string, GitSummary | undefined>> {
+  async summaries(records: AgentRecord[], marks: (record: AgentRecord) => number, waitMs: number, options: { force?: boolean } = {}): Promise<Map<string, GitSummary | undefined>> {
     const remotes = new Map<string, string>();
     const mustWait: Promise<void>[] = [];
     const mayWait: Promise<void>[] = [];
@@ -92,7 +96,8 @@ export class GitSummaryCache {
       fingerprints.set(record.id, fingerprint);
       const entry = this.entries.get(key);
       if (!entry || (!entry.summary && entry.refreshing)) mustWait.push(this.refresh(record, fingerprint));
-      else if (entry.fingerprint !== fingerprint) mayWait.push(this.refresh(record, fingerprint));
+      // force: ask git again even when no signal says anything changed (an edit in place that touches no index or folder).
+      else if (entry.fingerprint !== fingerprint || options.force) mayWait.push(this.refresh(record, fingerprint));
       else if (entry.summary && !entry.refreshing && Date.now() - entry.summary.computedAt > GitSummaryCache.MAX_AGE_MS) aged.push({ record, fingerprint, at: entry.summary.computedAt });
     }
     // The safety net for changes no signal shows trickles: the oldest few per read, and only when no refresh is waiting.

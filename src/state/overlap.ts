@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { previewMerge, realChanges } from '../adapters/git.js';
+import type { GitSummary } from './git-summary.js';
+import { cachedGitSummaries } from './state.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context } from '../core/index.js';
 
@@ -10,9 +11,13 @@ import type { Context } from '../core/index.js';
  * anyone merges. Cheap and incremental:
  * - an agent's committed files are cached by (HEAD, base commit) and only
  *   recomputed when its HEAD moves;
- * - its uncommitted files come from one `git status`, redone only when its
- *   index changed or the last look is older than UNCOMMITTED_TTL_MS (editors
- *   change files without touching the index);
+ * - its HEAD and uncommitted files come from the fleet's cached git summaries
+ *   (the same cache and signals as read_agent_state: stat fingerprints of the
+ *   worktree and its refs, and the agent's newest hook event), so a look at
+ *   the whole fleet starts no git process for an agent that did not change;
+ *   an edit in place that no signal shows (a human's editor, not the agent's
+ *   tools) is seen by the cache's two-minute refresh, or at once with `fresh`;
+ * - the base branch's tip is resolved once per repository and base per look;
  * - `git merge-tree --write-tree` runs only for a pair of HEADs (or a HEAD and
  *   a base tip) it has not seen, and only when their commits share a file:
  *   commits are immutable, so a result never goes stale.
@@ -34,12 +39,10 @@ export interface AgentOverlap {
   baseConflictFiles: string[];
 }
 
-const UNCOMMITTED_TTL_MS = 2_000;
-
 interface AgentFiles {
   head: string;
   committed: { key: string; files: string[] };
-  uncommitted: { indexStamp: string; at: number; files: string[] };
+  uncommitted: string[];
 }
 
 const fileCache = new WeakMap<object, Map<string, AgentFiles>>();
@@ -57,7 +60,7 @@ export async function fleetOverlaps(context: Context, records: AgentRecord[] = c
   const key = records.map((record) => `${record.id}:${record.state}`).join(',');
   const memo = memos.get(context.store);
   if (!options.fresh && memo && memo.key === key && Date.now() - memo.at < SHARE_MS) return memo.result;
-  const result = computeOverlaps(context, records);
+  const result = computeOverlaps(context, records, Boolean(options.fresh));
   memos.set(context.store, { key, at: Date.now(), result });
   result.catch(() => memos.delete(context.store));
   return result;
@@ -66,12 +69,14 @@ export async function fleetOverlaps(context: Context, records: AgentRecord[] = c
 const SHARE_MS = 1_000;
 const memos = new WeakMap<object, { key: string; at: number; result: Promise<Map<string, AgentOverlap>> }>();
 
-async function computeOverlaps(context: Context, records: AgentRecord[]): Promise<Map<string, AgentOverlap>> {
+async function computeOverlaps(context: Context, records: AgentRecord[], fresh: boolean): Promise<Map<string, AgentOverlap>> {
   const live = records.filter((record) => record.state !== 'removed' && existsSync(record.worktreePath));
   const groups = attemptGroups(context);
   const byRepo = new Map<string, Array<{ record: AgentRecord; files: AgentFiles }>>();
+  // fresh: every worktree asked of git now; otherwise the cache, which hook events, the index and the refs keep current.
+  const summaries = await cachedGitSummaries(context, live, fresh ? { waitMs: 60_000, force: true } : {});
   for (const record of live) {
-    const files = await agentFiles(context, record).catch(() => undefined);
+    const files = await agentFiles(context, record, summaries.get(record.id)).catch(() => undefined);
     if (!files) continue;
     byRepo.set(record.repo, [...(byRepo.get(record.repo) ?? []), { record, files }]);
   }
@@ -82,8 +87,14 @@ async function computeOverlaps(context: Context, records: AgentRecord[]): Promis
     return value;
   };
   for (const [repo, agents] of byRepo) {
+    const tips = new Map<string, Promise<string | undefined>>();
+    const tipOf = (ref: string) => {
+      let tip = tips.get(ref);
+      if (!tip) tips.set(ref, (tip = context.git.resolveCommit(repo, ref).catch(() => undefined)));
+      return tip;
+    };
     for (const { record, files } of agents) {
-      const baseTip = await context.git.resolveCommit(repo, record.baseRef).catch(() => undefined);
+      const baseTip = await tipOf(record.baseRef);
       if (baseTip && baseTip !== record.baseCommit && files.head !== baseTip) {
         const conflicts = await mergeConflicts(repo, baseTip, files.head);
         if (conflicts.length > 0) entry(record).baseConflictFiles = conflicts;
@@ -127,13 +138,13 @@ export function overlapKey(overlap: AgentOverlap | undefined): string {
 }
 
 function allFiles(files: AgentFiles): string[] {
-  return [...new Set([...files.committed.files, ...files.uncommitted.files])];
+  return [...new Set([...files.committed.files, ...files.uncommitted])];
 }
 
-async function agentFiles(context: Context, record: AgentRecord): Promise<AgentFiles | undefined> {
+async function agentFiles(context: Context, record: AgentRecord, summary: GitSummary | undefined): Promise<AgentFiles | undefined> {
   let cache = fileCache.get(context.store);
   if (!cache) fileCache.set(context.store, (cache = new Map()));
-  const head = await context.git.headCommit(record.worktreePath);
+  const head = summary?.head;
   if (!head) return undefined;
   const previous = cache.get(record.id);
   const committedKey = `${head}:${record.baseCommit}`;
@@ -144,24 +155,9 @@ async function agentFiles(context: Context, record: AgentRecord): Promise<AgentF
           key: committedKey,
           files: (await context.git.run(record.worktreePath, ['diff', '--name-only', '-z', '--no-renames', `${record.baseCommit}...${head}`])).split('\0').filter(Boolean),
         };
-  const indexStamp = `${head}:${indexStat(record)}`;
-  const fresh = previous && previous.uncommitted.indexStamp === indexStamp && Date.now() - previous.uncommitted.at < UNCOMMITTED_TTL_MS;
-  const uncommitted = fresh ? previous.uncommitted : { indexStamp, at: Date.now(), files: realChanges(record.worktreePath, await context.git.dirtyFiles(record.worktreePath)) };
-  const files = { head, committed, uncommitted };
+  const files = { head, committed, uncommitted: realChanges(record.worktreePath, summary.dirtyFiles) };
   cache.set(record.id, files);
   return files;
-}
-
-/** The worktree's index file (its `.git` file names the folder that holds it): its change time and size. */
-function indexStat(record: AgentRecord): string {
-  try {
-    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(join(record.worktreePath, '.git'), 'utf8'))?.[1]?.trim();
-    if (!pointer) return 'no-index';
-    const stat = statSync(join(resolve(record.worktreePath, pointer), 'index'));
-    return `${stat.mtimeMs}:${stat.size}`;
-  } catch {
-    return 'no-index';
-  }
 }
 
 async function mergeConflicts(repo: string, ours: string, theirs: string): Promise<string[]> {

@@ -117,6 +117,15 @@ function latestEventId(store: Store, agentId: string): number {
 const GIT_WAIT_MS = 150;
 
 /**
+ * The fleet's git summaries from the shared cache (src/state/git-summary.ts),
+ * invalidated by the same signals as a status read: what other views built on
+ * git (overlap warnings) use instead of asking git per agent.
+ */
+export function cachedGitSummaries(context: Context, records: AgentRecord[], options: { waitMs?: number; force?: boolean } = {}): Promise<Map<string, GitSummary | undefined>> {
+  return gitSummaryCache(context.git).summaries(records, (record) => latestEventId(context.store, record.id), options.waitMs ?? GIT_WAIT_MS, { force: options.force });
+}
+
+/**
  * What the reason adds about the gate: a sandboxed agent whose egress gate is
  * down has no network (fail-closed) until `ringmaster doctor --fix` or the
  * next spawn starts it; an unenforced agent runs without the sandbox.

@@ -65,7 +65,7 @@ describe('overlap warnings', () => {
     expect(mergePreviewsCached()).toBe(cached + 1);
   });
 
-  it('sees uncommitted edits, which touch no index, within seconds', async () => {
+  it('sees uncommitted edits that touch no index (and raise no hook event) on a fresh look', async () => {
     writeFileSync(join(worktreeOf('east'), 'app.txt'), 'one\ntwo\nthree\nfour (east, not committed)\n');
     const overlaps = await waitUntil(async () => {
       const found = await fleetOverlaps(world.context, undefined, { fresh: true });
