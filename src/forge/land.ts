@@ -7,7 +7,7 @@ import type { AgentRecord } from '../store/store.js';
 import type { Context } from '../core/index.js';
 import { cleanupAgent, type CleanupResult } from '../fleet/index.js';
 import { findLiveAgent } from '../state/index.js';
-import { githubRepoOf, queryBranchPullRequests } from './prs.js';
+import { CHECK_ROLLUP_FIELDS, githubRepoOf, queryBranchPullRequests, type CheckRollupNode } from './prs.js';
 
 /**
  * land: merges an agent's pull request on GitHub when it is approved and
@@ -43,14 +43,9 @@ export interface LandResult {
 }
 
 const LAND_FIELDS = `
-  number url state isDraft mergeable reviewDecision headRefOid baseRefName headRefName
-  commits(last: 1) { nodes { commit { statusCheckRollup { state contexts(first: 100) { nodes {
-    __typename
-    ... on CheckRun { name conclusion status }
-    ... on StatusContext { context state }
-  } } } } } }`;
+  number url state isDraft mergeable reviewDecision headRefOid baseRefName headRefName${CHECK_ROLLUP_FIELDS}`;
 
-interface LandNode {
+interface LandNode extends CheckRollupNode {
   number: number;
   url: string;
   state: string;
@@ -60,7 +55,6 @@ interface LandNode {
   headRefOid: string;
   baseRefName: string;
   headRefName: string;
-  commits: { nodes: Array<{ commit: { statusCheckRollup: { state: string; contexts: { nodes: Array<{ __typename: string; name?: string; conclusion?: string | null; status?: string; context?: string; state?: string }> } } | null } }> };
 }
 
 interface RepoMergeSettings {

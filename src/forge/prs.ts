@@ -37,16 +37,23 @@ export interface PrListing {
   requests: number;
 }
 
-const PR_FIELDS = `
-  number url state isDraft mergeable reviewDecision updatedAt
-  reviewThreads(first: 100) { nodes { isResolved } }
+/** The checks of a PR's last commit, as list_prs and land read them (GraphQL). */
+export const CHECK_ROLLUP_FIELDS = `
   commits(last: 1) { nodes { commit { statusCheckRollup { state contexts(first: 100) { nodes {
     __typename
     ... on CheckRun { name conclusion status }
     ... on StatusContext { context state }
   } } } } } }`;
 
-interface PrNode {
+export interface CheckRollupNode {
+  commits: { nodes: Array<{ commit: { statusCheckRollup: { state: string; contexts: { nodes: Array<{ __typename: string; name?: string; conclusion?: string | null; status?: string; context?: string; state?: string }> } } | null } }> };
+}
+
+const PR_FIELDS = `
+  number url state isDraft mergeable reviewDecision updatedAt
+  reviewThreads(first: 100) { nodes { isResolved } }${CHECK_ROLLUP_FIELDS}`;
+
+interface PrNode extends CheckRollupNode {
   number: number;
   url: string;
   state: string;
@@ -55,7 +62,6 @@ interface PrNode {
   reviewDecision: string | null;
   updatedAt: string;
   reviewThreads: { nodes: Array<{ isResolved: boolean }> };
-  commits: { nodes: Array<{ commit: { statusCheckRollup: { state: string; contexts: { nodes: Array<{ __typename: string; name?: string; conclusion?: string | null; context?: string; state?: string }> } } | null } }> };
 }
 
 export function groupByRepo(records: AgentRecord[]): Map<string, AgentRecord[]> {
