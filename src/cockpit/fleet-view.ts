@@ -1,6 +1,6 @@
 import type { Context } from '../core/index.js';
 import { listRequests, type PermissionRequest } from '../gate/index.js';
-import { agentStatuses, livePanes, refreshTranscripts, type StatusReport } from '../state/index.js';
+import { agentStatuses, livePanes, transcriptDigest, type StatusReport } from '../state/index.js';
 import { heldReason, listQueue, type QueuedSpawn } from '../fleet/index.js';
 
 /** One agent's row in the watch view. */
@@ -34,26 +34,14 @@ export async function loadFleet(context: Context, options: { transcripts?: boole
   const statuses = await agentStatuses(context, records, await livePanes(context, records));
   const pending = listRequests(context.store, { pendingOnly: true });
   const rows = records.map((record): FleetRow => {
-    let costUsd: number | null = null;
-    let lastMessage: string | null = null;
-    const session = context.store.claudeSession(record.id);
-    if (options.transcripts !== false && session.transcriptPath) {
-      try {
-        const state = refreshTranscripts(context.store, context.config, record.id, session.transcriptPath);
-        const totals = Object.values(state.usage);
-        costUsd = totals.some((bucket) => bucket.costUsd === null) ? null : totals.reduce((sum, bucket) => sum + (bucket.costUsd ?? 0), 0);
-        lastMessage = state.summary.lastAssistantText;
-      } catch {
-        // A transcript being rewritten is read again next tick.
-      }
-    }
+    const digest = options.transcripts === false ? undefined : transcriptDigest(context.store, context.config, record.id);
     return {
       id: record.id,
       name: record.name,
       agent: record.agentKind,
       status: statuses.get(record.id)!,
-      costUsd,
-      lastMessage: lastMessage ?? record.taskPreview,
+      costUsd: digest?.costUsd ?? null,
+      lastMessage: digest?.lastMessage ?? record.taskPreview,
       pending: pending.find((request) => request.agentId === record.id),
       heldAtBudget: heldReason(context, record.id),
     };

@@ -1,6 +1,6 @@
 import type { Context } from '../core/index.js';
 import { listRequests, type PermissionRequest } from '../gate/index.js';
-import { agentStatuses, livePanes, refreshTranscripts, type StatusReport } from '../state/index.js';
+import { agentStatuses, livePanes, transcriptDigest, type StatusReport } from '../state/index.js';
 import type { AgentRecord } from '../store/store.js';
 
 /** One agent as the fleet view shows it. */
@@ -43,33 +43,16 @@ export async function loadFleetView(context: Context): Promise<FleetView> {
 }
 
 function fleetAgent(context: Context, record: AgentRecord, status: StatusReport, pending: PermissionRequest[]): FleetAgent {
-  let costUsd: number | null = 0;
-  const tokens = { input: 0, output: 0, cache: 0 };
-  let lastMessage: string | null = null;
-  const session = context.store.claudeSession(record.id);
-  if (session.transcriptPath) {
-    try {
-      const state = refreshTranscripts(context.store, context.config, record.id, session.transcriptPath);
-      for (const bucket of Object.values(state.usage)) {
-        costUsd = costUsd === null || bucket.costUsd === null ? null : costUsd + bucket.costUsd;
-        tokens.input += bucket.inputTokens;
-        tokens.output += bucket.outputTokens;
-        tokens.cache += bucket.cacheCreationTokens + bucket.cacheReadTokens;
-      }
-      lastMessage = state.summary.lastAssistantText;
-    } catch {
-      // A transcript being rewritten is read again on the next round.
-    }
-  }
+  const digest = transcriptDigest(context.store, context.config, record.id);
   return {
     id: record.id,
     name: record.name,
     agent: record.agentKind,
     branch: record.branch,
     status,
-    costUsd,
-    tokens,
-    lastMessage: lastMessage ?? record.taskPreview,
+    costUsd: digest ? digest.costUsd : 0,
+    tokens: digest?.tokens ?? { input: 0, output: 0, cache: 0 },
+    lastMessage: digest?.lastMessage ?? record.taskPreview,
     pending: pending.filter((request) => request.agentId === record.id),
   };
 }

@@ -206,3 +206,36 @@ export function priceFor(config: Config, model: string | null) {
   const match = Object.keys(config.prices).find((pattern) => model.includes(pattern));
   return match ? config.prices[match] : undefined;
 }
+
+/** What a fleet view shows of an agent's transcript: spend so far (all buckets) and its last message. */
+export interface TranscriptDigest {
+  /** Null when some response's model has no price. */
+  costUsd: number | null;
+  tokens: { input: number; output: number; cache: number };
+  lastMessage: string | null;
+}
+
+/**
+ * The digest of an agent's main transcript, read incrementally; undefined
+ * when it has none yet or it cannot be read now (a transcript being
+ * rewritten is read again on the next look).
+ */
+export function transcriptDigest(store: Store, config: Config, agentId: string): TranscriptDigest | undefined {
+  const { transcriptPath } = store.claudeSession(agentId);
+  if (!transcriptPath) return undefined;
+  try {
+    const state = refreshTranscripts(store, config, agentId, transcriptPath);
+    const buckets = Object.values(state.usage);
+    return {
+      costUsd: buckets.some((bucket) => bucket.costUsd === null) ? null : buckets.reduce((sum, bucket) => sum + (bucket.costUsd ?? 0), 0),
+      tokens: {
+        input: buckets.reduce((sum, bucket) => sum + bucket.inputTokens, 0),
+        output: buckets.reduce((sum, bucket) => sum + bucket.outputTokens, 0),
+        cache: buckets.reduce((sum, bucket) => sum + bucket.cacheCreationTokens + bucket.cacheReadTokens, 0),
+      },
+      lastMessage: state.summary.lastAssistantText,
+    };
+  } catch {
+    return undefined;
+  }
+}
