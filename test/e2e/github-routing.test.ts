@@ -74,6 +74,8 @@ describe('GitHub and Linear with real children', () => {
 
   it('routes new review comments and failing checks to the owning agent, once', async () => {
     await spawnAgent(world.context, { repo, task: 'Unrelated work', name: 'bystander', extraArgs: ['--permission-mode', 'acceptEdits'] });
+    // The bystander has taken its own task (so its transcript exists) before anything is routed.
+    await idle('bystander');
     const pr = github.prs.get('acme/app')!.get('eng-7-validate-emails')!;
     pr.oid = 'c0ffee'.padEnd(40, '0');
     pr.checks = [{ name: 'unit-tests', conclusion: 'FAILURE' }];
@@ -97,6 +99,7 @@ describe('GitHub and Linear with real children', () => {
     const owner = world.context.store.claudeSession(findLiveAgent(world.context, 'eng-7').id).transcriptPath!;
     const bystander = world.context.store.claudeSession(findLiveAgent(world.context, 'bystander').id).transcriptPath!;
     await waitUntil(() => readFileSync(owner, 'utf8').includes('src/signup.ts:42'), 10_000, 'the prompt in the owner transcript');
+    expect(readFileSync(bystander, 'utf8')).toContain('Unrelated work');
     expect(readFileSync(bystander, 'utf8')).not.toContain('src/signup.ts:42');
 
     await idle('eng-7');
