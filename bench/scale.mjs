@@ -101,7 +101,9 @@ function startServer(env) {
     new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.on('exit', resolve);
-      child.kill('SIGTERM');
+      // The way a client leaves: stdin closes (so a --cpu-prof profile gets written); SIGTERM if it lingers.
+      child.stdin.end();
+      setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), 5_000).unref();
     });
   return { pid: child.pid, request, notify, call, stop };
 }

@@ -3,7 +3,7 @@ import { toPublic } from '../src/core/index.js';
 import { fleetOverlaps, describeOverlap, type AgentOverlap, type AgentStateReport, AGENT_STATES } from '../src/state/index.js';
 import { readAgentStateAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
-import { budgetReport, listQueue } from '../src/fleet/index.js';
+import { budgetLook, budgetReport, listQueue, noteTranscriptUsage } from '../src/fleet/index.js';
 
 /** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
 /** What a read of all agents keeps of each transcript summary (one agent by name gets everything). */
@@ -192,11 +192,18 @@ export const readAgentStateTool = defineTool({
     const reports = live ? await readAgentStateAnywhere(context, { name: args.name, verbose: args.verbose }) : [];
     // Overlaps are a warning on top of the state: one that cannot be worked out leaves the state readable.
     const overlaps = reports.length > 0 ? await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>()) : new Map<string, AgentOverlap>();
+    const look = budgetLook(context);
+    const records = new Map(reports.filter((report) => report.host === null).map((report) => [report.id, context.store.getAgent(report.id)] as const));
+    for (const report of reports) {
+      // Its transcripts were just read for this report: the budget need not read them again.
+      const record = records.get(report.id);
+      if (record && record.agentKind === 'claude' && record.state !== 'removed' && report.transcript) noteTranscriptUsage(look, record.id, report.transcript.usage);
+    }
     return {
       agents: reports.map((report) => {
         // Budgets are kept where the agent's transcripts are read: this machine's, for its own agents.
-        const record = report.host === null ? context.store.getAgent(report.id) : undefined;
-        return { ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), compact), ...(record ? { budget: toPublic(budgetReport(context, record)) } : {}) };
+        const record = records.get(report.id);
+        return { ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), compact), ...(record ? { budget: toPublic(budgetReport(context, record, look)) } : {}) };
       }),
       queued,
     };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { runProcess } from './run.js';
 import { ExternalToolError } from '../errors.js';
 
@@ -32,6 +33,8 @@ export class Tmux {
   }
 
   private async run(args: string[], input?: string): Promise<{ stdout: string; exitCode: number; stderr: string }> {
+    // Whatever may add, remove or restart a pane makes the next listPanes ask tmux again.
+    if (!READ_ONLY_COMMANDS.has(args[0]!)) paneSnapshots.delete(this.key);
     try {
       // -u: without a UTF-8 locale (an ssh command, cron) tmux prints a format's tabs as "_", and every pane would look gone.
       const result = await runProcess(this.command, ['-u', ...Tmux.socketArgs(this.socket), ...args], { input, env: { TMUX: undefined, TMUX_PANE: undefined } });
@@ -106,17 +109,45 @@ export class Tmux {
     return parsePane(pid, dead, deadStatus, current);
   }
 
-  /** Every pane on this server by session name, from one tmux call; empty when no server runs. */
+  private get key(): string {
+    return `${this.command}\0${this.socket ?? ''}`;
+  }
+
+  /**
+   * Every pane on this server by session name, from one tmux call; empty when
+   * no server runs. The answer is reused while the tmux server's child
+   * processes and open files are the same, read from /proc (serverFingerprint):
+   * a pane that starts, ends, is respawned or killed changes them, and every command of this
+   * adapter that can change panes drops the snapshot. A look at the fleet then
+   * starts no tmux process when nothing changed. A snapshot is never reused
+   * past PANE_SNAPSHOT_MS while one of its panes is dead, since killing a
+   * session whose pane already ended leaves the server's children as they were.
+   */
   async listPanes(): Promise<Map<string, PaneInfo>> {
-    const result = await this.run(['list-panes', '-a', '-F', '#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_current_command}']);
+    const known = paneSnapshots.get(this.key);
+    const server = known ?? serverPids.get(this.key);
+    // Taken before tmux is asked: a pane that changes while it answers shows as a new fingerprint next time.
+    const before = server && serverFingerprint(server.serverPid, server.serverStart);
+    if (known && before === known.fingerprint && (!known.anyDead || performance.now() - known.at < PANE_SNAPSHOT_MS)) return new Map(known.panes);
+    paneSnapshots.delete(this.key);
+    const result = await this.run(['list-panes', '-a', '-F', '#{pid}\t#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_current_command}']);
     const panes = new Map<string, PaneInfo>();
     if (result.exitCode !== 0) return panes;
+    let serverPid = 0;
     for (const line of result.stdout.split('\n')) {
-      const [session, pid, dead, deadStatus, current] = line.split('\t');
+      const [pid, session, panePid, dead, deadStatus, current] = line.split('\t');
+      serverPid ||= Number(pid);
       if (!session || panes.has(session)) continue;
-      panes.set(session, parsePane(pid, dead, deadStatus, current));
+      panes.set(session, parsePane(panePid, dead, deadStatus, current));
     }
-    return panes;
+    if (server && before && server.serverPid === serverPid) {
+      paneSnapshots.set(this.key, { ...server, fingerprint: before, panes, anyDead: [...panes.values()].some((pane) => pane.paneDead), at: performance.now() });
+    } else {
+      // A server seen for the first time (or a new one): its fingerprint is taken before the next look.
+      const serverStart = serverPid > 0 ? processStart(serverPid) : undefined;
+      if (serverStart) serverPids.set(this.key, { serverPid, serverStart });
+    }
+    return new Map(panes);
   }
 
   /**
@@ -143,6 +174,51 @@ export class Tmux {
     const buffer = `ringmaster-${randomBytes(6).toString('hex')}`;
     await this.check(['load-buffer', '-b', buffer, '-'], text);
     await this.check(['paste-buffer', '-p', '-d', '-b', buffer, '-t', `=${session}:`]);
+  }
+}
+
+/** tmux commands that never add, remove or restart a pane. */
+const READ_ONLY_COMMANDS = new Set(['list-panes', 'capture-pane', 'has-session', 'display-message', 'send-keys', 'load-buffer', 'paste-buffer', 'show-options', '-V']);
+/** How long a pane list with a dead pane in it may be reused (see listPanes). */
+const PANE_SNAPSHOT_MS = 1_000;
+
+interface PaneSnapshot {
+  serverPid: number;
+  serverStart: string;
+  fingerprint: string;
+  panes: Map<string, PaneInfo>;
+  anyDead: boolean;
+  at: number;
+}
+
+const paneSnapshots = new Map<string, PaneSnapshot>();
+/** The tmux server process behind each socket, once seen. */
+const serverPids = new Map<string, { serverPid: number; serverStart: string }>();
+
+/** A process's start time (field 22 of /proc/<pid>/stat), which tells a restarted server from a reused pid; undefined once it exits. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What changes whenever the tmux server's panes do: its child processes (one
+ * per live pane) and its open files (a pane's terminal closes the moment its
+ * session is killed, even when its process ignores the hangup and stays).
+ * Undefined when /proc cannot tell (then nothing is reused).
+ */
+function serverFingerprint(pid: number, start: string): string | undefined {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    const files = readdirSync(`/proc/${pid}/fd`).join(',');
+    return processStart(pid) === start ? `${children}|${files}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { approveBudget, budgetReport, cancelSpawn, listQueue, runGc, startQueued, type QueuedSpawn } from '../fleet/index.js';
+import { approveBudget, budgetLook, budgetReport, cancelSpawn, listQueue, runGc, startQueued, type QueuedSpawn } from '../fleet/index.js';
 import { UserInputError } from '../errors.js';
 import { toPublic } from '../core/index.js';
 import { withContext } from './context.js';
@@ -39,7 +39,8 @@ export function registerFleetCommands(program: Command, run: Run): void {
     .action((options: { json?: boolean }) =>
       run(() =>
         withContext(async (context) => {
-          const rows = context.store.listAgents().map((record) => ({ name: record.name, ...budgetReport(context, record) }));
+          const look = budgetLook(context);
+          const rows = context.store.listAgents().map((record) => ({ name: record.name, ...budgetReport(context, record, look) }));
           if (options.json) printJson(toPublic(rows));
           else if (rows.length === 0) process.stdout.write('No agents.\n');
           else

@@ -50,14 +50,24 @@ class StoreOpener {
     private readonly busyTimeoutMs: number,
   ) {}
 
+  /** When the file behind the open store was last compared with it (see STALE_CHECK_MS). */
+  private checkedAt = 0;
+
   get(): Store {
-    if (this.store && this.stale()) this.close();
+    if (this.store && performance.now() - this.checkedAt >= STALE_CHECK_MS) {
+      this.checkedAt = performance.now();
+      if (this.stale()) this.close();
+    }
     if (!this.store) {
       this.store = new Store(this.path, { busyTimeoutMs: this.busyTimeoutMs });
       this.inode = inodeOf(this.path);
       this.writable = canWrite(this.path);
     }
     return this.store;
+  }
+
+  recheck(): void {
+    this.checkedAt = 0;
   }
 
   close(): void {
@@ -90,6 +100,18 @@ function canWrite(path: string): boolean {
 }
 
 const lazyStores = new WeakMap<Context, StoreOpener>();
+
+/**
+ * A read of the fleet touches the store thousands of times; comparing the file
+ * each time (two syscalls) was a tenth of its cost. Between checks a replaced
+ * file can go unseen this long; every tool call checks afresh (recheckStore).
+ */
+const STALE_CHECK_MS = 250;
+
+/** The next use of this context's store compares it with the file first (at the start of every tool call). */
+export function recheckStore(context: Context): void {
+  lazyStores.get(context)?.recheck();
+}
 
 export function storePath(config: Config): string {
   return join(config.home, 'state.db');

@@ -1,4 +1,5 @@
 import { existsSync, openSync, closeSync } from 'node:fs';
+import type { TranscriptState } from '../state/index.js';
 import { loadConfig, type Config } from '../config.js';
 import { ConflictError, NotFoundError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
@@ -113,14 +114,17 @@ function lifetimeSpend(context: Context, record: AgentRecord): Spend {
   if (!transcriptPath || !existsSync(transcriptPath)) return { usd: 0, tokens: 0 };
   try {
     closeSync(openSync(transcriptPath, 'r'));
-    const { usage } = refreshTranscripts(context.store, context.config, record.id, transcriptPath);
-    const buckets = [usage.main, usage.sidechain, usage.subagents];
-    const tokens = buckets.reduce((sum, bucket) => sum + bucket.inputTokens + bucket.outputTokens + bucket.cacheCreationTokens + bucket.cacheReadTokens, 0);
-    const usd = buckets.some((bucket) => bucket.costUsd === null) ? null : buckets.reduce((sum, bucket) => sum + bucket.costUsd!, 0);
-    return { usd, tokens };
+    return spendOfUsage(refreshTranscripts(context.store, context.config, record.id, transcriptPath).usage);
   } catch (error) {
     throw new SpendUnknownError(`the spend of "${record.name}" cannot be read (${(error as Error).message}).`);
   }
+}
+
+function spendOfUsage(usage: TranscriptState['usage']): Spend {
+  const buckets = [usage.main, usage.sidechain, usage.subagents];
+  const tokens = buckets.reduce((sum, bucket) => sum + bucket.inputTokens + bucket.outputTokens + bucket.cacheCreationTokens + bucket.cacheReadTokens, 0);
+  const usd = buckets.some((bucket) => bucket.costUsd === null) ? null : buckets.reduce((sum, bucket) => sum + bucket.costUsd!, 0);
+  return { usd, tokens };
 }
 
 /** How often a spend sample is kept per agent. */
@@ -161,8 +165,8 @@ interface Ledger {
   records: AgentRecord[];
 }
 
-function ledger(context: Context): Ledger {
-  const budgets = currentBudgets(context);
+function ledger(context: Context, look?: BudgetLook): Ledger {
+  const budgets = look ? lookBudgets(look) : currentBudgets(context);
   const windowStart = Date.now() - budgets.windowHours * 3_600_000;
   let records: AgentRecord[];
   try {
@@ -170,15 +174,68 @@ function ledger(context: Context): Ledger {
   } catch (error) {
     throw new SpendUnknownError(`Refusing new work: the spend so far cannot be read, so the budget cannot be checked (${(error as Error).message}).`);
   }
-  const spend = new Map<string, Spend | SpendUnknownError>();
-  for (const record of records) {
+  const spend = look?.spend ?? new Map<string, Spend | SpendUnknownError>();
+  for (const record of records) agentSpend(context, record, windowStart, spend, look?.lifetime);
+  return { budgets, windowStart, spend, records };
+}
+
+/** An agent's spend inside the window, worked out once per look (memoized in `spend`). */
+function agentSpend(context: Context, record: AgentRecord, windowStart: number, spend: Map<string, Spend | SpendUnknownError>, lifetime?: Map<string, Spend>): Spend | SpendUnknownError {
+  let found = spend.get(record.id);
+  if (found === undefined) {
     try {
-      spend.set(record.id, windowSpend(context, record, lifetimeSpend(context, record), windowStart));
+      found = windowSpend(context, record, lifetime?.get(record.id) ?? lifetimeSpend(context, record), windowStart);
     } catch (error) {
-      spend.set(record.id, error instanceof SpendUnknownError ? error : new SpendUnknownError(`the spend of "${record.name}" cannot be read (${(error as Error).message}).`));
+      found = error instanceof SpendUnknownError ? error : new SpendUnknownError(`the spend of "${record.name}" cannot be read (${(error as Error).message}).`);
+    }
+    spend.set(record.id, found);
+  }
+  return found;
+}
+
+/**
+ * One look at the budgets behind several reports (a read of the whole fleet):
+ * config.json read once, each agent's spend and the fleet's ledger worked out
+ * once, not once per agent reported.
+ */
+export interface BudgetLook {
+  budgets: Config['budgets'] | Error;
+  spend: Map<string, Spend | SpendUnknownError>;
+  /** Lifetime spend of agents whose transcripts the caller has just read (noteTranscriptUsage). */
+  lifetime: Map<string, Spend>;
+  book?: Ledger | Error;
+}
+
+/** The caller has just read this live agent's transcripts: its lifetime spend need not be read again. */
+export function noteTranscriptUsage(look: BudgetLook, agentId: string, usage: TranscriptState['usage']): void {
+  look.lifetime.set(agentId, spendOfUsage(usage));
+}
+
+export function budgetLook(context: Context): BudgetLook {
+  let budgets: BudgetLook['budgets'];
+  try {
+    budgets = currentBudgets(context);
+  } catch (error) {
+    budgets = error as Error;
+  }
+  return { budgets, spend: new Map(), lifetime: new Map() };
+}
+
+function lookBudgets(look: BudgetLook): Config['budgets'] {
+  if (look.budgets instanceof Error) throw look.budgets;
+  return look.budgets;
+}
+
+function lookLedger(context: Context, look: BudgetLook): Ledger {
+  if (look.book === undefined) {
+    try {
+      look.book = ledger(context, look);
+    } catch (error) {
+      look.book = error as Error;
     }
   }
-  return { budgets, windowStart, spend, records };
+  if (look.book instanceof Error) throw look.book;
+  return look.book;
 }
 
 function share(spent: Spend, limits: Limits, extra: { usd: number; tokens: number }): { share: number; words: string } {
@@ -229,11 +286,11 @@ function labelled(what: string, part: { share: number; words: string }): { share
 const anyLimit = (budgets: Config['budgets']) => hasLimit(budgets.perAgent) || hasLimit(budgets.perRepo) || hasLimit(budgets.fleet);
 
 /** What read_agent_state shows about an agent's budget. Never throws: an unknown spend is its own state. */
-export function budgetReport(context: Context, record: AgentRecord): BudgetReport {
+export function budgetReport(context: Context, record: AgentRecord, look: BudgetLook = budgetLook(context)): BudgetReport {
   let row: AgentBudgetRow | undefined;
   let budgets: Config['budgets'] = context.config.budgets;
   try {
-    budgets = currentBudgets(context);
+    budgets = lookBudgets(look);
     row = budgetRow(context, record.id);
     const own = row && (row.usd !== null || row.tokens !== null) ? { usd: row.usd ?? undefined, tokens: row.tokens ?? undefined } : budgets.perAgent;
     const base = {
@@ -242,9 +299,9 @@ export function budgetReport(context: Context, record: AgentRecord): BudgetRepor
       limitTokens: own.tokens === undefined ? null : own.tokens + (row?.extra_tokens ?? 0),
       heldSince: row?.held_at ? new Date(row.held_at).toISOString() : null,
     };
-    if (row?.held_at) return { ...base, state: 'held', reason: row.held_reason ?? 'held at its budget', ...spentOf(context, record, budgets) };
-    if (!anyLimit(budgets) && !(row && (row.usd !== null || row.tokens !== null))) return { ...base, state: 'unlimited', reason: 'no budget is set', ...spentOf(context, record, budgets) };
-    const book = ledger(context);
+    if (row?.held_at) return { ...base, state: 'held', reason: row.held_reason ?? 'held at its budget', ...spentOf(context, record, budgets, look) };
+    if (!anyLimit(budgets) && !(row && (row.usd !== null || row.tokens !== null))) return { ...base, state: 'unlimited', reason: 'no budget is set', ...spentOf(context, record, budgets, look) };
+    const book = lookLedger(context, look);
     const found = verdicts(context, book, record).sort((a, b) => b.share - a.share)[0];
     const spent = book.spend.get(record.id);
     const spend = spent instanceof SpendUnknownError || !spent ? { spentUsd: null, spentTokens: null } : { spentUsd: spent.usd, spentTokens: spent.tokens };
@@ -265,13 +322,9 @@ export function budgetReport(context: Context, record: AgentRecord): BudgetRepor
   }
 }
 
-function spentOf(context: Context, record: AgentRecord, budgets: Config['budgets']): { spentUsd: number | null; spentTokens: number | null } {
-  try {
-    const spend = windowSpend(context, record, lifetimeSpend(context, record), Date.now() - budgets.windowHours * 3_600_000);
-    return { spentUsd: spend.usd, spentTokens: spend.tokens };
-  } catch {
-    return { spentUsd: null, spentTokens: null };
-  }
+function spentOf(context: Context, record: AgentRecord, budgets: Config['budgets'], look: BudgetLook): { spentUsd: number | null; spentTokens: number | null } {
+  const spend = agentSpend(context, record, Date.now() - budgets.windowHours * 3_600_000, look.spend, look.lifetime);
+  return spend instanceof Error ? { spentUsd: null, spentTokens: null } : { spentUsd: spend.usd, spentTokens: spend.tokens };
 }
 
 /** Before a new spawn: refused when the repository's or the fleet's budget is spent, or the spend cannot be known. */

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { explainError, type Context } from '../core/index.js';
+import { explainError, recheckStore, type Context } from '../core/index.js';
 
 /** What a handler gets besides its arguments. */
 export interface ToolExtras {
@@ -69,6 +69,7 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
           });
       };
       try {
+        recheckStore(context);
         const canElicit = Boolean(server.server.getClientCapabilities()?.elicitation);
         const elicit: ToolExtras['elicit'] = canElicit
           ? async (params) => (await server.server.elicitInput(params as Parameters<typeof server.server.elicitInput>[0])) as Awaited<ReturnType<NonNullable<ToolExtras['elicit']>>>

@@ -189,7 +189,8 @@ export class GitSummaryCache {
   }
 }
 
-function stamp(path: string): string {
+/** A file's identity and change times, or '-' when it is missing: a few bytes that change whenever git rewrites it. */
+export function stamp(path: string): string {
   try {
     const stats = statSync(path, { bigint: false });
     return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { previewMerge, realChanges } from '../adapters/git.js';
-import type { GitSummary } from './git-summary.js';
+import { stamp, type GitSummary } from './git-summary.js';
 import { cachedGitSummaries } from './state.js';
 import type { AgentRecord } from '../store/store.js';
 import type { Context } from '../core/index.js';
@@ -17,7 +18,8 @@ import type { Context } from '../core/index.js';
  *   the whole fleet starts no git process for an agent that did not change;
  *   an edit in place that no signal shows (a human's editor, not the agent's
  *   tools) is seen by the cache's two-minute refresh, or at once with `fresh`;
- * - the base branch's tip is resolved once per repository and base per look;
+ * - the base branch's tip is asked of git only when a file that can hold the
+ *   ref changed (baseTip), and then once per repository and base per look;
  * - `git merge-tree --write-tree` runs only for a pair of HEADs (or a HEAD and
  *   a base tip) it has not seen, and only when their commits share a file:
  *   commits are immutable, so a result never goes stale.
@@ -90,7 +92,7 @@ async function computeOverlaps(context: Context, records: AgentRecord[], fresh: 
     const tips = new Map<string, Promise<string | undefined>>();
     const tipOf = (ref: string) => {
       let tip = tips.get(ref);
-      if (!tip) tips.set(ref, (tip = context.git.resolveCommit(repo, ref).catch(() => undefined)));
+      if (!tip) tips.set(ref, (tip = baseTip(context, repo, ref)));
       return tip;
     };
     for (const { record, files } of agents) {
@@ -151,13 +153,41 @@ async function agentFiles(context: Context, record: AgentRecord, summary: GitSum
   const committed =
     previous?.committed.key === committedKey
       ? previous.committed
-      : {
-          key: committedKey,
-          files: (await context.git.run(record.worktreePath, ['diff', '--name-only', '-z', '--no-renames', `${record.baseCommit}...${head}`])).split('\0').filter(Boolean),
-        };
+      : head === record.baseCommit
+        ? // No commits of its own yet (every fresh agent): nothing to ask git.
+          { key: committedKey, files: [] }
+        : {
+            key: committedKey,
+            files: (await context.git.run(record.worktreePath, ['diff', '--name-only', '-z', '--no-renames', `${record.baseCommit}...${head}`])).split('\0').filter(Boolean),
+          };
   const files = { head, committed, uncommitted: realChanges(record.worktreePath, summary.dirtyFiles) };
   cache.set(record.id, files);
   return files;
+}
+
+const tipCache = new Map<string, { stamp: string; tip: string | undefined }>();
+const MAX_TIP_CACHE = 1_000;
+
+/**
+ * The commit a base branch points at. Asked of git only when one of the files
+ * that can hold the ref changed (git renames a ref into place, so a moved
+ * branch always shows as a new stamp); a look at a fleet of one repository
+ * then starts no git process for its base.
+ */
+async function baseTip(context: Context, repo: string, ref: string): Promise<string | undefined> {
+  const gitDir = join(repo, '.git');
+  const plainName = /^[\w./-]+$/.test(ref) && !ref.includes('..');
+  const cacheable = plainName && (statSync(gitDir, { throwIfNoEntry: false })?.isDirectory() ?? false);
+  const key = `${repo}\0${ref}`;
+  const now = cacheable ? ['HEAD', 'packed-refs', join('refs', 'heads', ref), join('refs', 'remotes', ref), join('refs', 'tags', ref), join('refs', ref)].map((file) => stamp(join(gitDir, file))).join('|') : '';
+  const known = tipCache.get(key);
+  if (cacheable && known?.stamp === now) return known.tip;
+  const tip = await context.git.resolveCommit(repo, ref).catch(() => undefined);
+  if (cacheable) {
+    if (tipCache.size >= MAX_TIP_CACHE) tipCache.delete(tipCache.keys().next().value!);
+    tipCache.set(key, { stamp: now, tip });
+  }
+  return tip;
 }
 
 async function mergeConflicts(repo: string, ours: string, theirs: string): Promise<string[]> {

@@ -98,6 +98,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const OPPORTUNISTIC_WAIT_MS = 0;
 /** How many busy timeouts a spawn's rollback waits to remove its row: a row left in 'spawning' needs a human. */
 const ROLLBACK_PATIENCE = 3;
+/** Prepared statements kept per connection (see withClearErrors). */
+const MAX_CACHED_STATEMENTS = 400;
 
 /**
  * The connection as every caller sees it: a SQLite failure a user can fix
@@ -125,11 +127,23 @@ function withClearErrors(db: Database.Database, explain: (error: unknown) => unk
         return ['run', 'get', 'all', 'iterate'].includes(property as string) ? guard(value as AnyFunction, target) : (value as AnyFunction).bind(target);
       },
     });
+  // Prepared once per SQL text and reused: preparing is most of a small query's cost, and a status read of
+  // 100 agents runs thousands of them. Bounded, since a few statements are built per call (IN lists).
+  const prepared = new Map<string, Database.Statement>();
+  const prepare = (source: string): Database.Statement => {
+    let cached = prepared.get(source);
+    if (!cached) {
+      if (prepared.size >= MAX_CACHED_STATEMENTS) prepared.clear();
+      cached = statement(guard(db.prepare, db)(source));
+      prepared.set(source, cached);
+    }
+    return cached;
+  };
   return new Proxy(db, {
     get(target, property) {
       const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (property === 'prepare') return (...args: Parameters<Database.Database['prepare']>) => statement(guard(target.prepare, target)(...args));
+      if (property === 'prepare') return prepare;
       if (property === 'transaction') {
         return (fn: AnyFunction) => {
           const transaction = target.transaction(fn);
