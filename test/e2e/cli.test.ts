@@ -137,7 +137,8 @@ describe('the CLI as a new user meets it', () => {
     expect((await cli('spawn', '-h')).stdout).toMatch(/--extra-arg <arg>[\s\S]*--env <KEY=VALUE>[\s\S]*--copy <glob>[\s\S]*--setup <command>/);
     expect((await cli('help', 'send')).stdout).toMatch(/Usage: ringmaster send \[options\] <name> \[text\.\.\.\]/);
     expect((await cli('status', '-h')).stdout).toMatch(/Usage: ringmaster ls\|status/);
-  });
+    // About 30 CLI starts one after another: on a loaded 2-core machine each can take seconds.
+  }, 240_000);
 
   it('prints completion scripts for bash, zsh and fish that name every command', async () => {
     for (const shell of ['bash', 'zsh', 'fish']) {
