@@ -4,7 +4,7 @@ import { MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
 import { ConflictError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
-import { ingestEvents, agentStatus, findLiveAgent, spoolDir } from '../state/index.js';
+import { ingestEvents, agentStatus, eventsAfter, findLiveAgent, spoolDir } from '../state/index.js';
 import { assertMayPrompt } from './budget.js';
 
 export interface SendPromptInput {
@@ -215,7 +215,8 @@ async function deliverWatched(
   let extraEnters = 0;
   while (Date.now() < deadline) {
     ingestEvents(context.store, record.id, agentDir(context, record.id));
-    const fresh = context.store.recentEvents(record.id, 50).filter((event) => event.id > lastEventId);
+    // Only the events since the paste: older ones (earlier prompts, maybe 100 kB each) are not parsed again on every wake.
+    const fresh = eventsAfter(context.store, record.id, lastEventId);
     const submitted = fresh.reverse().find((event) => event.kind === 'UserPromptSubmit' && typeof event.detail?.prompt === 'string');
     if (submitted) {
       const prompt = submitted.detail!.prompt as string;
