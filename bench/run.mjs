@@ -150,7 +150,7 @@ else if (delivery) {
       fmt(size.sendPromptMs.median, ' ms', 0),
       `bare paste ${fmt(size.barePasteMs.median, ' ms', 1)}`,
       fmt(size.sendPromptOverBarePaste, 'x', 1),
-      'to verified delivery (UserPromptSubmit)',
+      `to verified delivery (UserPromptSubmit); ${fmt(size.sendPromptOverClaudeFloor, 'x', 2)} the floor below`,
     ]);
     rows.push([
       `delivery: paste + Enter to Claude's hook ${label}`,
