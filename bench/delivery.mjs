@@ -12,18 +12,30 @@
  * Baseline, same run and tmux server: a bare `tmux load-buffer` +
  * `paste-buffer -p` of the same text into a scratch pane running
  * `cat > /dev/null`.
+ *
+ * Claude's own part, same run: the same text pasted with an Enter (one tmux
+ * process, no ringmaster) straight into the child, timed to the hook's own
+ * start (the microsecond time its spool file is named by) and to the moment
+ * that file can be read. That is the floor of any verified delivery: what is
+ * left of send_prompt's time above it is ringmaster's.
+ *
+ * The three are measured in turn within each run, so a change in the
+ * machine's load hits them alike.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, watch } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../dist/src/config.js';
-import { createContext } from '../dist/src/core/context.js';
+import { agentDir, createContext } from '../dist/src/core/context.js';
 import { spawnAgent } from '../dist/src/fleet/spawn.js';
-import { sendPrompt } from '../dist/src/fleet/prompt.js';
+import { sendPrompt, unwrapPaste } from '../dist/src/fleet/prompt.js';
+import { spoolDir } from '../dist/src/state/events.js';
 import { agentStatus, findLiveAgent } from '../dist/src/state/state.js';
 import { sleep } from './world.mjs';
 import { claudeEnv, startModelServer } from './model-server.mjs';
 import { ratio, summarize } from './stats.mjs';
 
-const RUNS = 5;
+const RUNS = 7;
 const SIZES = [
   { label: '1KB', bytes: 1024 },
   { label: '100KB', bytes: 99_900 },
@@ -79,9 +91,53 @@ export async function benchDelivery(world, log) {
     await waitIdle();
     log(`delivery: child idle ${Math.round(performance.now() - spawnStarted)} ms after spawn started`);
 
+    const record = findLiveAgent(context, AGENT);
+    const spool = spoolDir(agentDir(context, record.id));
+    const pane = `=${record.tmuxSession}:`;
+    world.tmuxSync('new-session', '-d', '-s', SCRATCH, '-x', '200', '-y', '50', 'cat > /dev/null');
+
+    /** Bare paste + Enter into the child; resolves with the hook's own start and the time its file was read, both from `started`. */
+    const claudeFloor = async (text) => {
+      const seen = new Set(readdirSync(spool));
+      let woken;
+      const watcher = watch(spool, { persistent: false }, () => woken?.());
+      try {
+        const buffer = `bench-${randomBytes(6).toString('hex')}`;
+        const startedEpoch = performance.timeOrigin + performance.now();
+        const started = performance.now();
+        const sent = await world.run('tmux', ['-L', world.socket, 'load-buffer', '-b', buffer, '-', ';', 'paste-buffer', '-p', '-d', '-b', buffer, '-t', pane, ';', 'send-keys', '-t', pane, 'Enter'], { input: text });
+        if (sent.code !== 0) throw new Error(`tmux paste + Enter failed: ${sent.stderr}`);
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          for (const name of readdirSync(spool)) {
+            if (seen.has(name) || !name.endsWith('.json')) continue;
+            let payload;
+            try {
+              payload = JSON.parse(readFileSync(join(spool, name), 'utf8'));
+            } catch {
+              continue; // still being written
+            }
+            seen.add(name);
+            if (payload.hook_event_name !== 'UserPromptSubmit') continue;
+            const readMs = performance.now() - started;
+            const prompt = String(payload.prompt).trim();
+            if (prompt !== text.trim() && unwrapPaste(prompt)?.trim() !== text.trim()) throw new Error(`Claude received a different text (${prompt.length} characters)`);
+            return { hookMs: Number(name.split('-')[0]) / 1000 - startedEpoch, readMs };
+          }
+          await new Promise((resolve) => {
+            woken = resolve;
+            setTimeout(resolve, 20);
+          });
+        }
+        throw new Error('no UserPromptSubmit within 30 s of a bare paste + Enter');
+      } finally {
+        watcher.close();
+      }
+    };
+
     const results = {};
     for (const size of SIZES) {
-      const times = [];
+      const times = { sendPrompt: [], bare: [], floorHook: [], floorRead: [] };
       for (let run = 0; run < RUNS; run++) {
         await waitIdle();
         const text = promptText(size.bytes, `${size.label}-${run}-${randomBytes(4).toString('hex')}`);
@@ -91,30 +147,38 @@ export async function benchDelivery(world, log) {
         const ms = performance.now() - started;
         if (sent.delivered !== true) throw new Error(`sendPrompt (${size.label}, run ${run + 1}) was not verified: ${JSON.stringify(sent)}`);
         if (sent.method !== 'paste') throw new Error(`sendPrompt (${size.label}) used ${sent.method}, expected paste`);
-        times.push(ms);
-      }
-      results[size.label] = { bytes: size.bytes, sendPromptMs: summarize(times, 1) };
-      log(`delivery: sendPrompt ${size.label}: ${times.map((ms) => Math.round(ms)).join(', ')} ms`);
-    }
+        times.sendPrompt.push(ms);
 
-    // Baseline: bare load-buffer + paste-buffer into `cat > /dev/null` on the same tmux server.
-    world.tmuxSync('new-session', '-d', '-s', SCRATCH, '-x', '200', '-y', '50', 'cat > /dev/null');
-    for (const size of SIZES) {
-      const times = [];
-      for (let run = 0; run < RUNS; run++) {
-        const text = promptText(size.bytes, `${size.label}-baseline-${run}`);
+        await waitIdle();
+        const floor = await claudeFloor(promptText(size.bytes, `${size.label}-floor-${run}-${randomBytes(4).toString('hex')}`));
+        times.floorHook.push(floor.hookMs);
+        times.floorRead.push(floor.readMs);
+
+        // Baseline: bare load-buffer + paste-buffer into `cat > /dev/null` on the same tmux server.
+        const bareText = promptText(size.bytes, `${size.label}-baseline-${run}`);
         const buffer = `bench-${randomBytes(6).toString('hex')}`;
-        const started = performance.now();
-        const load = await world.run('tmux', ['-L', world.socket, 'load-buffer', '-b', buffer, '-'], { input: text });
+        const bareStarted = performance.now();
+        const load = await world.run('tmux', ['-L', world.socket, 'load-buffer', '-b', buffer, '-'], { input: bareText });
         const paste = await world.run('tmux', ['-L', world.socket, 'paste-buffer', '-p', '-d', '-b', buffer, '-t', `=${SCRATCH}:`]);
-        const ms = performance.now() - started;
+        const bareMs = performance.now() - bareStarted;
         if (load.code !== 0 || paste.code !== 0) throw new Error(`tmux baseline failed: ${load.stderr}${paste.stderr}`);
-        times.push(ms);
-        await sleep(50);
+        times.bare.push(bareMs);
       }
-      results[size.label].barePasteMs = summarize(times, 1);
-      results[size.label].sendPromptOverBarePaste = ratio(results[size.label].sendPromptMs.median, results[size.label].barePasteMs.median);
-      log(`delivery: bare paste ${size.label}: ${times.map((ms) => Math.round(ms)).join(', ')} ms`);
+      const entry = {
+        bytes: size.bytes,
+        sendPromptMs: summarize(times.sendPrompt, 1),
+        barePasteMs: summarize(times.bare, 1),
+        pasteEnterToHookMs: summarize(times.floorHook, 1),
+        pasteEnterToHookFileReadMs: summarize(times.floorRead, 1),
+      };
+      entry.sendPromptOverBarePaste = ratio(entry.sendPromptMs.median, entry.barePasteMs.median);
+      entry.claudeFloorOverBarePaste = ratio(entry.pasteEnterToHookFileReadMs.median, entry.barePasteMs.median);
+      entry.sendPromptOverClaudeFloor = ratio(entry.sendPromptMs.median, entry.pasteEnterToHookFileReadMs.median);
+      results[size.label] = entry;
+      const list = (values) => values.map((ms) => Math.round(ms)).join(', ');
+      log(`delivery: sendPrompt ${size.label}: ${list(times.sendPrompt)} ms`);
+      log(`delivery: bare paste + Enter to Claude's hook ${size.label}: ${list(times.floorHook)} ms (its file read: ${list(times.floorRead)} ms)`);
+      log(`delivery: bare paste ${size.label}: ${list(times.bare)} ms`);
     }
     return { runs: RUNS, spawnToTaskSubmittedMs: Math.round(spawnMs), sizes: results };
   } finally {

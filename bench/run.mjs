@@ -149,8 +149,15 @@ else if (delivery) {
       `delivery: send_prompt ${label} (${size.bytes} B)`,
       fmt(size.sendPromptMs.median, ' ms', 0),
       `bare paste ${fmt(size.barePasteMs.median, ' ms', 1)}`,
-      fmt(size.sendPromptOverBarePaste, 'x', 0),
-      'to verified delivery (UserPromptSubmit)',
+      fmt(size.sendPromptOverBarePaste, 'x', 1),
+      `to verified delivery (UserPromptSubmit); ${fmt(size.sendPromptOverClaudeFloor, 'x', 2)} the floor below`,
+    ]);
+    rows.push([
+      `delivery: paste + Enter to Claude's hook ${label}`,
+      `${fmt(size.pasteEnterToHookFileReadMs.median, ' ms', 0)}`,
+      `bare paste ${fmt(size.barePasteMs.median, ' ms', 1)}`,
+      fmt(size.claudeFloorOverBarePaste, 'x', 1),
+      `no ringmaster: the floor (${fmt(size.pasteEnterToHookMs.median, ' ms', 0)} to the hook's start)`,
     ]);
   }
 }

@@ -103,10 +103,25 @@ export class Tmux {
   }
 
   async pane(session: string): Promise<PaneInfo | undefined> {
-    const result = await this.run(['list-panes', '-t', `=${session}:`, '-F', '#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_current_command}']);
+    const result = await this.run(['list-panes', '-t', `=${session}:`, '-F', PANE_FORMAT]);
     if (result.exitCode !== 0) return undefined;
     const [pid, dead, deadStatus, current] = result.stdout.split('\n')[0]!.split('\t');
     return parsePane(pid, dead, deadStatus, current);
+  }
+
+  /**
+   * A session's pane (the one paste and send-keys reach) and its visible
+   * screen, as capturePane gives it, from one tmux process. Undefined when
+   * the session is gone.
+   */
+  async paneAndScreen(session: string): Promise<{ pane: PaneInfo; screen: string } | undefined> {
+    const target = `=${session}:`;
+    // The pane's line first, then the screen.
+    const result = await this.run(['display-message', '-p', '-t', target, PANE_FORMAT, ';', 'capture-pane', '-p', '-J', '-t', target]);
+    if (result.exitCode !== 0) return undefined;
+    const newline = result.stdout.indexOf('\n');
+    const [pid, dead, deadStatus, current] = (newline < 0 ? result.stdout : result.stdout.slice(0, newline)).split('\t');
+    return { pane: parsePane(pid, dead, deadStatus, current), screen: newline < 0 ? '' : result.stdout.slice(newline + 1).replace(/\s+$/, '') };
   }
 
   private get key(): string {
@@ -175,10 +190,27 @@ export class Tmux {
     await this.check(['load-buffer', '-b', buffer, '-'], text);
     await this.check(['paste-buffer', '-p', '-d', '-b', buffer, '-t', `=${session}:`]);
   }
+
+  /**
+   * The same bracketed paste followed by an Enter key, as one tmux process:
+   * the Enter reaches the pane after the paste's closing bracket, as a key of
+   * its own. A failed paste sends no Enter and leaves no buffer behind.
+   */
+  async pasteAndEnter(session: string, text: string): Promise<void> {
+    const buffer = `ringmaster-${randomBytes(6).toString('hex')}`;
+    const target = `=${session}:`;
+    const result = await this.run(['load-buffer', '-b', buffer, '-', ';', 'paste-buffer', '-p', '-d', '-b', buffer, '-t', target, ';', 'send-keys', '-t', target, 'Enter'], text);
+    if (result.exitCode !== 0) {
+      await this.run(['delete-buffer', '-b', buffer]);
+      throw new ExternalToolError(`tmux paste-buffer failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+    }
+  }
 }
 
+const PANE_FORMAT = '#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_current_command}';
+
 /** tmux commands that never add, remove or restart a pane. */
-const READ_ONLY_COMMANDS = new Set(['list-panes', 'capture-pane', 'has-session', 'display-message', 'send-keys', 'load-buffer', 'paste-buffer', 'show-options', '-V']);
+const READ_ONLY_COMMANDS = new Set(['list-panes', 'capture-pane', 'has-session', 'display-message', 'send-keys', 'load-buffer', 'paste-buffer', 'delete-buffer', 'show-options', '-V']);
 /** How long a pane list with a dead pane in it may be reused (see listPanes). */
 const PANE_SNAPSHOT_MS = 1_000;
 

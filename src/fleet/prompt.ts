@@ -4,7 +4,7 @@ import { MAX_TASK_ARG_BYTES } from '../adapters/agent-cli.js';
 import { ConflictError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDir, tmuxFor, type Context, inboxDir } from '../core/index.js';
-import { ingestEvents, agentStatus, findLiveAgent, spoolDir } from '../state/index.js';
+import { ingestEvents, agentStatus, eventsAfter, findLiveAgent, spoolDir } from '../state/index.js';
 import { assertMayPrompt } from './budget.js';
 
 export interface SendPromptInput {
@@ -46,7 +46,9 @@ export async function sendPrompt(context: Context, input: SendPromptInput): Prom
   if (input.interrupt && input.queue) throw new UserInputError('Pass interrupt or queue, not both.');
   const record = findLiveAgent(context, input.name);
   assertMayPrompt(context, record);
-  const status = await agentStatus(context, record);
+  // One tmux process gives the pane for the status and the screen the delivery starts from.
+  const look = await tmuxFor(context, record.tmuxSocket).paneAndScreen(record.tmuxSession);
+  const status = await agentStatus(context, record, look?.pane ?? null);
   const notes: string[] = [];
   if (status.state === 'exited') throw new ConflictError(`Agent "${record.name}" has exited (${status.reason}); it cannot take prompts. Read its work, then clean it up or spawn a new agent.`);
 
@@ -68,7 +70,8 @@ export async function sendPrompt(context: Context, input: SendPromptInput): Prom
     interrupted = true;
     notes.push('The running turn was interrupted with Esc before sending.');
   }
-  return { ...(await deliver(context, record, input.text, input.timeoutMs ?? 20_000, notes)), interrupted };
+  // After an interrupt the screen has changed: deliver looks again.
+  return { ...(await deliver(context, record, input.text, input.timeoutMs ?? 20_000, notes, interrupted ? undefined : look?.screen)), interrupted };
 }
 
 /** Ends an agent's running turn with Esc (as send_prompt's interrupt does) without sending anything; false when it was not busy. */
@@ -97,12 +100,16 @@ async function interruptTurn(context: Context, record: AgentRecord): Promise<voi
   }
 }
 
-/** Pastes (or types) the text and waits for proof. Exported for the queue, which has already checked the state. */
-export async function deliver(context: Context, record: AgentRecord, text: string, timeoutMs: number, notes: string[] = []): Promise<Omit<SendPromptResult, 'interrupted'>> {
+/**
+ * Pastes (or types) the text and waits for proof. Exported for the queue,
+ * which has already checked the state. `screen`: the pane as just captured,
+ * if the caller has it.
+ */
+export async function deliver(context: Context, record: AgentRecord, text: string, timeoutMs: number, notes: string[] = [], screen?: string): Promise<Omit<SendPromptResult, 'interrupted'>> {
   // The proof is a hook's spool file: watched from before the paste, so the wait wakes the moment it lands.
   const proof = spoolSignal(spoolDir(agentDir(context, record.id)));
   try {
-    return await deliverWatched(context, record, text, timeoutMs, notes, proof);
+    return await deliverWatched(context, record, text, timeoutMs, notes, proof, screen);
   } finally {
     proof.close();
   }
@@ -150,6 +157,7 @@ async function deliverWatched(
   timeoutMs: number,
   notes: string[],
   proof: ReturnType<typeof spoolSignal>,
+  screenNow: string | undefined,
 ): Promise<Omit<SendPromptResult, 'interrupted'>> {
   const tmux = tmuxFor(context, record.tmuxSocket);
   const session = record.tmuxSession;
@@ -157,8 +165,8 @@ async function deliverWatched(
   ingestEvents(context.store, record.id, agentDir(context, record.id));
   const lastEventId = context.store.recentEvents(record.id, 1)[0]?.id ?? 0;
 
-  // One look at the screen serves both: is there unsent text to clear, and what the paste must change.
-  let screenBefore = (await tmux.capturePane(session)) ?? '';
+  // One look at the screen: is there unsent text to clear (and, for a typed command or another CLI, what the keys must change).
+  let screenBefore = screenNow ?? (await tmux.capturePane(session)) ?? '';
   if (record.agentKind === 'claude') {
     const cleared = await clearClaudeInput(tmux, session, screenBefore);
     if (cleared) {
@@ -182,13 +190,20 @@ async function deliverWatched(
       method = 'file';
       notes.push(`The text is over ${MAX_TASK_ARG_BYTES} bytes; it was saved to ${file} and the agent was told to read it.`);
     }
-    await tmux.paste(session, sent);
   }
-  // Submit only once the TUI shows it has taken the text in: an Enter that
-  // arrives first is lost, and the text sits in the input box unsent.
-  // A typed slash command opens Claude's command menu, which needs a moment to settle before Enter runs it.
-  await waitForScreenChange(tmux, session, screenBefore, 3_000, method === 'typed' ? 400 : 50);
-  await tmux.sendKeys(session, ['Enter']);
+  if (method !== 'typed' && record.agentKind === 'claude') {
+    // Claude Code takes an Enter that follows the paste's closing bracket in
+    // the same write, so one tmux process pastes and submits. If the Enter is
+    // ever lost, the proof loop below presses it again.
+    await tmux.pasteAndEnter(session, sent);
+  } else {
+    if (method !== 'typed') await tmux.paste(session, sent);
+    // Other CLIs submit only once the TUI shows it has taken the text in: an
+    // Enter that arrives first is lost, and the text sits in the input box unsent.
+    // A typed slash command opens Claude's command menu, which needs a moment to settle before Enter runs it.
+    await waitForScreenChange(tmux, session, screenBefore, 3_000, method === 'typed' ? 400 : 50);
+    await tmux.sendKeys(session, ['Enter']);
+  }
 
   if (record.agentKind !== 'claude') {
     notes.push(`${record.agentKind} gives no delivery confirmation; the text was pasted and submitted.`);
@@ -200,7 +215,8 @@ async function deliverWatched(
   let extraEnters = 0;
   while (Date.now() < deadline) {
     ingestEvents(context.store, record.id, agentDir(context, record.id));
-    const fresh = context.store.recentEvents(record.id, 50).filter((event) => event.id > lastEventId);
+    // Only the events since the paste: older ones (earlier prompts, maybe 100 kB each) are not parsed again on every wake.
+    const fresh = eventsAfter(context.store, record.id, lastEventId);
     const submitted = fresh.reverse().find((event) => event.kind === 'UserPromptSubmit' && typeof event.detail?.prompt === 'string');
     if (submitted) {
       const prompt = submitted.detail!.prompt as string;
