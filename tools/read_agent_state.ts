@@ -7,7 +7,7 @@ import { budgetLook, budgetReport, listQueue, noteTranscriptUsage } from '../src
 
 /** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
 /** What a read of all agents keeps of each transcript summary (one agent by name gets everything). */
-const COMPACT = { toolCalls: 3, editedFiles: 20, textChars: 600 } as const;
+const COMPACT = { toolCalls: 3, editedFiles: 10, textChars: 600, errorChars: 300 } as const;
 
 export const queuedSpawnSchema = z.object({
   queue_id: z.number(),
@@ -77,7 +77,7 @@ const agentStateSchema = z.object({
       recent_lines: z.array(z.object({ at: z.string().nullable(), role: z.string(), text: z.string() })).optional(),
       trimmed: z
         .boolean()
-        .describe(`True when this is the compact form a read of all agents returns: the last ${COMPACT.toolCalls} tool calls and errors, the last ${COMPACT.editedFiles} edited files, the last message cut at ${COMPACT.textChars} characters. Read one agent by name (or pass verbose) for everything.`),
+        .describe(`True when this is the compact form a read of all agents returns: the last ${COMPACT.toolCalls} tool calls and errors (each error cut at ${COMPACT.errorChars} characters), the last ${COMPACT.editedFiles} edited files, the last message cut at ${COMPACT.textChars} characters. Read one agent by name (or pass verbose) for everything.`),
     })
     .nullable(),
   git: z
@@ -116,6 +116,7 @@ function agentStateOutput(report: AgentStateReport & { host: string | null }, ve
   const transcript = report.transcript;
   const last = <T>(items: T[], count: number) => (compact ? items.slice(-count) : items);
   const text = transcript?.summary.lastAssistantText ?? null;
+  const cut = (value: string, chars: number) => (compact && value.length > chars ? `${value.slice(0, chars)}…` : value);
   return {
     id: report.id,
     name: report.name,
@@ -128,11 +129,11 @@ function agentStateOutput(report: AgentStateReport & { host: string | null }, ve
     claude_session_id: report.claudeSessionId,
     transcript_path: report.transcriptPath,
     transcript: transcript && {
-      last_assistant_text: compact && text !== null && text.length > COMPACT.textChars ? `${text.slice(0, COMPACT.textChars)}…` : text,
+      last_assistant_text: text === null ? null : cut(text, COMPACT.textChars),
       last_assistant_at: transcript.summary.lastAssistantAt,
       recent_tool_calls: last(transcript.summary.recentToolCalls, COMPACT.toolCalls).map(({ name, summary, at, sidechain }) => ({ name, summary, at, sidechain })),
       edited_files: last(transcript.summary.editedFiles, COMPACT.editedFiles),
-      errors: last(transcript.summary.errors, COMPACT.toolCalls),
+      errors: last(transcript.summary.errors, COMPACT.toolCalls).map(({ at, text: error }) => ({ at, text: cut(error, COMPACT.errorChars) })),
       usage: toPublic(transcript.usage),
       unpriced_models: transcript.unpricedModels,
       ...(verbose ? { recent_lines: transcript.summary.recentLines } : {}),

@@ -24,6 +24,7 @@ function transcript(edits: number, text: string): string {
       message: { id: `msg_${index}`, model: 'claude-sonnet-4-5', content: [{ type: 'tool_use', id: `tu_${index}`, name: 'Edit', input: { file_path: `/w/src/file-${index}.ts`, old_string: 'a', new_string: 'b' } }], usage: { input_tokens: 1, output_tokens: 1 } },
     });
   }
+  out += line({ type: 'user', timestamp: '2026-11-30T01:04:00.000Z', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tu_0', is_error: true, content: `Error: ${'e'.repeat(1_000)}` }] } });
   out += line({ type: 'assistant', requestId: 'req_last', timestamp: '2026-11-30T01:05:00.000Z', message: { id: 'msg_last', model: 'claude-sonnet-4-5', content: [{ type: 'text', text }], usage: { input_tokens: 1, output_tokens: 1 } } });
   return out;
 }
@@ -48,8 +49,9 @@ describe('read_agent_state of the whole fleet', () => {
     for (const agent of all.agents) {
       expect(agent.transcript!.trimmed).toBe(true);
       expect(agent.transcript!.recent_tool_calls.map((call) => call.summary)).toHaveLength(3);
-      expect(agent.transcript!.edited_files).toEqual(Array.from({ length: 20 }, (_, index) => `/w/src/file-${index + 10}.ts`));
+      expect(agent.transcript!.edited_files).toEqual(Array.from({ length: 10 }, (_, index) => `/w/src/file-${index + 20}.ts`));
       expect(agent.transcript!.last_assistant_text).toBe(`${'x'.repeat(600)}…`);
+      expect(agent.transcript!.errors.map((error) => error.text)).toEqual([`Error: ${'e'.repeat(293)}…`]);
     }
 
     const one = await read({ name: 'one' });
@@ -58,6 +60,8 @@ describe('read_agent_state of the whole fleet', () => {
     expect(one.agents[0]!.transcript!.recent_tool_calls.length).toBeGreaterThan(3);
     expect(one.agents[0]!.transcript!.edited_files).toHaveLength(30);
     expect(one.agents[0]!.transcript!.last_assistant_text).toBe(text);
+    // The transcript reader keeps 500 characters of an error; the compact read, 300.
+    expect(one.agents[0]!.transcript!.errors.map((error) => error.text.length)).toEqual([500]);
 
     const verbose = await read({ verbose: true });
     expect(verbose.agents.every((agent) => agent.transcript!.trimmed === false && agent.transcript!.edited_files.length === 30)).toBe(true);
