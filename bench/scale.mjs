@@ -14,6 +14,8 @@
  *   - list_agents and read_agent_state of all with nothing new (medians);
  *   - read_agent_state of all after ~13 KB appended to each live transcript;
  *   - the server's VmRSS after the reads and its peak (VmHWM);
+ *   - the same server under plain node (without SERVE_NODE_FLAGS) beside it:
+ *     warm reads in turn, time and memory;
  *   - where read_agent_state's time goes, in this process over the same store:
  *     statuses (one tmux call, liveness, hooks), transcripts, git summaries;
  *   - the dashboard: one look of its live feed with every row rendered, and
@@ -33,6 +35,7 @@ import { refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { loadFleetView } from '../dist/src/dashboard/fleet.js';
 import { fleetRow } from '../dist/src/dashboard/views.js';
 import { SpendHistory } from '../dist/src/dashboard/costs.js';
+import { SERVE_NODE_FLAGS } from '../dist/src/setup/install.js';
 import { ROOT } from './world.mjs';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
 import { MB, round, summarize } from './stats.mjs';
@@ -51,9 +54,9 @@ function memory(pid) {
 }
 
 /** A minimal MCP client over stdio: newline-delimited JSON-RPC. */
-function startServer(env) {
+function startServer(env, nodeFlags) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, to see where a server's time goes
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered = '';
   let stderr = '';
   let nextId = 1;
@@ -115,6 +118,7 @@ export async function benchScale(world, log) {
   const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const baseCommit = git('rev-parse', 'HEAD').toString().trim();
   let server;
+  let plain;
   try {
     log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
     const prepared = performance.now();
@@ -178,13 +182,10 @@ export async function benchScale(world, log) {
     dashboardStore.close();
     log(`scale: dashboard feed look (first reads every transcript) ${fleetLookMs.map((ms) => Math.round(ms)).join(', ')} ms; costs history cold ${Math.round(spendColdMs)} ms, again ${Math.round(spendWarmMs)} ms`);
 
-    server = startServer(world.env);
-    await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
-    server.notify('notifications/initialized');
-    await server.request('tools/list', {});
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The server as `ringmaster install` registers it (node with SERVE_NODE_FLAGS).
+    server = await startIdle(world.env, SERVE_NODE_FLAGS);
     const idle = memory(server.pid);
-    log(`scale: idle server ${idle.rssMB} MB`);
+    log(`scale: idle server ${idle.rssMB} MB (node ${SERVE_NODE_FLAGS.join(' ')})`);
 
     const cold = await server.call('read_agent_state');
     const reported = cold.result.structuredContent?.agents?.length ?? null;
@@ -209,8 +210,33 @@ export async function benchScale(world, log) {
     const after = memory(server.pid);
     log(`scale: read_agent_state after appends ${incrementalMs.map((ms) => Math.round(ms)).join(', ')} ms; server ${after.rssMB} MB (peak ${after.peakMB} MB)`);
 
-    await server.stop();
+    // The same server under plain node, beside the registered one: warm reads in turn (each one's first read fills its
+    // caches from the store, so this one never parses a transcript from the start), for the flags' cost in time and memory.
+    plain = await startIdle(world.env, []);
+    const plainIdle = memory(plain.pid);
+    await plain.call('read_agent_state');
+    const flagged = { list: [], read: [] };
+    const unflagged = { list: [], read: [] };
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const [target, into] of [[server, flagged], [plain, unflagged]]) {
+        into.list.push((await target.call('list_agents')).ms);
+        into.read.push((await target.call('read_agent_state')).ms);
+      }
+    }
+    for (const agent of live) appendTranscript(agent.path, agent.writer, APPEND_BYTES);
+    await server.call('read_agent_state');
+    await plain.call('read_agent_state');
+    const flaggedAfter = memory(server.pid);
+    const plainAfter = memory(plain.pid);
+    log(
+      `scale: warm reads in turn, node ${SERVE_NODE_FLAGS.join(' ')} / plain node: list_agents ${Math.round(summarize(flagged.list).median)} / ${Math.round(summarize(unflagged.list).median)} ms, ` +
+        `read_agent_state ${Math.round(summarize(flagged.read).median)} / ${Math.round(summarize(unflagged.read).median)} ms; ` +
+        `idle ${idle.rssMB} / ${plainIdle.rssMB} MB, after ${flaggedAfter.rssMB} / ${plainAfter.rssMB} MB (peak ${flaggedAfter.peakMB} / ${plainAfter.peakMB} MB)`,
+    );
+
+    await Promise.all([server.stop(), plain.stop()]);
     server = undefined;
+    plain = undefined;
 
     // Where the time goes: the three parts of read_agent_state, one after the other, nothing new.
     const parts = new Store(join(config.home, 'state.db'));
@@ -264,11 +290,31 @@ export async function benchScale(world, log) {
       appendedBytesPerLiveAgent: APPEND_BYTES,
       serverMB: after.rssMB,
       serverPeakMB: after.peakMB,
+      serveNodeFlags: SERVE_NODE_FLAGS,
+      plainNode: {
+        idleServerMB: plainIdle.rssMB,
+        serverMB: plainAfter.rssMB,
+        serverPeakMB: plainAfter.peakMB,
+        listAgentsMs: summarize(unflagged.list, 1),
+        readAgentStateMs: summarize(unflagged.read, 1),
+        registered: { serverMB: flaggedAfter.rssMB, listAgentsMs: summarize(flagged.list, 1), readAgentStateMs: summarize(flagged.read, 1) },
+      },
       partsMs: { readAgentState: round(readInProcessMs, 1), tool: round(toolInProcessMs, 1), statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1), gitSummariesCached: round(gitCachedMs, 2) },
       dashboardMs: { feedLookFirst: round(fleetLookMs[0], 1), feedLook: summarize(fleetLookMs.slice(1), 1), costsHistoryCold: round(spendColdMs, 1), costsHistoryAgain: round(spendWarmMs, 1) },
       reps: REPS,
     };
   } finally {
     await server?.stop();
+    await plain?.stop();
   }
+}
+
+/** A server after initialize + tools/list, settled for half a second. */
+async function startIdle(env, nodeFlags) {
+  const server = startServer(env, nodeFlags);
+  await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
+  server.notify('notifications/initialized');
+  await server.request('tools/list', {});
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return server;
 }

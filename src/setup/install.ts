@@ -7,6 +7,15 @@ import { findExecutable } from '../adapters/process.js';
 export const INSTALL_SCOPES = ['user', 'project', 'local'] as const;
 export type InstallScope = (typeof INSTALL_SCOPES)[number];
 
+/**
+ * Node flags of the registered server. V8's young generation may grow to 16 MB
+ * per semi-space, and a long-lived server keeps what it grew to: a 1 MB
+ * semi-space keeps it about 12 MB smaller idle and after a fleet's reads
+ * (`node bench/run.mjs scale`). V8 reads it only at start, so it has to be on
+ * node's command line (`v8.setFlagsFromString` later changes nothing).
+ */
+export const SERVE_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 export interface InstallResult {
   claude: string;
   /** True when `claude` on PATH is the one used, so hints may say plain `claude`. */
@@ -33,7 +42,7 @@ export async function installIntoClaude(context: Context, options: { scope?: Ins
   const { execa } = await import('execa');
   const run = (args: string[]) => execa(claude, args, { env, extendEnv: false, reject: false, timeout: 60_000, all: true, cwd: options.cwd });
 
-  const serveCommand = [process.execPath, join(packageRoot(), 'dist', 'src', 'cli.js'), 'serve'];
+  const serveCommand = [process.execPath, ...SERVE_NODE_FLAGS, join(packageRoot(), 'dist', 'src', 'cli.js'), 'serve'];
   // Only settings that differ from the defaults travel with the registration.
   const envArgs = ['RINGMASTER_HOME', 'RINGMASTER_TMUX_SOCKET', 'RINGMASTER_CLAUDE', 'RINGMASTER_CHILD_PERMISSION_MODE']
     .filter((key) => context.env[key])
