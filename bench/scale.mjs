@@ -47,14 +47,14 @@ const IDLE_BYTES = 1 * MB;
 const APPEND_BYTES = 13 * 1024;
 const REPS = 3;
 
-function memory(pid) {
+export function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name) => round(Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024, 1);
   return { rssMB: field('VmRSS'), peakMB: field('VmHWM') };
 }
 
 /** A minimal MCP client over stdio: newline-delimited JSON-RPC. */
-function startServer(env, nodeFlags) {
+export function startServer(env, nodeFlags) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, to see where a server's time goes
   const child = spawn(process.execPath, [...nodeFlags, ...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered = '';
@@ -106,10 +106,11 @@ function startServer(env, nodeFlags) {
       child.on('exit', resolve);
       child.kill('SIGTERM');
     });
-  return { pid: child.pid, request, notify, call, stop };
+  return { pid: child.pid, request, notify, call, stop, stderr: () => stderr };
 }
 
-export async function benchScale(world, log) {
+/** The fleet: REGISTERED agents in the world's store, LIVE of them in tmux, each with a worktree and a transcript. */
+export function makeScaleFleet(world, log) {
   const config = loadConfig(world.env);
   const store = new Store(join(config.home, 'state.db'));
   const repo = world.makeRepo('scale');
@@ -117,49 +118,54 @@ export async function benchScale(world, log) {
   mkdirSync(projectDir, { recursive: true });
   const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const baseCommit = git('rev-parse', 'HEAD').toString().trim();
+  log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
+  const prepared = performance.now();
+  const live = [];
+  let transcriptBytes = 0;
+  for (let index = 0; index < REGISTERED; index++) {
+    const id = `ag_scale${String(index).padStart(4, '0')}`;
+    const name = `scale-${index}`;
+    const sessionId = `00000000-0000-4000-b000-${String(index).padStart(12, '0')}`;
+    const worktreePath = join(world.root, 'worktrees', name);
+    const path = join(projectDir, `${sessionId}.jsonl`);
+    git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
+    store.insertAgent({
+      id,
+      name,
+      repo,
+      baseRef: 'main',
+      baseCommit,
+      branch: `agent/${name}`,
+      worktreePath,
+      tmuxSocket: world.socket,
+      tmuxSession: `ringmaster-${name}`,
+      agentKind: 'claude',
+      model: null,
+      task: `synthetic agent ${index}`,
+      taskPreview: `synthetic agent ${index}`,
+    });
+    store.markRunning(id, ['claude']);
+    store.setClaudeSession(id, sessionId, path);
+    const isLive = index < LIVE;
+    const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
+    transcriptBytes += writer.stats.bytes;
+    if (isLive) {
+      world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
+      live.push({ path, writer });
+    }
+  }
+  const sessions = world.tmuxSync('list-sessions', '-F', '#{session_name}').split('\n').filter(Boolean).length;
+  store.close();
+  if (sessions !== LIVE) throw new Error(`expected ${LIVE} tmux sessions, found ${sessions}`);
+  log(`scale: ready in ${Math.round(performance.now() - prepared)} ms (${round(transcriptBytes / MB, 0)} MB of transcripts)`);
+  return { config, live, transcriptBytes };
+}
+
+export async function benchScale(world, log) {
   let server;
   let plain;
   try {
-    log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
-    const prepared = performance.now();
-    const live = [];
-    let transcriptBytes = 0;
-    for (let index = 0; index < REGISTERED; index++) {
-      const id = `ag_scale${String(index).padStart(4, '0')}`;
-      const name = `scale-${index}`;
-      const sessionId = `00000000-0000-4000-b000-${String(index).padStart(12, '0')}`;
-      const worktreePath = join(world.root, 'worktrees', name);
-      const path = join(projectDir, `${sessionId}.jsonl`);
-      git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
-      store.insertAgent({
-        id,
-        name,
-        repo,
-        baseRef: 'main',
-        baseCommit,
-        branch: `agent/${name}`,
-        worktreePath,
-        tmuxSocket: world.socket,
-        tmuxSession: `ringmaster-${name}`,
-        agentKind: 'claude',
-        model: null,
-        task: `synthetic agent ${index}`,
-        taskPreview: `synthetic agent ${index}`,
-      });
-      store.markRunning(id, ['claude']);
-      store.setClaudeSession(id, sessionId, path);
-      const isLive = index < LIVE;
-      const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
-      transcriptBytes += writer.stats.bytes;
-      if (isLive) {
-        world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
-        live.push({ path, writer });
-      }
-    }
-    const sessions = world.tmuxSync('list-sessions', '-F', '#{session_name}').split('\n').filter(Boolean).length;
-    if (sessions !== LIVE) throw new Error(`expected ${LIVE} tmux sessions, found ${sessions}`);
-    store.close();
-    log(`scale: ready in ${Math.round(performance.now() - prepared)} ms (${round(transcriptBytes / MB, 0)} MB of transcripts)`);
+    const { config, live, transcriptBytes } = makeScaleFleet(world, log);
 
     // The dashboard, in this process over the same store (before the server runs, so a slow server cannot hide it):
     // one look of its live feed (statuses, costs, last messages, pending; every row rendered), and the costs page's history.
@@ -310,7 +316,7 @@ export async function benchScale(world, log) {
 }
 
 /** A server after initialize + tools/list, settled for half a second. */
-async function startIdle(env, nodeFlags) {
+export async function startIdle(env, nodeFlags) {
   const server = startServer(env, nodeFlags);
   await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
   server.notify('notifications/initialized');
