@@ -12,7 +12,7 @@ export type InstallScope = (typeof INSTALL_SCOPES)[number];
  * session. V8 lets the young generation grow to 16 MB per semi-space, and the
  * old one to up to 4× what survived its last full collection, and keeps what
  * it grew to. With a 1 MB semi-space and a 1.5× growth the server sat at
- * 69–70 MB idle instead of 80, and about 90 MB instead of 120–128 MB after a
+ * 69–71 MB idle instead of 80–83, and 90–99 MB instead of 120–128 MB after a
  * 100-agent fleet's reads, with reads no slower (`node bench/run.mjs scale`;
  * `--optimize-for-size` saved as much but slowed list_agents 2×). V8 takes
  * them only from node's command line: `v8.setFlagsFromString` at run time
