@@ -12,6 +12,8 @@
  *   egress    the egress gate: added latency per connection, 100 MB through a tunnel, spawn with the sandbox against without
  *   scale     100 registered agents, 30 live (tmux sessions, worktrees, transcripts): list_agents and read_agent_state
  *             of all through the built server over stdio, and the server's memory
+ *   idle      the server's memory after initialize + tools/list, as registered and with plain node, against a bare
+ *             node process and the MCP SDK alone (bench/idle.mjs; about 30 s)
  *
  * Every figure is a median over several runs, and each has a baseline
  * measured in the same run, so the ratios mean something on any machine.
@@ -29,7 +31,7 @@ import { join } from 'node:path';
 import { CLAUDE_BIN, ROOT, createWorld } from './world.mjs';
 import { fmt, table } from './stats.mjs';
 
-const ALL = ['state', 'delivery', 'hooks', 'gate', 'wake', 'egress', 'scale'];
+const ALL = ['state', 'delivery', 'hooks', 'gate', 'wake', 'egress', 'scale', 'idle'];
 const selected = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 for (const name of selected) {
   if (!ALL.includes(name)) {
@@ -98,6 +100,7 @@ try {
     wake: async () => (await import('./wake.mjs')).benchWake,
     egress: async () => (await import('./egress.mjs')).benchEgress,
     scale: async () => (await import('./scale.mjs')).benchScale,
+    idle: async () => (await import('./idle.mjs')).benchIdle,
   };
   for (const name of toRun) {
     const benchStarted = Date.now();
@@ -222,7 +225,22 @@ else if (scale) {
   rows.push([`scale: read_agent_state of all, ${fleet}`, fmt(scale.readAgentStateMs.median, ' ms', 1), 'goal < 100 ms', '', `nothing new; cold ${fmt(scale.readAgentStateColdMs, ' ms', 0)} (${scale.transcriptMB} MB of transcripts)`]);
   rows.push([`scale: read_agent_state of all, after appends`, fmt(scale.readAgentStateAfterAppendMs.median, ' ms', 1), 'goal < 100 ms', '', `~${Math.round(scale.appendedBytesPerLiveAgent / 1024)} KB new in each live transcript`]);
   rows.push([`scale: read_agent_state parts, in-process`, fmt(scale.partsMs.gitSummaries, ' ms', 0), '', '', `git summaries uncached (cached ${fmt(scale.partsMs.gitSummariesCached, ' ms', 1)}); statuses ${fmt(scale.partsMs.statuses, ' ms', 0)}, transcripts ${fmt(scale.partsMs.transcripts, ' ms', 1)}`]);
-  rows.push([`scale: server memory (VmRSS)`, fmt(scale.serverMB, ' MB', 0), `idle ${fmt(scale.idleServerMB, ' MB', 0)}`, '', `goal < 120 MB; peak ${fmt(scale.serverPeakMB, ' MB', 0)}`]);
+  rows.push([`scale: server memory (VmRSS)`, fmt(scale.serverMB, ' MB', 0), `idle ${fmt(scale.idleServerMB, ' MB', 0)}`, '', `goal < 120 MB; peak ${fmt(scale.serverPeakMB, ' MB', 0)}; node ${scale.serveNodeFlags.join(' ')}`]);
+  const plain = scale.plainNode;
+  rows.push([
+    `scale: plain node beside it, warm reads in turn`,
+    fmt(plain.serverMB, ' MB', 0),
+    `with the flags ${fmt(plain.registered.serverMB, ' MB', 0)}`,
+    fmt(plain.registered.readAgentStateMs.median / plain.readAgentStateMs.median, 'x', 2),
+    `read_agent_state ${fmt(plain.registered.readAgentStateMs.median, ' ms', 0)} with the flags / ${fmt(plain.readAgentStateMs.median, ' ms', 0)} plain; idle plain ${fmt(plain.idleServerMB, ' MB', 0)}`,
+  ]);
+}
+
+const idle = results.benchmarks.idle;
+if (idle?.error) failedRow('idle');
+else if (idle) {
+  rows.push([`idle: server as registered (${idle.flags.join(' ')})`, fmt(idle.registered.rssMB.median, ' MB', 1), `SDK alone ${fmt(idle.sdkOnlyRegisteredFlags.rssMB.median, ' MB', 1)}`, '', `goal < 60 MB; anonymous ${fmt(idle.registered.anonMB.median, ' MB', 1)} (SDK alone ${fmt(idle.sdkOnlyRegisteredFlags.anonMB.median, ' MB', 1)})`]);
+  rows.push([`idle: server with plain node`, fmt(idle.plainNode.rssMB.median, ' MB', 1), `SDK alone ${fmt(idle.sdkOnlyPlainNode.rssMB.median, ' MB', 1)}`, '', `bare node process ${fmt(idle.bareNode.rssMB.median, ' MB', 1)}`]);
 }
 
 console.log(`\nringmaster benchmarks (${results.machine.cpus} CPUs, Node ${results.machine.node}, ${results.claudeVersion ?? 'no Claude Code'}), ${results.totalSeconds} s\n`);

@@ -14,6 +14,8 @@
  *   - list_agents and read_agent_state of all with nothing new (medians);
  *   - read_agent_state of all after ~13 KB appended to each live transcript;
  *   - the server's VmRSS after the reads and its peak (VmHWM);
+ *   - the same server under plain node (without SERVE_NODE_FLAGS) beside it:
+ *     warm reads in turn, time and memory;
  *   - where read_agent_state's time goes, in this process over the same store:
  *     statuses (one tmux call, liveness, hooks), transcripts, git summaries;
  *   - the dashboard: one look of its live feed with every row rendered, and
@@ -33,6 +35,7 @@ import { refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { loadFleetView } from '../dist/src/dashboard/fleet.js';
 import { fleetRow } from '../dist/src/dashboard/views.js';
 import { SpendHistory } from '../dist/src/dashboard/costs.js';
+import { SERVE_NODE_FLAGS } from '../dist/src/setup/install.js';
 import { ROOT } from './world.mjs';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
 import { MB, round, summarize } from './stats.mjs';
@@ -44,16 +47,16 @@ const IDLE_BYTES = 1 * MB;
 const APPEND_BYTES = 13 * 1024;
 const REPS = 3;
 
-function memory(pid) {
+export function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name) => round(Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024, 1);
   return { rssMB: field('VmRSS'), peakMB: field('VmHWM') };
 }
 
 /** A minimal MCP client over stdio: newline-delimited JSON-RPC. */
-function startServer(env) {
+export function startServer(env, nodeFlags) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, to see where a server's time goes
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered = '';
   let stderr = '';
   let nextId = 1;
@@ -105,10 +108,11 @@ function startServer(env) {
       child.stdin.end();
       setTimeout(() => child.exitCode === null && child.kill('SIGTERM'), 5_000).unref();
     });
-  return { pid: child.pid, request, notify, call, stop };
+  return { pid: child.pid, request, notify, call, stop, stderr: () => stderr };
 }
 
-export async function benchScale(world, log) {
+/** The fleet: REGISTERED agents in the world's store, LIVE of them in tmux, each with a worktree and a transcript. */
+export function makeScaleFleet(world, log) {
   const config = loadConfig(world.env);
   const store = new Store(join(config.home, 'state.db'));
   const repo = world.makeRepo('scale');
@@ -116,48 +120,54 @@ export async function benchScale(world, log) {
   mkdirSync(projectDir, { recursive: true });
   const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const baseCommit = git('rev-parse', 'HEAD').toString().trim();
-  let server;
-  try {
-    log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
-    const prepared = performance.now();
-    const live = [];
-    let transcriptBytes = 0;
-    for (let index = 0; index < REGISTERED; index++) {
-      const id = `ag_scale${String(index).padStart(4, '0')}`;
-      const name = `scale-${index}`;
-      const sessionId = `00000000-0000-4000-b000-${String(index).padStart(12, '0')}`;
-      const worktreePath = join(world.root, 'worktrees', name);
-      const path = join(projectDir, `${sessionId}.jsonl`);
-      git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
-      store.insertAgent({
-        id,
-        name,
-        repo,
-        baseRef: 'main',
-        baseCommit,
-        branch: `agent/${name}`,
-        worktreePath,
-        tmuxSocket: world.socket,
-        tmuxSession: `ringmaster-${name}`,
-        agentKind: 'claude',
-        model: null,
-        task: `synthetic agent ${index}`,
-        taskPreview: `synthetic agent ${index}`,
-      });
-      store.markRunning(id, ['claude']);
-      store.setClaudeSession(id, sessionId, path);
-      const isLive = index < LIVE;
-      const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
-      transcriptBytes += writer.stats.bytes;
-      if (isLive) {
-        world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
-        live.push({ path, writer });
-      }
+  log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
+  const prepared = performance.now();
+  const live = [];
+  let transcriptBytes = 0;
+  for (let index = 0; index < REGISTERED; index++) {
+    const id = `ag_scale${String(index).padStart(4, '0')}`;
+    const name = `scale-${index}`;
+    const sessionId = `00000000-0000-4000-b000-${String(index).padStart(12, '0')}`;
+    const worktreePath = join(world.root, 'worktrees', name);
+    const path = join(projectDir, `${sessionId}.jsonl`);
+    git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
+    store.insertAgent({
+      id,
+      name,
+      repo,
+      baseRef: 'main',
+      baseCommit,
+      branch: `agent/${name}`,
+      worktreePath,
+      tmuxSocket: world.socket,
+      tmuxSession: `ringmaster-${name}`,
+      agentKind: 'claude',
+      model: null,
+      task: `synthetic agent ${index}`,
+      taskPreview: `synthetic agent ${index}`,
+    });
+    store.markRunning(id, ['claude']);
+    store.setClaudeSession(id, sessionId, path);
+    const isLive = index < LIVE;
+    const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
+    transcriptBytes += writer.stats.bytes;
+    if (isLive) {
+      world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
+      live.push({ path, writer });
     }
-    const sessions = world.tmuxSync('list-sessions', '-F', '#{session_name}').split('\n').filter(Boolean).length;
-    if (sessions !== LIVE) throw new Error(`expected ${LIVE} tmux sessions, found ${sessions}`);
-    store.close();
-    log(`scale: ready in ${Math.round(performance.now() - prepared)} ms (${round(transcriptBytes / MB, 0)} MB of transcripts)`);
+  }
+  const sessions = world.tmuxSync('list-sessions', '-F', '#{session_name}').split('\n').filter(Boolean).length;
+  store.close();
+  if (sessions !== LIVE) throw new Error(`expected ${LIVE} tmux sessions, found ${sessions}`);
+  log(`scale: ready in ${Math.round(performance.now() - prepared)} ms (${round(transcriptBytes / MB, 0)} MB of transcripts)`);
+  return { config, live, transcriptBytes };
+}
+
+export async function benchScale(world, log) {
+  let server;
+  let plain;
+  try {
+    const { config, live, transcriptBytes } = makeScaleFleet(world, log);
 
     // The dashboard, in this process over the same store (before the server runs, so a slow server cannot hide it):
     // one look of its live feed (statuses, costs, last messages, pending; every row rendered), and the costs page's history.
@@ -180,13 +190,10 @@ export async function benchScale(world, log) {
     dashboardStore.close();
     log(`scale: dashboard feed look (first reads every transcript) ${fleetLookMs.map((ms) => Math.round(ms)).join(', ')} ms; costs history cold ${Math.round(spendColdMs)} ms, again ${Math.round(spendWarmMs)} ms`);
 
-    server = startServer(world.env);
-    await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
-    server.notify('notifications/initialized');
-    await server.request('tools/list', {});
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The server as `ringmaster install` registers it (node with SERVE_NODE_FLAGS).
+    server = await startIdle(world.env, SERVE_NODE_FLAGS);
     const idle = memory(server.pid);
-    log(`scale: idle server ${idle.rssMB} MB`);
+    log(`scale: idle server ${idle.rssMB} MB (node ${SERVE_NODE_FLAGS.join(' ')})`);
 
     const cold = await server.call('read_agent_state');
     const reported = cold.result.structuredContent?.agents?.length ?? null;
@@ -211,8 +218,33 @@ export async function benchScale(world, log) {
     const after = memory(server.pid);
     log(`scale: read_agent_state after appends ${incrementalMs.map((ms) => Math.round(ms)).join(', ')} ms; server ${after.rssMB} MB (peak ${after.peakMB} MB)`);
 
-    await server.stop();
+    // The same server under plain node, beside the registered one: warm reads in turn (each one's first read fills its
+    // caches from the store, so this one never parses a transcript from the start), for the flags' cost in time and memory.
+    plain = await startIdle(world.env, []);
+    const plainIdle = memory(plain.pid);
+    await plain.call('read_agent_state');
+    const flagged = { list: [], read: [] };
+    const unflagged = { list: [], read: [] };
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const [target, into] of [[server, flagged], [plain, unflagged]]) {
+        into.list.push((await target.call('list_agents')).ms);
+        into.read.push((await target.call('read_agent_state')).ms);
+      }
+    }
+    for (const agent of live) appendTranscript(agent.path, agent.writer, APPEND_BYTES);
+    await server.call('read_agent_state');
+    await plain.call('read_agent_state');
+    const flaggedAfter = memory(server.pid);
+    const plainAfter = memory(plain.pid);
+    log(
+      `scale: warm reads in turn, node ${SERVE_NODE_FLAGS.join(' ')} / plain node: list_agents ${Math.round(summarize(flagged.list).median)} / ${Math.round(summarize(unflagged.list).median)} ms, ` +
+        `read_agent_state ${Math.round(summarize(flagged.read).median)} / ${Math.round(summarize(unflagged.read).median)} ms; ` +
+        `idle ${idle.rssMB} / ${plainIdle.rssMB} MB, after ${flaggedAfter.rssMB} / ${plainAfter.rssMB} MB (peak ${flaggedAfter.peakMB} / ${plainAfter.peakMB} MB)`,
+    );
+
+    await Promise.all([server.stop(), plain.stop()]);
     server = undefined;
+    plain = undefined;
 
     // Where the time goes: the three parts of read_agent_state, one after the other, nothing new.
     const parts = new Store(join(config.home, 'state.db'));
@@ -266,11 +298,31 @@ export async function benchScale(world, log) {
       appendedBytesPerLiveAgent: APPEND_BYTES,
       serverMB: after.rssMB,
       serverPeakMB: after.peakMB,
+      serveNodeFlags: SERVE_NODE_FLAGS,
+      plainNode: {
+        idleServerMB: plainIdle.rssMB,
+        serverMB: plainAfter.rssMB,
+        serverPeakMB: plainAfter.peakMB,
+        listAgentsMs: summarize(unflagged.list, 1),
+        readAgentStateMs: summarize(unflagged.read, 1),
+        registered: { serverMB: flaggedAfter.rssMB, listAgentsMs: summarize(flagged.list, 1), readAgentStateMs: summarize(flagged.read, 1) },
+      },
       partsMs: { readAgentState: round(readInProcessMs, 1), tool: round(toolInProcessMs, 1), statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1), gitSummariesCached: round(gitCachedMs, 2) },
       dashboardMs: { feedLookFirst: round(fleetLookMs[0], 1), feedLook: summarize(fleetLookMs.slice(1), 1), costsHistoryCold: round(spendColdMs, 1), costsHistoryAgain: round(spendWarmMs, 1) },
       reps: REPS,
     };
   } finally {
     await server?.stop();
+    await plain?.stop();
   }
+}
+
+/** A server after initialize + tools/list, settled for half a second. */
+export async function startIdle(env, nodeFlags) {
+  const server = startServer(env, nodeFlags);
+  await server.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-scale', version: '1' } });
+  server.notify('notifications/initialized');
+  await server.request('tools/list', {});
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return server;
 }

@@ -141,14 +141,9 @@ export function registerSetupCommands(program: Command, run: Run): void {
 }
 
 async function serve(options: { http?: boolean; port?: number }): Promise<number> {
-  const context = createContext();
   // Only the transport asked for is loaded: the HTTP one (hono) stays out of a stdio server's memory.
-  if (!options.http) {
-    const { serveStdio } = await import('../server/stdio.js');
-    await serveStdio(context);
-    context.store.close();
-    return EXIT.ok;
-  }
+  if (!options.http) return (await import('../server/stdio.js')).runStdioServer();
+  const context = createContext();
   const { serveHttp } = await import('../server/http.js');
   const port = options.port ?? context.config.http.port;
   const handle = await serveHttp(context, { port, token: process.env.RINGMASTER_TOKEN });

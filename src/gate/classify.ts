@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { forEachChild, parse, type Command, type SyntaxNode, type Word, type WordPart } from 'unbash';
-import type { Category, Policy } from './policy.js';
+import { isProtectedBranch, type Category, type Policy } from './policy.js';
 
 /**
  * Decides whether a child's tool call needs a human's yes. Bash is read with
@@ -904,16 +904,6 @@ function isRingmasterState(path: string, context: ClassifyContext): boolean {
 function isUnder(path: string, root: string): boolean {
   const rel = relative(resolve(root), path);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
-/** Whether a branch is protected by the policy's patterns (`*` within a segment, `**` across). */
-export function isProtectedBranch(patterns: string[], branch: string): boolean {
-  return patterns.some((pattern) => globToRegex(pattern).test(branch));
-}
-
-function globToRegex(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*');
-  return new RegExp(`^${escaped}$`);
 }
 
 function currentBranch(cwd: string): string | undefined {

@@ -9,6 +9,16 @@ export const MAX_WAIT_SECONDS = 3600;
 export const CATEGORIES = ['aws', 'slack', 'protected_push', 'terraform', 'database'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+/** Whether a branch is protected by the policy's patterns (`*` within a segment, `**` across). */
+export function isProtectedBranch(patterns: string[], branch: string): boolean {
+  return patterns.some((pattern) => globToRegex(pattern).test(branch));
+}
+
+function globToRegex(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
 /**
  * A host pattern for the egress gate: `example.com` (that name), `*.example.com`
  * (any name under it, not the name itself), either with `:port`, or `*:5432`

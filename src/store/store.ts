@@ -98,8 +98,11 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const OPPORTUNISTIC_WAIT_MS = 0;
 /** How many busy timeouts a spawn's rollback waits to remove its row: a row left in 'spawning' needs a human. */
 const ROLLBACK_PATIENCE = 3;
-/** Prepared statements kept per connection (see withClearErrors). */
-const MAX_CACHED_STATEMENTS = 400;
+
+/** Statement methods that change how it returns rows. */
+const STATEMENT_MODES = new Set<string | symbol>(['pluck', 'raw', 'expand', 'safeIntegers']);
+/** Distinct SQL texts kept compiled per connection (ringmaster has about 110; a few are built from parts). */
+const STATEMENT_CACHE_SIZE = 256;
 
 /**
  * The connection as every caller sees it: a SQLite failure a user can fix
@@ -124,20 +127,30 @@ function withClearErrors(db: Database.Database, explain: (error: unknown) => unk
       get(target, property) {
         const value = Reflect.get(target, property, target) as unknown;
         if (typeof value !== 'function') return value;
+        if (STATEMENT_MODES.has(property)) {
+          // A mode sticks to the statement: it goes on a statement of the caller's own, never on the shared one.
+          return (...args: unknown[]) => {
+            const own = guard(db.prepare, db)(target.source);
+            (Reflect.get(own, property) as AnyFunction).apply(own, args);
+            return statement(own);
+          };
+        }
         return ['run', 'get', 'all', 'iterate'].includes(property as string) ? guard(value as AnyFunction, target) : (value as AnyFunction).bind(target);
       },
     });
-  // Prepared once per SQL text and reused: preparing is most of a small query's cost, and a status read of
-  // 100 agents runs thousands of them. Bounded, since a few statements are built per call (IN lists).
+  // One compiled statement per SQL text. better-sqlite3 frees a statement's native memory (about 8 kB, unseen by V8)
+  // only when the garbage collector gets to it, so a statement prepared per call piled up thousands of them between
+  // collections on a fleet's reads; a reused one also skips compiling the SQL again.
   const prepared = new Map<string, Database.Statement>();
   const prepare = (source: string): Database.Statement => {
-    let cached = prepared.get(source);
-    if (!cached) {
-      if (prepared.size >= MAX_CACHED_STATEMENTS) prepared.clear();
-      cached = statement(guard(db.prepare, db)(source));
-      prepared.set(source, cached);
-    }
-    return cached;
+    const cached = prepared.get(source);
+    // A statement still stepping through an iterate() cannot run again until it is done: that caller gets its own.
+    if (cached && !cached.busy) return cached;
+    const fresh = statement(guard(db.prepare, db)(source));
+    if (cached) return fresh;
+    if (prepared.size >= STATEMENT_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
+    prepared.set(source, fresh);
+    return fresh;
   };
   return new Proxy(db, {
     get(target, property) {

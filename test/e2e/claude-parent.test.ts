@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAUDE_BIN, CLI, git, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { SERVE_NODE_FLAGS } from '../../src/setup/index.js';
 import { claudeEnv, isMainConversation, lastToolResult, startModelServer, systemText, userTexts, type ModelServer } from '../helpers/model-server.js';
 
 const run = promisify(execFile);
@@ -28,7 +29,8 @@ describe('the real Claude Code as the parent', () => {
     const installed = await run(process.execPath, [CLI, 'install'], { env: world.env as NodeJS.ProcessEnv });
     expect(installed.stdout).toMatch(/Added the user-scope registration:\n .* mcp add --scope user ringmaster -e RINGMASTER_HOME=.* -- .*node.* .*dist\/src\/cli\.js serve/);
     const claudeJson = JSON.parse(readFileSync(join(world.home, '.claude.json'), 'utf8'));
-    expect(claudeJson.mcpServers.ringmaster).toMatchObject({ command: process.execPath, args: [CLI, 'serve'] });
+    // node's own flags (SERVE_NODE_FLAGS) come first: V8 takes the smaller young generation only from its command line.
+    expect(claudeJson.mcpServers.ringmaster).toMatchObject({ command: process.execPath, args: [...SERVE_NODE_FLAGS, CLI, 'serve'] });
     expect(claudeJson.mcpServers.ringmaster.env.RINGMASTER_HOME).toBe(world.env.RINGMASTER_HOME);
 
     const listed = await run(CLAUDE_BIN, ['mcp', 'list'], { env: world.env as NodeJS.ProcessEnv, cwd: world.home, timeout: 60_000 });

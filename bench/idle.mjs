@@ -1,0 +1,99 @@
+/**
+ * Benchmark: the MCP server's memory at rest. Each server runs over stdio as
+ * Claude Code starts it, gets initialize + tools/list from the SDK's Client,
+ * then sits for a second; its VmRSS (and the anonymous part of it, what the
+ * process owns beyond the node binary's shared pages) is read from /proc.
+ *
+ *   ringmaster serve as `ringmaster install` registers it (SERVE_NODE_FLAGS);
+ *   the same with plain `node`;
+ * and, as baselines in the same run, what ringmaster cannot go below:
+ *   a bare node process;
+ *   the MCP SDK's McpServer with one zod tool over stdio (the SDK, zod, its
+ *   JSON Schema converters and ajv, which it loads at import), with the same flags.
+ *
+ * Rounds alternate between the kinds, so load swings hit them alike. The
+ * world (HOME, RINGMASTER_HOME, tmux socket) is the benchmark's temp world:
+ * the store is empty, so this is the server's floor.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { SERVE_NODE_FLAGS } from '../dist/src/setup/install.js';
+import { ROOT, sleep } from './world.mjs';
+import { summarize } from './stats.mjs';
+
+const ROUNDS = 3;
+const SETTLE_MS = 1_000;
+
+/** A server of the SDK alone: what any MCP server in Node holds before its own code. */
+const SDK_ONLY = `
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+const server = new McpServer({ name: 'sdk-only', version: '1' }, { capabilities: { logging: {} } });
+server.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }), outputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }], structuredContent: { text } }));
+await server.connect(new StdioServerTransport());
+`;
+
+function memory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: field('VmRSS'), anon: field('RssAnon') };
+}
+
+async function measureMcp(world, args) {
+  const env = Object.fromEntries(Object.entries(world.env).filter(([, value]) => value !== undefined));
+  const transport = new StdioClientTransport({ command: process.execPath, args, env, cwd: ROOT, stderr: 'pipe' });
+  const client = new Client({ name: 'bench-idle', version: '1' });
+  const started = performance.now();
+  try {
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    const readyMs = performance.now() - started;
+    await sleep(SETTLE_MS);
+    return { ...memory(transport.pid), readyMs, tools: tools.length };
+  } finally {
+    await client.close();
+  }
+}
+
+async function measureBareNode(world) {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { env: world.env, stdio: 'ignore' });
+  try {
+    await sleep(SETTLE_MS);
+    return memory(child.pid);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+export async function benchIdle(world, log) {
+  const sdkOnlyFile = join(world.root, 'sdk-only.mjs');
+  // Resolved from the checkout: the script's own folder has no node_modules.
+  writeFileSync(sdkOnlyFile, SDK_ONLY.replaceAll("from '@modelcontextprotocol/sdk/", `from '${ROOT}/node_modules/@modelcontextprotocol/sdk/dist/esm/`).replace("from 'zod'", `from '${ROOT}/node_modules/zod/index.js'`));
+  const cli = join(ROOT, 'dist', 'src', 'cli.js');
+  const kinds = {
+    registered: [...SERVE_NODE_FLAGS, cli, 'serve'],
+    plainNode: [cli, 'serve'],
+    sdkOnlyRegisteredFlags: [...SERVE_NODE_FLAGS, sdkOnlyFile],
+    sdkOnlyPlainNode: [sdkOnlyFile],
+  };
+  const samples = Object.fromEntries([...Object.keys(kinds), 'bareNode'].map((kind) => [kind, { rss: [], anon: [], readyMs: [] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [kind, args] of Object.entries(kinds)) {
+      const measured = await measureMcp(world, args);
+      for (const key of ['rss', 'anon', 'readyMs']) samples[kind][key].push(measured[key]);
+    }
+    const bare = await measureBareNode(world);
+    samples.bareNode.rss.push(bare.rss);
+    samples.bareNode.anon.push(bare.anon);
+  }
+  const result = { flags: SERVE_NODE_FLAGS, rounds: ROUNDS };
+  for (const [kind, values] of Object.entries(samples)) {
+    result[kind] = { rssMB: summarize(values.rss, 1), anonMB: summarize(values.anon, 1), ...(values.readyMs.length ? { readyMs: summarize(values.readyMs, 0) } : {}) };
+    log(`idle: ${kind} VmRSS ${values.rss.map((mb) => mb.toFixed(1)).join(', ')} MB (anonymous ${values.anon.map((mb) => mb.toFixed(1)).join(', ')} MB)`);
+  }
+  return result;
+}
