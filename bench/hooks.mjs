@@ -20,6 +20,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childSettings } from '../dist/src/fleet/spawn.js';
+import { ensureGateHelper } from '../dist/src/gate/gate-helper.js';
 import { CLAUDE_BIN } from './world.mjs';
 import { claudeEnv, isMainConversation, startModelServer, toolResultCount } from './model-server.mjs';
 import { ratio, round, summarize } from './stats.mjs';
@@ -42,7 +43,9 @@ export async function benchHooks(world, log) {
     mkdirSync(spool, { recursive: true });
     const worktreeRoot = join(dir, 'worktrees');
     mkdirSync(worktreeRoot, { recursive: true });
-    const full = childSettings(spool, worktreeRoot);
+    // As spawn configures it: the gate hook runs the compiled fast path when this machine can build it.
+    const gateHelper = ensureGateHelper(join(dir, 'ringmaster'));
+    const full = childSettings(spool, worktreeRoot, {}, gateHelper);
     // The gate records the PreToolUse payload itself (its spool argument); the recorder runs for every other event.
     const [gateHook] = full.hooks.PreToolUse[0].hooks;
     const [recorderHook] = full.hooks.PostToolUse[0].hooks;
@@ -119,7 +122,8 @@ export async function benchHooks(world, log) {
       wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base) },
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
       recorderCommand: recorderHook.command.replace(spool, '<spool>'),
-      gateCommand: gateHook.command.replace(spool, '<spool>'),
+      gateCommand: gateHook.command.replaceAll(spool, '<spool>'),
+      gateHelper: gateHelper ? 'compiled' : 'none (gate.sh)',
     };
   } finally {
     await model.close();

@@ -535,12 +535,14 @@ export const RECORDED_HOOK_EVENTS = [
  * the longest wait any policy may set, because Claude lets a timed-out hook's
  * call through; and "disableAllHooks": false keeps a repository's own
  * settings from switching these hooks off (FACTS.md). With `gateHelper` (the
- * compiled fast path, gate/gate-helper.ts) the gate hook runs it, and gate.sh
+ * compiled hooks, gate/gate-helper.ts) every hook runs it (the gate's fast
+ * path, or `--record` for the other events), and gate.sh / record-event.sh
  * when that file is gone.
  */
 export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}, gateHelper?: string): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
-  const record = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
+  const recordSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
+  const record = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} --record ${shellQuote(spool)}; fi; exec ${recordSh}` : recordSh;
   const gateArgs = `${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
   const gateSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${gateArgs}`;
   const gate = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} ${gateArgs}; fi; exec ${gateSh}` : gateSh;

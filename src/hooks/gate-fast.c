@@ -758,7 +758,73 @@ static char *read_all(int fd, size_t *len) {
   return buf;
 }
 
+/* the spool file of one event: microsecond time and pid, so that files sort in event order */
+static int spool_write(const char *spool, const char *data, size_t len) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  char *file;
+  if (asprintf(&file, "%s/%lld%06ld-%d.json", spool, (long long)now.tv_sec, now.tv_nsec / 1000, (int)getpid()) < 0) return 0;
+  int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  free(file);
+  if (fd < 0) return 0;
+  size_t off = 0;
+  while (off < len) {
+    ssize_t r = write(fd, data + off, len - off);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    off += (size_t)r;
+  }
+  return close(fd) == 0 && off == len;
+}
+
+/*
+ * `gate-fast --record <spool>`: record-event.sh for every event but PreToolUse,
+ * ported the same way. Spool the payload; after a tool call, tell the agent in
+ * words why the egress gate refused a connection. Recording status is not a
+ * security gate: it always exits 0.
+ */
+static int record(const char *spool) {
+  signal(SIGSEGV, SIG_DFL);
+  size_t len;
+  char *data = read_all(0, &len);
+  if (!data) return 0;
+  if (!spool_write(spool, data, len)) return 0;
+  if (!strstr(data, "\"hook_event_name\":\"PostToolUse\"")) return 0;
+  char *notices;
+  const char *slash = strrchr(spool, '/');
+  if (asprintf(&notices, "%.*s/egress-notices", slash ? (int)(slash - spool) : (int)strlen(spool), spool) < 0) return 0;
+  struct stat st;
+  if (stat(notices, &st) != 0 || st.st_size == 0) return 0;
+  int fd = open(notices, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t n;
+  char *text = read_all(fd, &n);
+  close(fd);
+  if (!text) return 0;
+  int empty_fd = open(notices, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (empty_fd >= 0) close(empty_fd);
+  while (n > 0 && text[n - 1] == '\n') text[--n] = 0; /* as $(<file) reads it */
+  str out = {0};
+  s_add(&out, "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\",\"additionalContext\":\"");
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == 0) continue;
+    if (c == '\\') s_add(&out, "\\\\");
+    else if (c == '"') s_add(&out, "\\\"");
+    else if (c == '\n') s_add(&out, "\\n");
+    else if (c < 0x20 || c == 0x7f) s_add(&out, " ");
+    else s_addc(&out, (char)c);
+  }
+  s_add(&out, "\"}}\n");
+  fwrite(out.p, 1, out.n, stdout);
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && eq(argv[1], "--record")) return record(argv[2]);
   signal(SIGSEGV, on_crash);
   signal(SIGBUS, on_crash);
   signal(SIGABRT, on_crash);
@@ -772,24 +838,7 @@ int main(int argc, char **argv) {
   payload = read_all(0, &plen);
   if (!payload) deny("ringmaster gate could not read the hook input; denied (fail-closed).");
   /* record the payload for ringmaster's status; recording never blocks the call */
-  if (argc > 4 && argv[4][0]) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    char *file;
-    if (asprintf(&file, "%s/%lld%06ld-%d.json", argv[4], (long long)now.tv_sec, now.tv_nsec / 1000, (int)getpid()) >= 0) {
-      int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-      if (fd >= 0) {
-        size_t off = 0;
-        while (off < plen) {
-          ssize_t r = write(fd, payload + off, plen - off);
-          if (r < 0) { if (errno == EINTR) continue; break; }
-          off += (size_t)r;
-        }
-        close(fd);
-      }
-      free(file);
-    }
-  }
+  if (argc > 4 && argv[4][0]) spool_write(argv[4], payload, plen);
   /* a NUL byte: gate.sh's read would see a different payload; let gate.js decide */
   if (strlen(payload) != plen) full_check();
 
