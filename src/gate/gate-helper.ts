@@ -2,9 +2,11 @@
  * The gate's compiled fast path (src/hooks/gate-fast.c): built from source on
  * this machine the first time it is needed, then reused.
  *
- * A bash start alone costs about as much as a hook may cost, so the PreToolUse
- * hook runs this small C program when it exists and gate.sh when it does not.
- * It is compiled with the machine's C compiler (`$CC`, cc, gcc or clang) into
+ * A bash start alone costs about as much as a hook may cost, so every hook runs
+ * this small C program when it exists (the gate's fast path; `--record` for
+ * the other events) and gate.sh / record-event.sh when it does not.
+ * It is compiled with the machine's C compiler (`$CC`, cc, gcc or clang;
+ * statically linked when the C library allows) into
  * `<package>/dist/bin/` or, when the package folder is read-only,
  * `<RINGMASTER_HOME>/bin/`, named by a hash of its source so that a changed
  * source is never served by an old binary. A build is checked before it is
@@ -14,7 +16,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 
@@ -45,7 +47,7 @@ function findCompiler(env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
-/** The helper must decide the two plainest cases as gate.sh does before it is trusted. */
+/** The helper must decide the two plainest cases as gate.sh does, and record an event, before it is trusted. */
 function selfTest(binary: string, dir: string): boolean {
   const home = join(dir, 'self-test-home');
   const payload = (command: string) =>
@@ -59,7 +61,16 @@ function selfTest(binary: string, dir: string): boolean {
     });
   const ordinary = run('ls -la && git status');
   const gated = run('aws s3 ls');
-  return ordinary.status === 0 && ordinary.stdout === '' && gated.status === 0 && /"permissionDecision":"deny"/.test(gated.stdout) && /fail-closed/.test(gated.stdout);
+  const spool = join(dir, `self-test-spool-${process.pid}`);
+  try {
+    mkdirSync(spool, { recursive: true });
+    const recorded = spawnSync(binary, ['--record', spool], { input: '{"hook_event_name":"Stop"}', encoding: 'utf8', timeout: 10_000 });
+    const files = readdirSync(spool);
+    const recordOk = recorded.status === 0 && recorded.stdout === '' && files.length === 1 && readFileSync(join(spool, files[0]!), 'utf8') === '{"hook_event_name":"Stop"}';
+    return recordOk && ordinary.status === 0 && ordinary.stdout === '' && gated.status === 0 && /"permissionDecision":"deny"/.test(gated.stdout) && /fail-closed/.test(gated.stdout);
+  } finally {
+    rmSync(spool, { recursive: true, force: true });
+  }
 }
 
 function buildInto(dir: string, source: string, name: string, compiler: string): string | undefined {
@@ -68,7 +79,12 @@ function buildInto(dir: string, source: string, name: string, compiler: string):
   const temp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
   try {
     mkdirSync(dir, { recursive: true });
-    execFileSync(compiler, ['-O2', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
+    // Static when the C library allows it: no dynamic loader, a little less to start on every hook.
+    try {
+      execFileSync(compiler, ['-O2', '-static', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
+    } catch {
+      execFileSync(compiler, ['-O2', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
+    }
     if (!selfTest(temp, dir)) return undefined;
     renameSync(temp, target);
     return target;
