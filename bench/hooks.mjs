@@ -15,9 +15,12 @@
  *   all       childSettings unchanged: the recorder on every other event and
  *             the recording gate on PreToolUse, as a real child gets it
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
- * rotating order. Medians of the wall time of the whole `claude -p` process.
+ * rotating order. Medians of the wall time of the whole `claude -p` process,
+ * and, where /usr/bin/time exists, of its CPU time with every process it
+ * waited for (Claude, the hooks, the Bash commands): on a shared machine the
+ * wall time swings with the load, the CPU time much less.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childSettings } from '../dist/src/fleet/spawn.js';
 import { ensureGateHelper } from '../dist/src/gate/gate-helper.js';
@@ -26,6 +29,7 @@ import { claudeEnv, isMainConversation, startModelServer, toolResultCount } from
 import { ratio, round, summarize } from './stats.mjs';
 
 const TOOL_CALLS = 20;
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const RUNS = 5;
 
 export async function benchHooks(world, log) {
@@ -69,11 +73,13 @@ export async function benchHooks(world, log) {
       rmSync(spool, { recursive: true, force: true });
       mkdirSync(spool, { recursive: true });
       const before = model.requests.length;
-      const result = await world.run(
-        CLAUDE_BIN,
-        ['-p', '--output-format', 'json', '--permission-mode', 'acceptEdits', '--settings', files[name], '--allowedTools', 'Bash', '--', 'go'],
-        { cwd: repo, env, timeoutMs: 120_000 },
-      );
+      const claudeArgs = ['-p', '--output-format', 'json', '--permission-mode', 'acceptEdits', '--settings', files[name], '--allowedTools', 'Bash', '--', 'go'];
+      const cpuFile = join(dir, 'cpu.txt');
+      rmSync(cpuFile, { force: true });
+      const result = TIME
+        ? await world.run(TIME, ['-f', '%U %S', '-o', cpuFile, CLAUDE_BIN, ...claudeArgs], { cwd: repo, env, timeoutMs: 120_000 })
+        : await world.run(CLAUDE_BIN, claudeArgs, { cwd: repo, env, timeoutMs: 120_000 });
+      const cpuMs = TIME && existsSync(cpuFile) ? readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').reduce((sum, seconds) => sum + Number(seconds) * 1000, 0) : NaN;
       const mainRequests = model.requests.slice(before).filter((request) => request.main).length;
       let output;
       try {
@@ -90,25 +96,28 @@ export async function benchHooks(world, log) {
       if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
       if (name === 'all' && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
-      return { ms: result.ms, spooled };
+      return { ms: result.ms, cpuMs, spooled };
     };
 
     log('hooks: warm-up run');
     await runOnce('none');
     const names = Object.keys(settings);
     const times = Object.fromEntries(names.map((name) => [name, []]));
+    const cpu = Object.fromEntries(names.map((name) => [name, []]));
     const spooled = {};
     for (let round_ = 0; round_ < RUNS; round_++) {
       const order = names.map((_, index) => names[(index + round_) % names.length]);
       for (const name of order) {
         const run = await runOnce(name);
         times[name].push(run.ms);
+        cpu[name].push(run.cpuMs);
         spooled[name] = run.spooled;
       }
       log(`hooks: round ${round_ + 1}: ${names.map((name) => `${name} ${Math.round(times[name][round_])} ms`).join(', ')}`);
     }
 
     const stats = Object.fromEntries(names.map((name) => [name, summarize(times[name], 1)]));
+    const cpuStats = Object.fromEntries(names.map((name) => [name, summarize(cpu[name], 1)]));
     const base = stats.none.median;
     const perCall = (name) => round((stats[name].median - base) / TOOL_CALLS, 2);
     return {
@@ -120,8 +129,10 @@ export async function benchHooks(world, log) {
       // The `true` setting runs two hooks per call, the gate one: compare per hook.
       gateOverTruePerHook: ratio(perCall('gate'), perCall('true') / 2),
       wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base) },
+      cpuMs: TIME ? cpuStats : null,
+      cpuRatioAgainstNone: TIME ? Object.fromEntries(['true', 'recorder', 'gate', 'all'].map((name) => [name, ratio(cpuStats[name].median, cpuStats.none.median)])) : null,
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
-      recorderCommand: recorderHook.command.replace(spool, '<spool>'),
+      recorderCommand: recorderHook.command.replaceAll(spool, '<spool>'),
       gateCommand: gateHook.command.replaceAll(spool, '<spool>'),
       gateHelper: gateHelper ? 'compiled' : 'none (gate.sh)',
     };

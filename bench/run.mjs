@@ -167,7 +167,7 @@ else if (hooks) {
       fmt(hooks.wallMs[key].median, ' ms', 0),
       `no hooks ${fmt(base, ' ms', 0)}`,
       fmt(hooks.wallRatioAgainstNone[key], 'x', 2),
-      `+${fmt(hooks.overheadPerToolCallMs[key], ' ms', 2)} per tool call`,
+      `+${fmt(hooks.overheadPerToolCallMs[key], ' ms', 2)} per tool call${hooks.cpuRatioAgainstNone ? `; CPU ${fmt(hooks.cpuRatioAgainstNone[key], 'x', 2)} of no hooks' ${fmt(hooks.cpuMs.none.median, ' ms', 0)}` : ''}`,
     ]);
   }
   rows.push(['hooks: recorder / true, per tool call', fmt(hooks.recorderOverTrue, 'x', 2), '', '', '(c)/(b) of the per-call overheads']);
