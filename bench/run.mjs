@@ -160,8 +160,8 @@ if (hooks?.error) failedRow('hooks');
 else if (hooks) {
   const base = hooks.wallMs.none.median;
   rows.push([`hooks: claude -p, ${hooks.toolCallsPerRun} Bash calls, no hooks`, fmt(base, ' ms', 0), '', '', 'baseline']);
-  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate' };
-  for (const key of ['true', 'recorder', 'gate', 'all']) {
+  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate', allBash: 'the same in bash (no compiler)' };
+  for (const key of ['true', 'recorder', 'gate', 'all', 'allBash'].filter((key) => hooks.wallMs[key])) {
     rows.push([
       `hooks: ${labels[key]}`,
       fmt(hooks.wallMs[key].median, ' ms', 0),
