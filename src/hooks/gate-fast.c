@@ -1,12 +1,14 @@
 /*
- * gate-fast: the PreToolUse gate's fast path as one small compiled process.
- * Usage: gate-fast <node> <gate.js> <worktree root> [<spool>]
+ * gate-fast: ringmaster's Claude hooks as one small compiled process.
+ * Usage: gate-fast <node> <gate.js> <worktree root> [<spool>]   (PreToolUse)
+ *        gate-fast --record <spool>                             (every other event)
  *
- * It is gate.sh ported step for step (same checks, same order, same spool
- * file), because a bash start alone costs about as much as the whole hook
- * budget: exec'd by Claude's `sh -c`, this decides an ordinary call in about
- * the time of a `true` hook. ringmaster compiles it from this file on first
- * use (src/fleet/gate-helper.ts); without a C compiler the hook runs gate.sh.
+ * The first is gate.sh ported step for step (same checks, same order, same
+ * spool file), the second record-event.sh, because a bash start alone costs
+ * about as much as the whole hook budget: exec'd by Claude's `sh -c`, this
+ * decides an ordinary call in little more than the time of a `true` hook.
+ * ringmaster compiles it from this file (src/gate/gate-helper.ts); without a
+ * C compiler the hooks run the bash scripts. Change them together.
  *
  * Fail closed. It allows a call (exits 0 silently) only after every check of
  * gate.sh passed; anything it does not fully understand goes to the full
