@@ -5,13 +5,15 @@
  * stdin, in one run: `node bench/gate-fast-path.mjs [rounds] [old-gate.sh]`
  * after `npm run build`.
  *
- * Each call runs the hook command exactly as spawn configures it
- * (`sh -c '/bin/bash gate.sh <node> gate.js <worktrees> <spool>'`: it records
- * the payload too, the Claude payload
- * on stdin, the real Node slow path); `true` runs as `sh -c true`. Rounds
- * interleave the variants so machine noise hits them alike. An optional older
- * gate.sh (e.g. `git show <rev>:src/hooks/gate.sh > /tmp/old-gate.sh`) is
- * measured the same way, with today's gate.js behind it.
+ * Each call runs the hook command exactly as spawn configures it (childSettings:
+ * `sh -c 'if [ -x gate-fast ]; then exec gate-fast <node> gate.js <worktrees>
+ * <spool>; fi; exec /bin/bash gate.sh …'`: it records the payload too, the
+ * Claude payload on stdin, the real Node slow path); `gate` is that command
+ * with the compiled helper (built here if missing), `bash` the same without a
+ * helper (gate.sh, as on a machine with no C compiler); `true` runs as
+ * `sh -c true`. Rounds interleave the variants so machine noise hits them
+ * alike. An optional older gate.sh (e.g. `git show <rev>:src/hooks/gate.sh >
+ * /tmp/old-gate.sh`) is measured like `bash`, with today's gate.js behind it.
  * Reports medians per call (ms), the share decided without Node, and the
  * ratio to `true`. Nothing is asserted.
  */
@@ -20,6 +22,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shellQuote } from '../dist/src/adapters/tmux.js';
+import { childSettings } from '../dist/src/fleet/spawn.js';
+import { ensureGateHelper } from '../dist/src/gate/gate-helper.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] ?? 3);
@@ -31,14 +36,17 @@ const worktree = join(worktreeRoot, 'app', 'fix-login');
 mkdirSync(worktree, { recursive: true });
 const calls = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'ordinary-calls.json'), 'utf8').replaceAll('${WORKTREE}', worktree));
 const env = { PATH: process.env.PATH, HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_bench', RINGMASTER_AGENT_NAME: 'bench' };
-const q = (value) => `'${value.replace(/'/g, `'\\''`)}'`;
 // As spawn configures it: the gate also records the payload into the agent's spool folder.
 const spool = join(dir, 'spool');
 mkdirSync(spool, { recursive: true });
-const hook = (gateSh) => `/bin/bash ${q(gateSh)} ${q(process.execPath)} ${q(join(ROOT, 'dist', 'src', 'hooks', 'gate.js'))} ${q(worktreeRoot)} ${q(spool)}`;
-const fastOnly = (gateSh) => `/bin/bash ${q(gateSh)} /bin/false /nonexistent ${q(worktreeRoot)}`;
-const variants = { true: 'true', gate: hook(join(ROOT, 'src', 'hooks', 'gate.sh')) };
-if (oldGate) variants.old = hook(oldGate);
+const helper = ensureGateHelper(home);
+if (!helper) throw new Error('the compiled gate helper could not be built here (no C compiler?)');
+const hookCommand = (gateHelper) => childSettings(spool, worktreeRoot, {}, gateHelper).hooks.PreToolUse[0].hooks[0].command;
+const gateShPath = join(ROOT, 'src', 'hooks', 'gate.sh');
+const variants = { true: 'true', gate: hookCommand(helper), bash: hookCommand(undefined) };
+if (oldGate) variants.old = variants.bash.replaceAll(shellQuote(gateShPath), shellQuote(oldGate));
+// Node replaced by `false`: a call that reaches the full check prints a deny.
+const fastOnly = (command) => command.replaceAll(shellQuote(process.execPath), '/bin/false');
 
 function run(command, stdin) {
   return new Promise((resolve, reject) => {
@@ -61,11 +69,11 @@ const round2 = (value) => Math.round(value * 100) / 100;
 
 try {
   const payloads = calls.map((call) => JSON.stringify({ session_id: 'sess', transcript_path: join(dir, 't.jsonl'), cwd: worktree, prompt_id: 'p', permission_mode: 'acceptEdits', effort: 'medium', hook_event_name: 'PreToolUse', tool_name: call.tool_name, tool_input: call.tool_input, tool_use_id: 'toolu_1' }));
-  // Which path decides each call, for both gates (Node replaced by `false`: a full check denies).
+  // Which path decides each call, for each gate.
   const fastPath = {};
-  for (const [name, gateSh] of [['gate', join(ROOT, 'src', 'hooks', 'gate.sh')], ...(oldGate ? [['old', oldGate]] : [])]) {
+  for (const name of Object.keys(variants).filter((name) => name !== 'true')) {
     fastPath[name] = [];
-    for (const payload of payloads) fastPath[name].push((await run(fastOnly(gateSh), payload)).stdout === '');
+    for (const payload of payloads) fastPath[name].push((await run(fastOnly(variants[name]), payload)).stdout === '');
   }
   const times = Object.fromEntries(Object.keys(variants).map((name) => [name, calls.map(() => [])]));
   for (let round = 0; round < rounds; round++) {

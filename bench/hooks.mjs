@@ -13,18 +13,25 @@
  *             it (it also records the payload); `true` is an ordinary call, so
  *             this is the gate's fast path
  *   all       childSettings unchanged: the recorder on every other event and
- *             the recording gate on PreToolUse, as a real child gets it
+ *             the recording gate on PreToolUse, as a real child gets it (the
+ *             compiled helper when this machine can build it)
+ *   allBash   the same with the bash scripts (no C compiler)
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
- * rotating order. Medians of the wall time of the whole `claude -p` process.
+ * rotating order. Medians of the wall time of the whole `claude -p` process,
+ * and, where /usr/bin/time exists, of its CPU time with every process it
+ * waited for (Claude, the hooks, the Bash commands): on a shared machine the
+ * wall time swings with the load, the CPU time much less.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childSettings } from '../dist/src/fleet/spawn.js';
+import { ensureGateHelper } from '../dist/src/gate/gate-helper.js';
 import { CLAUDE_BIN } from './world.mjs';
 import { claudeEnv, isMainConversation, startModelServer, toolResultCount } from './model-server.mjs';
 import { ratio, round, summarize } from './stats.mjs';
 
 const TOOL_CALLS = 20;
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const RUNS = 5;
 
 export async function benchHooks(world, log) {
@@ -42,7 +49,9 @@ export async function benchHooks(world, log) {
     mkdirSync(spool, { recursive: true });
     const worktreeRoot = join(dir, 'worktrees');
     mkdirSync(worktreeRoot, { recursive: true });
-    const full = childSettings(spool, worktreeRoot);
+    // As spawn configures it: the gate hook runs the compiled fast path when this machine can build it.
+    const gateHelper = ensureGateHelper(join(dir, 'ringmaster'));
+    const full = childSettings(spool, worktreeRoot, {}, gateHelper);
     // The gate records the PreToolUse payload itself (its spool argument); the recorder runs for every other event.
     const [gateHook] = full.hooks.PreToolUse[0].hooks;
     const [recorderHook] = full.hooks.PostToolUse[0].hooks;
@@ -53,6 +62,8 @@ export async function benchHooks(world, log) {
       recorder: { hooks: { PreToolUse: [{ hooks: [recorderHook] }], PostToolUse: full.hooks.PostToolUse } },
       gate: { hooks: { PreToolUse: [{ hooks: [gateHook] }] } },
       all: full,
+      // The same without the compiled helper: the bash scripts, as on a machine with no C compiler (and as before issue 13's helper).
+      allBash: childSettings(spool, worktreeRoot),
     };
     const files = {};
     for (const [name, value] of Object.entries(settings)) {
@@ -66,11 +77,13 @@ export async function benchHooks(world, log) {
       rmSync(spool, { recursive: true, force: true });
       mkdirSync(spool, { recursive: true });
       const before = model.requests.length;
-      const result = await world.run(
-        CLAUDE_BIN,
-        ['-p', '--output-format', 'json', '--permission-mode', 'acceptEdits', '--settings', files[name], '--allowedTools', 'Bash', '--', 'go'],
-        { cwd: repo, env, timeoutMs: 120_000 },
-      );
+      const claudeArgs = ['-p', '--output-format', 'json', '--permission-mode', 'acceptEdits', '--settings', files[name], '--allowedTools', 'Bash', '--', 'go'];
+      const cpuFile = join(dir, 'cpu.txt');
+      rmSync(cpuFile, { force: true });
+      const result = TIME
+        ? await world.run(TIME, ['-f', '%U %S', '-o', cpuFile, CLAUDE_BIN, ...claudeArgs], { cwd: repo, env, timeoutMs: 120_000 })
+        : await world.run(CLAUDE_BIN, claudeArgs, { cwd: repo, env, timeoutMs: 120_000 });
+      const cpuMs = TIME && existsSync(cpuFile) ? readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').reduce((sum, seconds) => sum + Number(seconds) * 1000, 0) : NaN;
       const mainRequests = model.requests.slice(before).filter((request) => request.main).length;
       let output;
       try {
@@ -85,41 +98,47 @@ export async function benchHooks(world, log) {
       const spooled = readdirSync(spool).filter((file) => file.endsWith('.json')).length;
       if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
       if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
-      if (name === 'all' && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
+      if ((name === 'all' || name === 'allBash') && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
-      return { ms: result.ms, spooled };
+      return { ms: result.ms, cpuMs, spooled };
     };
 
     log('hooks: warm-up run');
     await runOnce('none');
     const names = Object.keys(settings);
     const times = Object.fromEntries(names.map((name) => [name, []]));
+    const cpu = Object.fromEntries(names.map((name) => [name, []]));
     const spooled = {};
     for (let round_ = 0; round_ < RUNS; round_++) {
       const order = names.map((_, index) => names[(index + round_) % names.length]);
       for (const name of order) {
         const run = await runOnce(name);
         times[name].push(run.ms);
+        cpu[name].push(run.cpuMs);
         spooled[name] = run.spooled;
       }
       log(`hooks: round ${round_ + 1}: ${names.map((name) => `${name} ${Math.round(times[name][round_])} ms`).join(', ')}`);
     }
 
     const stats = Object.fromEntries(names.map((name) => [name, summarize(times[name], 1)]));
+    const cpuStats = Object.fromEntries(names.map((name) => [name, summarize(cpu[name], 1)]));
     const base = stats.none.median;
     const perCall = (name) => round((stats[name].median - base) / TOOL_CALLS, 2);
     return {
       toolCallsPerRun: TOOL_CALLS,
       runs: RUNS,
       wallMs: stats,
-      overheadPerToolCallMs: { true: perCall('true'), recorder: perCall('recorder'), gate: perCall('gate'), all: perCall('all') },
+      overheadPerToolCallMs: { true: perCall('true'), recorder: perCall('recorder'), gate: perCall('gate'), all: perCall('all'), allBash: perCall('allBash') },
       recorderOverTrue: ratio(perCall('recorder'), perCall('true')),
       // The `true` setting runs two hooks per call, the gate one: compare per hook.
       gateOverTruePerHook: ratio(perCall('gate'), perCall('true') / 2),
-      wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base) },
+      wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base), allBash: ratio(stats.allBash.median, base) },
+      cpuMs: TIME ? cpuStats : null,
+      cpuRatioAgainstNone: TIME ? Object.fromEntries(['true', 'recorder', 'gate', 'all', 'allBash'].map((name) => [name, ratio(cpuStats[name].median, cpuStats.none.median)])) : null,
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
-      recorderCommand: recorderHook.command.replace(spool, '<spool>'),
-      gateCommand: gateHook.command.replace(spool, '<spool>'),
+      recorderCommand: recorderHook.command.replaceAll(spool, '<spool>'),
+      gateCommand: gateHook.command.replaceAll(spool, '<spool>'),
+      gateHelper: gateHelper ? 'compiled' : 'none (gate.sh)',
     };
   } finally {
     await model.close();

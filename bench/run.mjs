@@ -95,7 +95,7 @@ try {
       const result = await world.run(process.execPath, [join(ROOT, 'bench', 'gate-fast-path.mjs'), '3'], { timeoutMs: 1_800_000 });
       if (result.code !== 0) throw new Error(`gate-fast-path.mjs failed: ${result.stderr.slice(-500)}`);
       const report = JSON.parse(result.stdout);
-      return { ...report, gate: { ...report.gate, slowCalls: report.gate.slowCalls.slice(0, 20) } };
+      return { ...report, gate: { ...report.gate, slowCalls: report.gate.slowCalls.slice(0, 20) }, bash: { ...report.bash, slowCalls: report.bash.slowCalls.slice(0, 20) } };
     },
     wake: async () => (await import('./wake.mjs')).benchWake,
     egress: async () => (await import('./egress.mjs')).benchEgress,
@@ -170,14 +170,14 @@ if (hooks?.error) failedRow('hooks');
 else if (hooks) {
   const base = hooks.wallMs.none.median;
   rows.push([`hooks: claude -p, ${hooks.toolCallsPerRun} Bash calls, no hooks`, fmt(base, ' ms', 0), '', '', 'baseline']);
-  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate' };
-  for (const key of ['true', 'recorder', 'gate', 'all']) {
+  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate', allBash: 'the same in bash (no compiler)' };
+  for (const key of ['true', 'recorder', 'gate', 'all', 'allBash'].filter((key) => hooks.wallMs[key])) {
     rows.push([
       `hooks: ${labels[key]}`,
       fmt(hooks.wallMs[key].median, ' ms', 0),
       `no hooks ${fmt(base, ' ms', 0)}`,
       fmt(hooks.wallRatioAgainstNone[key], 'x', 2),
-      `+${fmt(hooks.overheadPerToolCallMs[key], ' ms', 2)} per tool call`,
+      `+${fmt(hooks.overheadPerToolCallMs[key], ' ms', 2)} per tool call${hooks.cpuRatioAgainstNone ? `; CPU ${fmt(hooks.cpuRatioAgainstNone[key], 'x', 2)} of no hooks' ${fmt(hooks.cpuMs.none.median, ' ms', 0)}` : ''}`,
     ]);
   }
   rows.push(['hooks: recorder / true, per tool call', fmt(hooks.recorderOverTrue, 'x', 2), '', '', '(c)/(b) of the per-call overheads']);
@@ -187,13 +187,16 @@ else if (hooks) {
 const gate = results.benchmarks.gate;
 if (gate?.error) failedRow('gate');
 else if (gate) {
-  rows.push([
-    `gate: hook process, ${gate.calls} ordinary calls`,
-    fmt(gate.gate.medianMs, ' ms', 2),
-    `\`true\` hook ${fmt(gate.trueHookMs, ' ms', 2)}`,
-    fmt(gate.gate.medianRatioToTrue, 'x', 2),
-    `${Math.round(gate.gate.callsWithin2xOfTrue * 100)}% of calls within 2x; ${Math.round(gate.gate.fastShare * 100)}% decided in bash (fast ${fmt(gate.gate.fastMedianMs, ' ms', 2)}, Node ${fmt(gate.gate.slowMedianMs, ' ms', 0)})`,
-  ]);
+  for (const [key, label] of [['gate', 'compiled fast path'], ['bash', 'gate.sh, no compiler']]) {
+    if (!gate[key]) continue;
+    rows.push([
+      `gate (${label}): ${gate.calls} ordinary calls`,
+      fmt(gate[key].medianMs, ' ms', 2),
+      `\`true\` hook ${fmt(gate.trueHookMs, ' ms', 2)}`,
+      fmt(gate[key].medianRatioToTrue, 'x', 2),
+      `${Math.round(gate[key].callsWithin2xOfTrue * 100)}% of calls within 2x; ${Math.round(gate[key].fastShare * 100)}% decided without Node (fast ${fmt(gate[key].fastMedianMs, ' ms', 2)}, Node ${fmt(gate[key].slowMedianMs, ' ms', 0)})`,
+    ]);
+  }
 }
 
 const wake = results.benchmarks.wake;

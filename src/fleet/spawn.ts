@@ -15,6 +15,7 @@ import {
   claudeSandboxSettings,
   closeEgress,
   type EgressPorts,
+  ensureGateHelper,
   loadPolicy,
   MAX_WAIT_SECONDS,
   openEgress,
@@ -340,6 +341,7 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     childEnv,
     sandbox: kind === 'claude' && egress ? claudeSandboxSettings({ ports: egress, ringmasterHome: config.home, home: childEnv.HOME, allowWrite: plan.policy.sandbox.allowWrite }) : {},
     worktreeRoot,
+    gateHelper: kind === 'claude' ? ensureGateHelper(config.home, context.env) : undefined,
   });
   const plain = buildLaunchPlan({
     kind,
@@ -532,12 +534,18 @@ export const RECORDED_HOOK_EVENTS = [
  * adds the sandbox (see gate/sandbox.ts). The gate's hook timeout outlasts
  * the longest wait any policy may set, because Claude lets a timed-out hook's
  * call through; and "disableAllHooks": false keeps a repository's own
- * settings from switching these hooks off (FACTS.md).
+ * settings from switching these hooks off (FACTS.md). With `gateHelper` (the
+ * compiled hooks, gate/gate-helper.ts) every hook runs it (the gate's fast
+ * path, or `--record` for the other events), and gate.sh / record-event.sh
+ * when that file is gone.
  */
-export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}): Record<string, unknown> & { hooks: Record<string, unknown> } {
+export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}, gateHelper?: string): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
-  const record = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
-  const gate = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
+  const recordSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
+  const record = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} --record ${shellQuote(spool)}; fi; exec ${recordSh}` : recordSh;
+  const gateArgs = `${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
+  const gateSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${gateArgs}`;
+  const gate = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} ${gateArgs}; fi; exec ${gateSh}` : gateSh;
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
   // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.
@@ -551,7 +559,7 @@ export const GATE_HOOK_TIMEOUT_SECONDS = MAX_WAIT_SECONDS + 60;
 /** The per-agent folder under $RINGMASTER_HOME/agents/<id>: nothing is ever written into the repo. */
 function writeAgentFiles(
   dir: string,
-  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string>; sandbox: Record<string, unknown>; worktreeRoot: string },
+  agent: { id: string; name: string; branch: string; baseRef: string; worktreePath: string; task: string; childEnv: Record<string, string>; sandbox: Record<string, unknown>; worktreeRoot: string; gateHelper?: string },
 ): AgentFiles {
   const files: AgentFiles = {
     settingsPath: join(dir, 'settings.json'),
@@ -580,7 +588,7 @@ function writeAgentFiles(
   // Child-only Claude settings, passed with --settings: every hook event is
   // spooled for ringmaster's status (see src/hooks/record-event.sh).
   mkdirSync(spoolDir(dir), { recursive: true, mode: 0o700 });
-  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir), agent.worktreeRoot, agent.sandbox), null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir), agent.worktreeRoot, agent.sandbox, agent.gateHelper), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });
   return files;
 }

@@ -10,3 +10,4 @@ export * from './approval.js';
 export * from './network.js';
 export * from './egress/index.js';
 export * from './sandbox.js';
+export * from './gate-helper.js';

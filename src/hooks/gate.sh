@@ -22,6 +22,10 @@
 # fails, so every failure here prints an explicit deny; the fast path says
 # "allow" only by exiting 0 silently after every check passed.
 #
+# src/hooks/gate-fast.c is this script ported step for step to C (a bash start
+# alone costs about as much as a hook may): change the two together;
+# gate-fast-path.test.ts checks they decide alike.
+#
 # Every variable of this script starts with G_: `${!NAME}` below reads the
 # child's environment, which gate.js sees too, and must not see ours.
 [[ -n "${!G_*}" ]] && G_collide=1

@@ -7,6 +7,8 @@
 # The PreToolUse payload is recorded by gate.sh. ringmaster moves the files into the
 # SQLite store when it next reads state. Recording status is not a security
 # gate: any failure here exits 0 so the agent is never blocked by it.
+# `gate-fast --record` (src/hooks/gate-fast.c) is the same in C, run instead of
+# this script wherever ringmaster could compile it: change the two together.
 LC_ALL=C
 spool="$1"
 file="$spool/${EPOCHREALTIME/./}-$$.json"

@@ -26,6 +26,9 @@ describe.skipIf(process.env.RINGMASTER_TEST_PACK === '0')('the packed tarball, i
     const { stdout: listing } = await exec('tar', ['-tvzf', tarball]);
     for (const hook of ['src/hooks/gate.sh', 'src/hooks/record-event.sh']) expect(listing).toMatch(new RegExp(`^-rwxr-xr-x .* package/${hook}$`, 'm'));
     expect(listing).toMatch(/package\/dist\/src\/hooks\/gate\.js$/m);
+    // The compiled hooks ship as source, never as a binary of the packing machine.
+    expect(listing).toMatch(/package\/src\/hooks\/gate-fast\.c$/m);
+    expect(listing).not.toMatch(/package\/dist\/bin\//);
     expect(listing).toMatch(/package\/prompts\/child-system\.md$/m);
     expect(listing).not.toMatch(/package\/test\//);
 
@@ -38,6 +41,10 @@ describe.skipIf(process.env.RINGMASTER_TEST_PACK === '0')('the packed tarball, i
     await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env: { ...process.env, npm_config_loglevel: 'error' }, maxBuffer: 10_000_000 });
     const installed = join(app, 'node_modules', 'ringmaster');
     for (const hook of ['gate.sh', 'record-event.sh']) expect(statSync(join(installed, 'src', 'hooks', hook)).mode & 0o111).not.toBe(0);
+    // The installed package builds its compiled hooks from the shipped source, into its own dist/bin.
+    const { stdout: helper } = await exec(process.execPath, ['--input-type=module', '-e', `import('${join(installed, 'dist', 'src', 'gate', 'gate-helper.js')}').then((m) => console.log(m.ensureGateHelper()))`]);
+    expect(helper.trim()).toMatch(new RegExp(`^${join(installed, 'dist', 'bin')}/gate-fast-[0-9a-f]{12}$`));
+    expect(statSync(helper.trim()).mode & 0o111).not.toBe(0);
     const bin = join(app, 'node_modules', '.bin', 'ringmaster');
     expect(existsSync(bin)).toBe(true);
 

@@ -1,20 +1,23 @@
 /**
- * gate.sh's fast path against the full classifier, on every command of the
- * gate corpus (gated and ordinary) and on about 200 ordinary agent calls.
+ * The gate's two fast paths against the full classifier, on every command of
+ * the gate corpus (gated and ordinary) and on about 200 ordinary agent calls:
+ * gate.sh in real bash, and the compiled helper (src/hooks/gate-fast.c, built
+ * here by ensureGateHelper exactly as spawn builds it).
  *
- * The fast path is real bash running src/hooks/gate.sh with the hook payload
- * exactly as Claude Code sends it, but with Node replaced by `false`: a call
- * the fast path allows prints nothing; one it sends on to gate.js gets the
- * fail-closed deny. The full path is the classifier gate.js runs, with the
- * same home, worktrees, cwd and environment. The property: the fast path
- * never allows a call the full path gates. Timing is measured by
- * bench/gate-fast-path.mjs, not asserted here.
+ * Each runs with the hook payload exactly as Claude Code sends it, but with
+ * Node replaced by `false`: a call the fast path allows prints nothing; one it
+ * sends on to gate.js gets the fail-closed deny. The full path is the
+ * classifier gate.js runs, with the same home, worktrees, cwd and environment.
+ * The property: a fast path never allows a call the full path gates. The
+ * helper is a port of gate.sh, so the two must also decide alike. Timing is
+ * measured by bench/gate-fast-path.mjs, not asserted here.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyToolCall, type ClassifyContext } from '../../src/gate/classify.js';
+import { ensureGateHelper } from '../../src/gate/gate-helper.js';
 import { defaultPolicy } from '../../src/gate/policy.js';
 import { CORPUS, context as corpusContext } from '../fixtures/classify-corpus.js';
 import { fuzzCommands, fuzzEnv } from '../fixtures/gate-fuzz.js';
@@ -26,10 +29,26 @@ const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Verdict = 'fast' | 'full check';
+type Implementation = 'gate.sh' | 'gate-fast';
 
-/** Runs gate.sh as the hook runs it (`sh -c`, the payload on stdin), with `false` in place of Node. */
-function fastPath(call: ToolCall, cwd: string, env: Record<string, string | undefined>, worktreeRoot: string): Promise<Verdict> {
-  const command = `/bin/bash '${GATE_SH}' /bin/false /nonexistent/gate.js '${worktreeRoot}'`;
+let helper: string | undefined;
+beforeAll(() => {
+  // Built from source on first use, as spawn does; a machine with no C compiler fails here.
+  helper = ensureGateHelper(join(dir, 'build-home'));
+});
+
+/** Runs a fast path as the hook runs it (`sh -c`, the payload on stdin), with `false` in place of Node. */
+// Each verdict is asked once: the agreement test below reuses the runs of the tests before it.
+const verdicts = new Map<string, Promise<Verdict>>();
+function fastPath(call: ToolCall, cwd: string, env: Record<string, string | undefined>, worktreeRoot: string, implementation: Implementation): Promise<Verdict> {
+  const key = JSON.stringify([implementation, call, cwd, env, worktreeRoot]);
+  if (!verdicts.has(key)) verdicts.set(key, runFastPath(call, cwd, env, worktreeRoot, implementation));
+  return verdicts.get(key)!;
+}
+function runFastPath(call: ToolCall, cwd: string, env: Record<string, string | undefined>, worktreeRoot: string, implementation: Implementation): Promise<Verdict> {
+  if (implementation === 'gate-fast' && !helper) throw new Error('the compiled gate helper could not be built (is a C compiler on PATH?)');
+  const program = implementation === 'gate.sh' ? `/bin/bash '${GATE_SH}'` : `'${helper}'`;
+  const command = `${program} /bin/false /nonexistent/gate.js '${worktreeRoot}'`;
   const child = spawn('sh', ['-c', command], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
   const payload = { session_id: 'sess', transcript_path: join(dir, 't.jsonl'), cwd, prompt_id: 'p1', permission_mode: 'acceptEdits', effort: 'medium', hook_event_name: 'PreToolUse', tool_name: call.tool_name, tool_input: call.tool_input, tool_use_id: 'toolu_1' };
   child.stdin.end(JSON.stringify(payload));
@@ -37,7 +56,7 @@ function fastPath(call: ToolCall, cwd: string, env: Record<string, string | unde
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   return new Promise((resolve, reject) =>
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`gate.sh exited ${code} for ${JSON.stringify(call)}`));
+      if (code !== 0) reject(new Error(`${implementation} exited ${code} for ${JSON.stringify(call)}`));
       else if (stdout === '') resolve('fast');
       else if (/fail-closed/.test(stdout)) resolve('full check');
       else reject(new Error(`unexpected gate output ${stdout}`));
@@ -59,11 +78,13 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   return results;
 }
 
-describe('gate.sh fast path against the full classifier', () => {
+describe.each<Implementation>(['gate.sh', 'gate-fast'])('%s fast path against the full classifier', (implementation) => {
+  const run = (call: ToolCall, cwd: string, env: Record<string, string | undefined>, worktreeRoot: string) => fastPath(call, cwd, env, worktreeRoot, implementation);
+
   it('never allows a command of the gate corpus that the classifier gates', async () => {
     const env = { ...corpusContext.env } as Record<string, string>;
     const calls = CORPUS.map(([command]) => ({ tool_name: 'Bash', tool_input: { command, description: 'corpus' } }));
-    const verdicts = await mapLimited(calls, 4, (call) => fastPath(call, corpusContext.cwd, env, corpusContext.worktreeRoot));
+    const verdicts = await mapLimited(calls, 4, (call) => run(call, corpusContext.cwd, env, corpusContext.worktreeRoot));
     const unsound: string[] = [];
     let fast = 0;
     let ordinary = 0;
@@ -87,7 +108,7 @@ describe('gate.sh fast path against the full classifier', () => {
     const env = { HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_1', RINGMASTER_AGENT_NAME: 'fix-login', SHELL: '/bin/bash' };
     const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: home, worktreeRoot, cwd: worktree, env: { ...env, PATH: process.env.PATH } };
     const calls = ordinaryCalls(worktree);
-    const verdicts = await mapLimited(calls, 4, (call) => fastPath(call, worktree, env, worktreeRoot));
+    const verdicts = await mapLimited(calls, 4, (call) => run(call, worktree, env, worktreeRoot));
     const held = calls.filter((call) => classifyToolCall(call.tool_name, call.tool_input, context).length > 0);
     expect(held.map((call) => call.tool_input.command ?? call.tool_name), 'ordinary calls the classifier holds').toEqual([]);
     const slow = calls.filter((_, index) => verdicts[index] === 'full check').map((call) => (call.tool_name === 'Bash' ? String(call.tool_input.command) : call.tool_name));
@@ -103,7 +124,7 @@ describe('gate.sh fast path against the full classifier', () => {
     const env = fuzzEnv(home);
     const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: home, worktreeRoot, cwd, env, currentBranch: () => 'main' };
     const commands = fuzzCommands(200, home);
-    const verdicts = await mapLimited(commands, 4, (command) => fastPath({ tool_name: 'Bash', tool_input: { command } }, cwd, env, worktreeRoot));
+    const verdicts = await mapLimited(commands, 4, (command) => run({ tool_name: 'Bash', tool_input: { command } }, cwd, env, worktreeRoot));
     const unsound = commands.filter((command, index) => verdicts[index] === 'fast' && classifyToolCall('Bash', { command }, context).length > 0);
     console.log(`random commands: ${commands.length}, ${verdicts.filter((verdict) => verdict === 'fast').length} fast`);
     expect(unsound).toEqual([]);
@@ -151,19 +172,56 @@ describe('gate.sh fast path against the full classifier', () => {
     // Ordinary spellings that only look tricky may stay fast, but never when the classifier gates them.
     const fine = ['echo "a;" aws s3 ls', 'ls \\\naws', 'cat $STATE/policy.json', "cat > x.ts <<'EOF'\nconst a = `${b}`; $(c)\nEOF"];
     for (const command of fine) {
-      expect(await fastPath({ tool_name: 'Bash', tool_input: { command } }, worktree, env, worktreeRoot), command).toBe('fast');
+      expect(await run({ tool_name: 'Bash', tool_input: { command } }, worktree, env, worktreeRoot), command).toBe('fast');
       expect(classifyToolCall('Bash', { command }, context), command).toEqual([]);
     }
-    const verdicts = await mapLimited(tricky, 4, (command) => fastPath({ tool_name: 'Bash', tool_input: { command } }, worktree, env, worktreeRoot));
+    const verdicts = await mapLimited(tricky, 4, (command) => run({ tool_name: 'Bash', tool_input: { command } }, worktree, env, worktreeRoot));
     const allowed = tricky.filter((command, index) => verdicts[index] === 'fast');
     for (const command of allowed) expect(classifyToolCall('Bash', { command }, context), command).toEqual([]);
     expect(allowed).toEqual([]);
     // Writes: only plain absolute paths outside ringmaster's state are fast.
     for (const path of [join(home, 'policy.json'), `${worktreeRoot}/../policy.json`, 'policy.json', `${home}//policy.json`]) {
-      expect(await fastPath({ tool_name: 'Write', tool_input: { file_path: path, content: '{}' } }, worktree, env, worktreeRoot), path).toBe('full check');
+      expect(await run({ tool_name: 'Write', tool_input: { file_path: path, content: '{}' } }, worktree, env, worktreeRoot), path).toBe('full check');
     }
     for (const tool of ['WebFetch', 'mcp__ringmaster__request_permission', 'mcp__slack__post', 'Task']) {
-      expect(await fastPath({ tool_name: tool, tool_input: { url: 'https://example.com' } }, worktree, env, worktreeRoot), tool).toBe('full check');
+      expect(await run({ tool_name: tool, tool_input: { url: 'https://example.com' } }, worktree, env, worktreeRoot), tool).toBe('full check');
     }
+  });
+});
+
+describe('the compiled helper and gate.sh', () => {
+  it('decide every command of the corpora, and 300 more random ones, alike', async () => {
+    const home = join(dir, 'ringmaster');
+    const worktreeRoot = join(home, 'worktrees');
+    const worktree = join(worktreeRoot, 'app', 'fix-login');
+    mkdirSync(worktree, { recursive: true });
+    const fuzzHome = '/home/u/.ringmaster';
+    const fuzzRoot = `${fuzzHome}/worktrees`;
+    const fuzzCwd = `${fuzzRoot}/app/a`;
+    const bash = (command: string) => ({ tool_name: 'Bash', tool_input: { command } });
+    // The same calls, cwd and environment as the tests above, so their verdicts are reused.
+    const sets: { calls: ToolCall[]; cwd: string; env: Record<string, string | undefined>; worktreeRoot: string }[] = [
+      { calls: CORPUS.map(([command]) => ({ tool_name: 'Bash', tool_input: { command, description: 'corpus' } })), cwd: corpusContext.cwd, env: { ...corpusContext.env }, worktreeRoot: corpusContext.worktreeRoot },
+      { calls: ordinaryCalls(worktree), cwd: worktree, env: { HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_1', RINGMASTER_AGENT_NAME: 'fix-login', SHELL: '/bin/bash' }, worktreeRoot },
+      { calls: fuzzCommands(200, fuzzHome).map(bash), cwd: fuzzCwd, env: fuzzEnv(fuzzHome), worktreeRoot: fuzzRoot },
+      { calls: fuzzCommands(300, fuzzHome, 7).map(bash), cwd: fuzzCwd, env: fuzzEnv(fuzzHome), worktreeRoot: fuzzRoot },
+    ];
+    const differ: string[] = [];
+    let compared = 0;
+    for (const { calls, cwd, env, worktreeRoot: root } of sets) {
+      const pairs = await mapLimited(calls, 4, async (call) => [await fastPath(call, cwd, env, root, 'gate.sh'), await fastPath(call, cwd, env, root, 'gate-fast')]);
+      pairs.forEach(([bashVerdict, compiled], index) => {
+        compared++;
+        if (bashVerdict !== compiled) differ.push(`${JSON.stringify(calls[index]!.tool_input.command ?? calls[index]!.tool_name)}: gate.sh ${bashVerdict}, gate-fast ${compiled}`);
+      });
+    }
+    console.log(`gate.sh and gate-fast compared on ${compared} calls; ${differ.length} differ`);
+    expect(differ).toEqual([]);
+    // The new random commands against the classifier too.
+    const context: ClassifyContext = { policy: defaultPolicy(), ringmasterHome: fuzzHome, worktreeRoot: fuzzRoot, cwd: fuzzCwd, env: fuzzEnv(fuzzHome), currentBranch: () => 'main' };
+    const extra = sets[3]!.calls;
+    const helperVerdicts = await mapLimited(extra, 4, (call) => fastPath(call, fuzzCwd, fuzzEnv(fuzzHome), fuzzRoot, 'gate-fast'));
+    const unsound = extra.filter((call, index) => helperVerdicts[index] === 'fast' && classifyToolCall('Bash', call.tool_input, context).length > 0);
+    expect(unsound).toEqual([]);
   });
 });

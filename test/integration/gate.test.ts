@@ -1,25 +1,32 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, listAudit, listRequests, pendingForAgent } from '../../src/gate/permissions.js';
 import { childSettings } from '../../src/fleet/spawn.js';
+import { ensureGateHelper } from '../../src/gate/gate-helper.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir, waitUntil } from '../helpers/fixtures.js';
 
 const dir = tempDir();
 const home = join(dir, 'ringmaster');
 let store: Store;
+// Which gate the hook command runs: gate.sh, or the compiled helper (built here as spawn builds it) with gate.sh behind it.
+let helper: string | undefined;
 const gateCommand = () => {
-  const settings = childSettings(join(dir, 'spool'), join(home, 'worktrees')) as { hooks: { PreToolUse: Array<{ hooks: Array<{ command: string; timeout: number }> }> } };
+  const settings = childSettings(join(dir, 'spool'), join(home, 'worktrees'), {}, helper) as { hooks: { PreToolUse: Array<{ hooks: Array<{ command: string; timeout: number }> }> } };
   return settings.hooks.PreToolUse[0]!.hooks.find((hook) => hook.command.includes('gate.sh'))!;
 };
 
-beforeAll(() => {
+/** A fresh home and store for each gate under test: grants and audits of one run must not leak into the next. */
+function freshStore(): void {
+  store?.close();
+  rmSync(home, { recursive: true, force: true });
   mkdirSync(home, { recursive: true });
+  mkdirSync(join(dir, 'spool'), { recursive: true });
   store = new Store(join(home, 'state.db'));
   store.insertAgent({ id: 'ag_gate', name: 'gated-agent', repo: '/r', baseRef: 'main', baseCommit: 'c', branch: 'agent/g', worktreePath: dir, tmuxSocket: null, tmuxSession: 'ringmaster-gated-agent', agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
-});
+}
 afterAll(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
@@ -46,7 +53,13 @@ function runGate(command: string, env: Record<string, string> = {}, toolName = '
 const shellQuoted = (value: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
 const denial = (stdout: string) => (JSON.parse(stdout) as { hookSpecificOutput: { permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput;
 
-describe('the PreToolUse gate', () => {
+describe.each(['gate.sh', 'gate-fast'])('the PreToolUse gate (%s)', (implementation) => {
+  beforeAll(() => {
+    freshStore();
+    helper = implementation === 'gate-fast' ? ensureGateHelper(join(dir, 'build-home')) : undefined;
+    if (implementation === 'gate-fast') expect(helper, 'the compiled gate helper could not be built (is a C compiler on PATH?)').toBeDefined();
+  });
+
   it('lets an ordinary call through at once, without a request', async () => {
     const { stdout, code } = await runGate('npm test && git status --short').output;
     expect({ stdout, code }).toEqual({ stdout: '', code: 0 });
@@ -120,7 +133,7 @@ describe('the PreToolUse gate', () => {
     expect(denial((await runGate('aws s3 ls', { RINGMASTER_HOME: brokenHome }).output).stdout).permissionDecisionReason).toMatch(/fail-closed/);
     expect((await runGate('echo ordinary', { RINGMASTER_HOME: brokenHome }).output).stdout).toBe('');
 
-    const command = gateCommand().command.replace('/dist/src/hooks/gate.js', '/dist/src/hooks/missing-gate.js');
+    const command = gateCommand().command.replaceAll('/dist/src/hooks/gate.js', '/dist/src/hooks/missing-gate.js');
     expect(command).toContain('missing-gate.js');
     const child = spawn('sh', ['-c', command], { env: { ...process.env, RINGMASTER_HOME: home } });
     child.stdin.end(JSON.stringify({ tool_name: 'Bash', tool_input: { command: 'aws s3 ls' }, tool_use_id: 'x' }));
@@ -132,7 +145,7 @@ describe('the PreToolUse gate', () => {
 
   it('decides ordinary calls in bash alone, and sends anything that could be gated to the full check', async () => {
     // With Node replaced by `false`, a call that reaches the slow path is denied; one the fast path allows is not.
-    const fastOnly = gateCommand().command.replace(shellQuoted(process.execPath), '/bin/false');
+    const fastOnly = gateCommand().command.replaceAll(shellQuoted(process.execPath), '/bin/false');
     const decide = async (command: string, toolName = 'Bash') => {
       const child = spawn('sh', ['-c', fastOnly], { env: { ...process.env, RINGMASTER_HOME: home } });
       const input = toolName === 'Bash' ? { command, description: 'd' } : JSON.parse(command);
@@ -153,5 +166,32 @@ describe('the PreToolUse gate', () => {
 
   it("gives Claude's hook a timeout longer than the gate's own wait", () => {
     expect(gateCommand().timeout).toBeGreaterThan(600);
+  });
+
+  it('records the PreToolUse payload in the spool, named by time and pid like every hook event', async () => {
+    rmSync(join(dir, 'spool'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'spool'));
+    await runGate('git status --short').output;
+    const files = readdirSync(join(dir, 'spool'));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^\d{16}-\d+\.json$/);
+    expect(JSON.parse(readFileSync(join(dir, 'spool', files[0]!), 'utf8'))).toMatchObject({ hook_event_name: 'PreToolUse', tool_input: { command: 'git status --short' } });
+  });
+});
+
+describe('the gate hook with a compiled helper that is gone', () => {
+  beforeAll(freshStore);
+  it('runs gate.sh instead: ordinary calls pass, gated calls reach the full check', async () => {
+    helper = join(dir, 'no-such-helper');
+    try {
+      expect(gateCommand().command).toContain('no-such-helper');
+      expect(await runGate('ls -la').output).toMatchObject({ stdout: '', code: 0 });
+      const run = runGate('aws s3 ls');
+      const request = await waitUntil(() => pendingForAgent(store, 'ag_gate'), 10_000, 'a pending request');
+      decide(store, request.id, { approve: false, actor: 'human (test)', note: 'no' });
+      expect(denial((await run.output).stdout).permissionDecision).toBe('deny');
+    } finally {
+      helper = undefined;
+    }
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * The gate's compiled fast path (src/hooks/gate-fast.c): built from source on
+ * this machine the first time it is needed, then reused.
+ *
+ * A bash start alone costs about as much as a hook may cost, so every hook runs
+ * this small C program when it exists (the gate's fast path; `--record` for
+ * the other events) and gate.sh / record-event.sh when it does not.
+ * It is compiled with the machine's C compiler (`$CC`, cc, gcc or clang;
+ * statically linked when the C library allows) into
+ * `<package>/dist/bin/` or, when the package folder is read-only,
+ * `<RINGMASTER_HOME>/bin/`, named by a hash of its source so that a changed
+ * source is never served by an old binary. A build is checked before it is
+ * used: it must allow an ordinary call and send a gated one on to the full
+ * check. No compiler, a failed build or a failed check: no helper, and the
+ * hook runs gate.sh (same decisions, slower).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
+
+const built = new Map<string, string | undefined>();
+
+export function gateHelperSource(): string {
+  return join(packageRoot(), 'src', 'hooks', 'gate-fast.c');
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findCompiler(env: NodeJS.ProcessEnv): string | undefined {
+  const names = [env.CC, 'cc', 'gcc', 'clang'].filter((name): name is string => Boolean(name));
+  for (const name of names) {
+    if (name.includes('/')) {
+      if (executable(name)) return name;
+      continue;
+    }
+    for (const dir of (env.PATH ?? '').split(delimiter)) if (dir && executable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** The helper must decide the two plainest cases as gate.sh does, and record an event, before it is trusted. */
+function selfTest(binary: string, dir: string): boolean {
+  const home = join(dir, 'self-test-home');
+  const payload = (command: string) =>
+    JSON.stringify({ session_id: 's', cwd: join(home, 'worktrees', 'a'), hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command }, tool_use_id: 't' });
+  const run = (command: string) =>
+    spawnSync(binary, ['/bin/false', '/nonexistent/gate.js', join(home, 'worktrees')], {
+      input: payload(command),
+      env: { PATH: process.env.PATH, RINGMASTER_HOME: home },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  const ordinary = run('ls -la && git status');
+  const gated = run('aws s3 ls');
+  const spool = join(dir, `self-test-spool-${process.pid}`);
+  try {
+    mkdirSync(spool, { recursive: true });
+    const recorded = spawnSync(binary, ['--record', spool], { input: '{"hook_event_name":"Stop"}', encoding: 'utf8', timeout: 10_000 });
+    const files = readdirSync(spool);
+    const recordOk = recorded.status === 0 && recorded.stdout === '' && files.length === 1 && readFileSync(join(spool, files[0]!), 'utf8') === '{"hook_event_name":"Stop"}';
+    return recordOk && ordinary.status === 0 && ordinary.stdout === '' && gated.status === 0 && /"permissionDecision":"deny"/.test(gated.stdout) && /fail-closed/.test(gated.stdout);
+  } finally {
+    rmSync(spool, { recursive: true, force: true });
+  }
+}
+
+function buildInto(dir: string, source: string, name: string, compiler: string): string | undefined {
+  const target = join(dir, name);
+  if (executable(target)) return target;
+  const temp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    // Static when the C library allows it: no dynamic loader, a little less to start on every hook.
+    try {
+      execFileSync(compiler, ['-O2', '-static', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
+    } catch {
+      execFileSync(compiler, ['-O2', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
+    }
+    if (!selfTest(temp, dir)) return undefined;
+    renameSync(temp, target);
+    return target;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * The path of the compiled gate helper, building it when it is missing;
+ * undefined when it cannot be built here (the hook then runs gate.sh).
+ */
+export function ensureGateHelper(ringmasterHome?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const key = ringmasterHome ?? '';
+  if (built.has(key)) return built.get(key);
+  let result: string | undefined;
+  try {
+    const source = gateHelperSource();
+    const name = `gate-fast-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`;
+    const dirs = [join(packageRoot(), 'dist', 'bin'), ...(ringmasterHome ? [join(ringmasterHome, 'bin')] : [])];
+    result = dirs.map((dir) => join(dir, name)).find(executable);
+    if (!result) {
+      const compiler = findCompiler(env);
+      if (compiler) for (const dir of dirs) if ((result = buildInto(dir, source, name, compiler))) break;
+    }
+  } catch {
+    result = undefined;
+  }
+  built.set(key, result);
+  return result;
+}
