@@ -36,7 +36,7 @@ import { loadFleetView } from '../dist/src/dashboard/fleet.js';
 import { fleetRow } from '../dist/src/dashboard/views.js';
 import { SpendHistory } from '../dist/src/dashboard/costs.js';
 import { SERVE_NODE_FLAGS } from '../dist/src/setup/install.js';
-import { ROOT } from './world.mjs';
+import { ROOT, registerSyntheticAgent } from './world.mjs';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
 import { MB, round, summarize } from './stats.mjs';
 
@@ -131,23 +131,7 @@ export function makeScaleFleet(world, log) {
     const worktreePath = join(world.root, 'worktrees', name);
     const path = join(projectDir, `${sessionId}.jsonl`);
     git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
-    store.insertAgent({
-      id,
-      name,
-      repo,
-      baseRef: 'main',
-      baseCommit,
-      branch: `agent/${name}`,
-      worktreePath,
-      tmuxSocket: world.socket,
-      tmuxSession: `ringmaster-${name}`,
-      agentKind: 'claude',
-      model: null,
-      task: `synthetic agent ${index}`,
-      taskPreview: `synthetic agent ${index}`,
-    });
-    store.markRunning(id, ['claude']);
-    store.setClaudeSession(id, sessionId, path);
+    registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket: world.socket, sessionId, transcriptPath: path });
     const isLive = index < LIVE;
     const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
     transcriptBytes += writer.stats.bytes;

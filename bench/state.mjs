@@ -21,6 +21,7 @@ import { Tmux } from '../dist/src/adapters/tmux.js';
 import { refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { readAgentState } from '../dist/src/state/state.js';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
+import { registerSyntheticAgent } from './world.mjs';
 import { MB, ratio, round, summarize } from './stats.mjs';
 
 const AGENTS = 20;
@@ -43,23 +44,7 @@ export async function benchState(world, log) {
       const sessionId = `00000000-0000-4000-a000-${String(index).padStart(12, '0')}`;
       const worktreePath = join(world.root, 'worktrees', name);
       const path = join(projectDir, `${sessionId}.jsonl`);
-      store.insertAgent({
-        id,
-        name,
-        repo: join(world.root, 'repos', 'state'),
-        baseRef: 'main',
-        baseCommit: '0'.repeat(40),
-        branch: `agent/${name}`,
-        worktreePath,
-        tmuxSocket: world.socket,
-        tmuxSession: `ringmaster-${name}`,
-        agentKind: 'claude',
-        model: null,
-        task: `synthetic agent ${index}`,
-        taskPreview: `synthetic agent ${index}`,
-      });
-      store.markRunning(id, ['claude']);
-      store.setClaudeSession(id, sessionId, path);
+      registerSyntheticAgent(store, { id, name, index, repo: join(world.root, 'repos', 'state'), baseCommit: '0'.repeat(40), worktreePath, socket: world.socket, sessionId, transcriptPath: path });
       const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 1000 + index }, FILE_BYTES);
       agents.push({ id, name, path, writer });
     }

@@ -144,3 +144,27 @@ export function createWorld() {
 
   return { root, home, ringmasterHome, socket, env, tmuxSync, run, makeRepo, killTmux, cleanup };
 }
+
+/**
+ * Registers a synthetic Claude agent in a bench store as spawn would leave it:
+ * running, with its Claude session and transcript path (the state and scale benches).
+ */
+export function registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket, sessionId, transcriptPath }) {
+  store.insertAgent({
+    id,
+    name,
+    repo,
+    baseRef: 'main',
+    baseCommit,
+    branch: `agent/${name}`,
+    worktreePath,
+    tmuxSocket: socket,
+    tmuxSession: `ringmaster-${name}`,
+    agentKind: 'claude',
+    model: null,
+    task: `synthetic agent ${index}`,
+    taskPreview: `synthetic agent ${index}`,
+  });
+  store.markRunning(id, ['claude']);
+  store.setClaudeSession(id, sessionId, transcriptPath);
+}
