@@ -9,8 +9,10 @@
  *     transcripts/transcript_usage rows are deleted before each repetition);
  *   - baseline: fs.readFile of the same 20 files, in the same run;
  *   - incremental pass: ~10 KB appended to every file, refreshTranscripts for all 20;
- *   - extra: readAgentState over all 20 (status, transcript, git probes) with nothing new.
+ *   - extra: readAgentState over all 20 (status, transcript, git probes) with nothing new, each agent with a
+ *     real worktree and a tmux session as a live one has, after one read that fills the caches.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,6 +39,10 @@ export async function benchState(world, log) {
   try {
     log(`state: writing ${AGENTS} synthetic transcripts of ${FILE_BYTES / MB} MB`);
     const agents = [];
+    // As live agents are: a worktree and a tmux session each (the pane runs a sleeping shell).
+    const repo = world.makeRepo('state');
+    const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const baseCommit = git('rev-parse', 'HEAD').toString().trim();
     const generated = performance.now();
     for (let index = 0; index < AGENTS; index++) {
       const id = `ag_bench${String(index).padStart(4, '0')}`;
@@ -44,7 +50,9 @@ export async function benchState(world, log) {
       const sessionId = `00000000-0000-4000-a000-${String(index).padStart(12, '0')}`;
       const worktreePath = join(world.root, 'worktrees', name);
       const path = join(projectDir, `${sessionId}.jsonl`);
-      registerSyntheticAgent(store, { id, name, index, repo: join(world.root, 'repos', 'state'), baseCommit: '0'.repeat(40), worktreePath, socket: world.socket, sessionId, transcriptPath: path });
+      git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
+      world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
+      registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket: world.socket, sessionId, transcriptPath: path });
       const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 1000 + index }, FILE_BYTES);
       agents.push({ id, name, path, writer });
     }
@@ -105,6 +113,8 @@ export async function benchState(world, log) {
 
     // The whole read_agent_state tool path, nothing new to read (tmux and git probes included).
     const context = { config, store, git: new Git(), tmux: new Tmux(config.tmux.command, config.tmux.socket ?? null), env: world.env };
+    // One read first: it asks git for every worktree and fills the caches that "nothing new" reads from.
+    await readAgentState(context, {});
     const readStateMs = [];
     let reported = 0;
     for (let rep = 0; rep < REPS; rep++) {
@@ -139,6 +149,11 @@ export async function benchState(world, log) {
       reps: REPS,
     };
   } finally {
+    // Leave the world as it was for the benchmarks after this one: no sessions, no live rows.
+    for (let index = 0; index < AGENTS; index++) {
+      world.tmuxSync('kill-session', '-t', `=ringmaster-state-${index}`);
+      store.markRemoved(`ag_bench${String(index).padStart(4, '0')}`);
+    }
     store.close();
     rmSync(projectDir, { recursive: true, force: true });
   }
