@@ -104,9 +104,7 @@ export function ensureGateHelper(ringmasterHome?: string, env: NodeJS.ProcessEnv
   if (built.has(key)) return built.get(key);
   let result: string | undefined;
   try {
-    const source = gateHelperSource();
-    const name = `gate-fast-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`;
-    const dirs = [join(packageRoot(), 'dist', 'bin'), ...(ringmasterHome ? [join(ringmasterHome, 'bin')] : [])];
+    const { source, name, dirs } = helperPlaces(ringmasterHome);
     result = dirs.map((dir) => join(dir, name)).find(executable);
     if (!result) {
       const compiler = findCompiler(env);
@@ -117,4 +115,23 @@ export function ensureGateHelper(ringmasterHome?: string, env: NodeJS.ProcessEnv
   }
   built.set(key, result);
   return result;
+}
+
+function helperPlaces(ringmasterHome?: string): { source: string; name: string; dirs: string[] } {
+  const source = gateHelperSource();
+  const name = `gate-fast-${createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12)}`;
+  return { source, name, dirs: [join(packageRoot(), 'dist', 'bin'), ...(ringmasterHome ? [join(ringmasterHome, 'bin')] : [])] };
+}
+
+/** For doctor: the built helper for the current source, or why there is none; builds nothing. */
+export function gateHelperStatus(ringmasterHome?: string, env: NodeJS.ProcessEnv = process.env): { path?: string; compiler?: string; problem?: string } {
+  try {
+    const { name, dirs } = helperPlaces(ringmasterHome);
+    const path = dirs.map((dir) => join(dir, name)).find(executable);
+    const compiler = findCompiler(env);
+    if (path) return { path, compiler };
+    return { compiler, problem: compiler ? `not built yet in ${dirs.join(' or ')}` : 'no C compiler ($CC, cc, gcc or clang) on PATH' };
+  } catch (error) {
+    return { problem: `its source cannot be read (${(error as Error).message})` };
+  }
 }

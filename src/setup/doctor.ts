@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { claudeJsonFor, readClaudeJson } from '../adapters/claude-config.js';
 import { describeError } from '../errors.js';
 import { checkStore, type StoreCheckOptions } from './store-check.js';
-import { egressHealth, egressPaths, enforcementOf, ensureEgress, loadPolicy, SANDBOX_PACKAGES, sandboxProblem } from '../gate/index.js';
+import { egressHealth, egressPaths, enforcementOf, ensureEgress, ensureGateHelper, gateHelperStatus, loadPolicy, SANDBOX_PACKAGES, sandboxProblem } from '../gate/index.js';
 import { agentCommandHint, type Context, findAgentCommand, packageRoot } from '../core/index.js';
 
 export interface DoctorCheck {
@@ -46,6 +46,7 @@ export async function runDoctor(context: Context, options: DoctorOptions = {}): 
   );
   await attempt('tmux', () => checkTmux(context), 'Install tmux 3.0 or newer (apt-get install tmux, brew install tmux), or set RINGMASTER_TMUX to its path.');
   await attempt('hooks', async () => checkHooks(packageRoot(), options.fix === true), 'Reinstall ringmaster (npm install -g ringmaster), or run `npm run build` in a checkout.');
+  await attempt('gate helper', async () => checkGateHelper(context, options.fix === true), 'Install a C compiler (apt-get install gcc) and run `ringmaster doctor --fix`.');
   await attempt('claude', () => checkClaude(context), 'Check that `claude --version` runs in a terminal.');
   await attempt('store', () => checkStore(context, options), `Make ${context.config.home} writable, or set RINGMASTER_HOME to a writable folder.`);
   await attempt('sandbox', async () => checkSandbox(context), `Install ${SANDBOX_PACKAGES} (apt-get install -y ${SANDBOX_PACKAGES}).`);
@@ -116,6 +117,23 @@ export function checkHooks(root: string, fix: boolean): Omit<DoctorCheck, 'name'
     return { ok: false, detail: `not executable: ${notExecutable.join(', ')}`, fix: `Run \`ringmaster doctor --fix\` (or chmod +x ${notExecutable.map((path) => join(root, path)).join(' ')}).` };
   }
   return { ok: true, detail: `${HOOK_FILES.length} hook files present in ${root}` };
+}
+
+/**
+ * The compiled hook (src/gate/gate-helper.ts). Without it the hooks run as
+ * bash and decide the same way, a few milliseconds slower per tool call, so
+ * its absence is reported but is not a failure; --fix builds it.
+ */
+function checkGateHelper(context: Context, fix: boolean): Omit<DoctorCheck, 'name'> {
+  const before = gateHelperStatus(context.config.home, context.env);
+  if (before.path) return { ok: true, detail: `compiled hooks: ${before.path}` };
+  if (fix && before.compiler) {
+    const built = ensureGateHelper(context.config.home, context.env);
+    if (built) return { ok: true, detail: `compiled hooks: ${built}`, fixed: `built with ${before.compiler}` };
+    return { ok: true, detail: `the compiled hooks did not build or failed their self-test with ${before.compiler}; hooks run as bash (same decisions, a few ms slower per tool call)` };
+  }
+  const remedy = before.compiler ? 'run `ringmaster doctor --fix` (or the next spawn) to build it' : 'install a C compiler (apt-get install gcc) and run `ringmaster doctor --fix`';
+  return { ok: true, detail: `no compiled hooks (${before.problem}); hooks run as bash (same decisions, a few ms slower per tool call): ${remedy}` };
 }
 
 async function checkClaude(context: Context): Promise<Omit<DoctorCheck, 'name'>> {
