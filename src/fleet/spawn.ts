@@ -539,13 +539,19 @@ export const RECORDED_HOOK_EVENTS = [
  * path, or `--record` for the other events), and gate.sh / record-event.sh
  * when that file is gone.
  */
+/** What the gate's hook command prints when neither the compiled gate nor gate.sh could decide. */
+const GATE_FAILED_DENY = JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: 'ringmaster gate could not run; the call is denied (fail-closed).' } });
+
 export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}, gateHelper?: string): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
   const recordSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
   const record = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} --record ${shellQuote(spool)}; fi; exec ${recordSh}` : recordSh;
   const gateArgs = `${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
-  const gateSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${gateArgs}`;
-  const gate = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} ${gateArgs}; fi; exec ${gateSh}` : gateSh;
+  // Not exec'd: when the gate cannot run at all (a damaged helper, no bash) the shell prints the deny itself,
+  // since Claude runs a call whose hook merely failed. Both gates exit 0 whatever they decide.
+  const orDeny = `|| printf '%s\\n' ${shellQuote(GATE_FAILED_DENY)}`;
+  const gateSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${gateArgs} ${orDeny}`;
+  const gate = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then ${shellQuote(gateHelper)} ${gateArgs} ${orDeny}; exit 0; fi; ${gateSh}` : gateSh;
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
   // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.

@@ -195,3 +195,21 @@ describe('the gate hook with a compiled helper that is gone', () => {
     }
   });
 });
+
+describe('the gate hook with a compiled helper that cannot run', () => {
+  beforeAll(freshStore);
+  it('denies every call, ordinary ones too (fail-closed), rather than letting Claude run it', async () => {
+    // A damaged binary: executable, but no program the kernel or the shell can run.
+    helper = join(dir, 'gate-fast-damaged');
+    writeFileSync(helper, Buffer.concat([Buffer.from('\x7fELF'), Buffer.alloc(64)]), { mode: 0o755 });
+    try {
+      for (const command of ['ls -la', 'aws s3 ls']) {
+        const { stdout, code } = await runGate(command).output;
+        expect(code, command).toBe(0);
+        expect(denial(stdout), command).toMatchObject({ permissionDecision: 'deny', permissionDecisionReason: expect.stringContaining('could not run') });
+      }
+    } finally {
+      helper = undefined;
+    }
+  });
+});
