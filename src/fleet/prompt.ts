@@ -217,7 +217,8 @@ async function deliverWatched(
     ingestEvents(context.store, record.id, agentDir(context, record.id));
     // Only the events since the paste: older ones (earlier prompts, maybe 100 kB each) are not parsed again on every wake.
     const fresh = eventsAfter(context.store, record.id, lastEventId);
-    const submitted = fresh.reverse().find((event) => event.kind === 'UserPromptSubmit' && typeof event.detail?.prompt === 'string');
+    // Oldest first: the first prompt Claude took after the paste is this one (a later one is someone else's).
+    const submitted = fresh.find((event) => event.kind === 'UserPromptSubmit' && typeof event.detail?.prompt === 'string');
     if (submitted) {
       const prompt = submitted.detail!.prompt as string;
       if (normalize(prompt) === expected) return { name: record.name, delivered: true, method, verifiedBy: 'UserPromptSubmit', queueId: null, notes };
