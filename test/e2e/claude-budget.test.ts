@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +6,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 import { claudeEnv, isMainConversation, isToolResultTurn, lastToolResult, startModelServer, userTexts, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';
 
 /**
@@ -23,8 +22,8 @@ let model: ModelServer;
 let world: TestWorld;
 let repo: string;
 let client: Client;
-let webhook: http.Server;
-const notices: Array<{ kind: string; title: string; message: string }> = [];
+let webhook: WebhookReceiver<{ kind: string; title: string; message: string }>;
+let notices: Array<{ kind: string; title: string; message: string }> = [];
 
 const lastUserText = (request: RecordedRequest) => userTexts(request.body).at(-1) ?? '';
 const mainRequests = () => model.messageRequests().filter((request) => isMainConversation(request.body));
@@ -41,22 +40,15 @@ beforeAll(async () => {
     if (last.includes('step two')) return { text: 'Working on step two.', toolUse: { name: 'Bash', input: { command: 'timeout 600 tail -f /dev/null', description: 'a long step' } }, usage: { inputTokens: 50_000, outputTokens: 100 } };
     return { text: 'ok', usage: { inputTokens: 10, outputTokens: 5 } };
   });
-  webhook = http.createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      notices.push(JSON.parse(body) as { kind: string; title: string; message: string });
-      response.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  webhook = await startWebhookReceiver<(typeof notices)[number]>();
+  notices = webhook.received;
   world = makeWorld(claudeEnv(model));
   repo = makeRepo(world.dir, 'budget repo');
   writeFileSync(
     join(world.env.RINGMASTER_HOME!, 'config.json'),
     JSON.stringify({
       budgets: { warnAt: 0.5, perAgent: { tokens: 100_000 }, fleet: { tokens: 10_000_000 } },
-      notifications: { webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/`, desktop: false, tmux: false, minIntervalSec: 0 },
+      notifications: { webhookUrl: webhook.url, desktop: false, tmux: false, minIntervalSec: 0 },
     }),
   );
   client = await connectStdio(world.env);

@@ -1,11 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 import { claudeEnv, isMainConversation, startModelServer, userTexts, type ModelServer } from '../helpers/model-server.js';
 
 /**
@@ -21,8 +20,8 @@ let model: ModelServer;
 let world: TestWorld;
 let repo: string;
 let client: Client;
-let webhook: http.Server;
-const notices: Array<{ kind: string; title: string; message: string; agent: string }> = [];
+let webhook: WebhookReceiver<{ kind: string; title: string; message: string; agent: string }>;
+let notices: Array<{ kind: string; title: string; message: string; agent: string }> = [];
 
 beforeAll(async () => {
   model = await startModelServer(({ body }) => {
@@ -31,21 +30,14 @@ beforeAll(async () => {
     if (last.includes('go silent')) return { hang: true };
     return { text: 'Done.' };
   });
-  webhook = http.createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      notices.push(JSON.parse(body) as (typeof notices)[number]);
-      response.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  webhook = await startWebhookReceiver<(typeof notices)[number]>();
+  notices = webhook.received;
   world = makeWorld(claudeEnv(model));
   repo = makeRepo(world.dir, 'stall repo');
   writeFileSync(
     join(world.env.RINGMASTER_HOME!, 'config.json'),
     JSON.stringify({
-      notifications: { stallAfterSec: STALL_AFTER_SEC, webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/`, desktop: false, tmux: false, minIntervalSec: 0 },
+      notifications: { stallAfterSec: STALL_AFTER_SEC, webhookUrl: webhook.url, desktop: false, tmux: false, minIntervalSec: 0 },
     }),
   );
   client = await connectStdio(world.env);

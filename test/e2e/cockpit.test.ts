@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,25 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequest, getRequest } from '../../src/gate/permissions.js';
 import { shellQuote } from '../../src/adapters/tmux.js';
 import { CLI, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 
 const exec = promisify(execFile);
 let world: TestWorld;
 let repo: string;
-let webhook: Server;
-const received: Array<Record<string, unknown>> = [];
+let webhook: WebhookReceiver<Record<string, unknown>>;
+let received: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  webhook = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      response.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
-  const port = (webhook.address() as { port: number }).port;
-  world = makeWorld({ RINGMASTER_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` });
+  webhook = await startWebhookReceiver('/hook');
+  received = webhook.received;
+  world = makeWorld({ RINGMASTER_WEBHOOK_URL: webhook.url });
   // A stand-in notify-send that records its arguments, first on PATH.
   const bin = join(world.dir, 'bin');
   await exec('mkdir', ['-p', bin]);
