@@ -3,7 +3,7 @@ import { approveBudget, budgetLook, budgetReport, cancelSpawn, listQueue, runGc,
 import { UserInputError } from '../errors.js';
 import { toPublic } from '../core/index.js';
 import { withContext } from './context.js';
-import { EXIT, paint, printJson, table } from './output.js';
+import { EXIT, paint, printJson, table, tableOr } from './output.js';
 import { examples, type Run } from './program.js';
 
 /** queue, budget, gc: fleet discipline from the shell (src/fleet/queue.ts, budget.ts, gc.ts). */
@@ -42,19 +42,15 @@ export function registerFleetCommands(program: Command, run: Run): void {
           const look = budgetLook(context);
           const rows = context.store.listAgents().map((record) => ({ name: record.name, ...budgetReport(context, record, look) }));
           if (options.json) printJson(toPublic(rows));
-          else if (rows.length === 0) process.stdout.write('No agents.\n');
           else
             process.stdout.write(
-              table(
-                ['NAME', 'BUDGET', 'SPENT', 'LIMIT', 'WHY'],
-                rows.map((row) => [
-                  row.name,
-                  row.state,
-                  `${row.spentUsd === null ? '?' : `$${row.spentUsd.toFixed(2)}`} / ${row.spentTokens ?? '?'} tok`,
-                  `${row.limitUsd === null ? '-' : `$${row.limitUsd}`} / ${row.limitTokens ?? '-'} tok`,
-                  row.reason,
-                ]),
-              ),
+              tableOr(rows, 'No agents.', ['NAME', 'BUDGET', 'SPENT', 'LIMIT', 'WHY'], (row) => [
+                row.name,
+                row.state,
+                `${row.spentUsd === null ? '?' : `$${row.spentUsd.toFixed(2)}`} / ${row.spentTokens ?? '?'} tok`,
+                `${row.limitUsd === null ? '-' : `$${row.limitUsd}`} / ${row.limitTokens ?? '-'} tok`,
+                row.reason,
+              ]),
             );
           return EXIT.ok;
         }),

@@ -4,7 +4,7 @@ import { decideAnywhere, listRequestsAnywhere } from '../hosts/index.js';
 import { toPublic } from '../core/index.js';
 import { permissionRequestOutput } from '../../tools/request_permission.js';
 import { withContext } from './context.js';
-import { EXIT, firstLine, paint, parseMinutes, parseWholeNumber, printJson, table } from './output.js';
+import { EXIT, firstLine, paint, parseMinutes, parseWholeNumber, printJson, tableOr } from './output.js';
 import { examples, type Run } from './program.js';
 
 /** permissions, approve, deny, audit: the human's side of the gate. */
@@ -21,18 +21,17 @@ export function registerGateCommands(program: Command, run: Run): void {
         withContext(async (context) => {
           const requests = await listRequestsAnywhere(context, { pendingOnly: !options.all, limit: options.limit });
           if (options.json) printJson(requests.map(permissionRequestOutput));
-          else if (requests.length === 0) process.stdout.write(options.all ? 'No permission requests yet.\n' : 'Nothing waits for approval.\n');
-          else {
-            const rows = requests.map((request) => [
-              request.id,
-              paint(request.state, request.state === 'pending' ? 'yellow' : request.state === 'approved' ? 'green' : 'red'),
-              request.agentName ?? '?',
-              request.category,
-              firstLine(request.summary, 80),
-              firstLine(request.state === 'pending' ? request.reason : (request.note ?? request.reason), 80),
-            ]);
-            process.stdout.write(table(['ID', 'STATE', 'AGENT', 'CATEGORY', 'ACTION', 'WHY'], rows));
-          }
+          else
+            process.stdout.write(
+              tableOr(requests, options.all ? 'No permission requests yet.' : 'Nothing waits for approval.', ['ID', 'STATE', 'AGENT', 'CATEGORY', 'ACTION', 'WHY'], (request) => [
+                request.id,
+                paint(request.state, request.state === 'pending' ? 'yellow' : request.state === 'approved' ? 'green' : 'red'),
+                request.agentName ?? '?',
+                request.category,
+                firstLine(request.summary, 80),
+                firstLine(request.state === 'pending' ? request.reason : (request.note ?? request.reason), 80),
+              ]),
+            );
           return EXIT.ok;
         }),
       ),
@@ -84,19 +83,18 @@ export function registerGateCommands(program: Command, run: Run): void {
         withContext(async (context) => {
           const entries = listAudit(context.store, { agentName: options.agent, limit: options.limit });
           if (options.json) printJson(toPublic(entries.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }))));
-          else if (entries.length === 0) process.stdout.write('No gated decisions yet.\n');
-          else {
-            const rows = entries.map((entry) => [
-              new Date(entry.at).toISOString().replace('T', ' ').slice(0, 19),
-              entry.agentName ?? '-',
-              entry.category,
-              paint(entry.outcome, /denied|expired/.test(entry.outcome) ? 'red' : /approved|granted|allowed/.test(entry.outcome) ? 'green' : undefined),
-              entry.actor,
-              firstLine(entry.summary, 60),
-              firstLine(entry.note, 80) || '-',
-            ]);
-            process.stdout.write(table(['WHEN', 'AGENT', 'CATEGORY', 'OUTCOME', 'BY', 'ACTION', 'REASON'], rows));
-          }
+          else
+            process.stdout.write(
+              tableOr(entries, 'No gated decisions yet.', ['WHEN', 'AGENT', 'CATEGORY', 'OUTCOME', 'BY', 'ACTION', 'REASON'], (entry) => [
+                new Date(entry.at).toISOString().replace('T', ' ').slice(0, 19),
+                entry.agentName ?? '-',
+                entry.category,
+                paint(entry.outcome, /denied|expired/.test(entry.outcome) ? 'red' : /approved|granted|allowed/.test(entry.outcome) ? 'green' : undefined),
+                entry.actor,
+                firstLine(entry.summary, 60),
+                firstLine(entry.note, 80) || '-',
+              ]),
+            );
           return EXIT.ok;
         }),
       ),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toPublic } from '../core/index.js';
 import { doctorHost, hostsHealth, runHostOp, serveHostOps } from '../hosts/index.js';
 import { withContext } from './context.js';
-import { EXIT, paint, printJson, table } from './output.js';
+import { EXIT, paint, printJson, tableOr } from './output.js';
 import { examples, type Run } from './program.js';
 
 /** hosts (the remote machines and their health), and _host-exec (the host side of a remote agent, run by the server over ssh). */
@@ -17,19 +17,15 @@ export function registerHostCommands(program: Command, run: Run): void {
         withContext(async (context) => {
           const hosts = await hostsHealth(context);
           if (options.json) printJson(toPublic(hosts));
-          else if (hosts.length === 0) process.stdout.write('No hosts. Add one to config.json: "hosts": {"box": {"destination": "me@box"}}\n');
           else
             process.stdout.write(
-              table(
-                ['HOST', 'DESTINATION', 'HEALTH', 'AGENTS', 'PROBLEM'],
-                hosts.map((host) => [
-                  host.name,
-                  host.destination,
-                  host.problem === null ? paint(`ok ${host.latencyMs} ms`, 'green') : paint(host.reachable ? 'broken' : 'unreachable', 'red'),
-                  `${host.liveAgents}/${host.maxAgents}`,
-                  host.problem ?? '-',
-                ]),
-              ),
+              tableOr(hosts, 'No hosts. Add one to config.json: "hosts": {"box": {"destination": "me@box"}}', ['HOST', 'DESTINATION', 'HEALTH', 'AGENTS', 'PROBLEM'], (host) => [
+                host.name,
+                host.destination,
+                host.problem === null ? paint(`ok ${host.latencyMs} ms`, 'green') : paint(host.reachable ? 'broken' : 'unreachable', 'red'),
+                `${host.liveAgents}/${host.maxAgents}`,
+                host.problem ?? '-',
+              ]),
             );
           return hosts.every((host) => host.problem === null) ? EXIT.ok : EXIT.failed;
         }),

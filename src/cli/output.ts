@@ -77,6 +77,11 @@ export function table(header: string[], rows: string[][], colour = colourEnabled
   return `${[line(header.map((title) => paint(title, 'bold', colour))), ...rows.map(line)].join('\n')}\n`;
 }
 
+/** A list for humans: the table of its items, or one line saying there are none. */
+export function tableOr<T>(items: T[], empty: string, header: string[], row: (item: T) => string[]): string {
+  return items.length === 0 ? `${empty}\n` : table(header, items.map(row));
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
