@@ -44,6 +44,8 @@ function runGate(command: string, env: Record<string, string> = {}, toolName = '
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const input = toolName === 'Bash' ? { command } : JSON.parse(command);
+  // A hook may answer without reading its input (a gate that cannot run at all): the write then meets a closed pipe, as Claude's would.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(JSON.stringify({ session_id: 's', transcript_path: join(home, 'x.jsonl'), cwd: dir, hook_event_name: 'PreToolUse', tool_name: toolName, tool_input: input, tool_use_id: 'tu' }));
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
