@@ -14,9 +14,9 @@ import type { DerivedStatus, HookFold } from './status.js';
  *
  * The screen is only looked at once the events and the transcript have been
  * quiet for half the stall time, so ordinary reads start no tmux process.
- * Claude's spinner line (with its clock and token count) changes every second
- * while a turn runs, so that line is left out and digits are ignored before
- * two screens are compared.
+ * Claude's live status zone (the spinner line with its clock, the hints and
+ * the input box under it) changes on its own while a turn runs, so only the
+ * conversation above it is compared (see `fingerprintOf`).
  */
 
 /** Per process: each agent's last screen fingerprint and since when it has been the same. */
@@ -68,12 +68,35 @@ function transcriptWrittenAt(context: Context, record: AgentRecord): number {
   }
 }
 
-/** The screen without the spinner/status line and with digits blanked: what changes only when the agent does something. */
+/** A rule line: the top and bottom edges of Claude's input box. */
+const RULE = /^\s*[─━]{20,}\s*$/;
+/** Claude's spinner line: an optional glyph, then one capitalised word and an ellipsis ("✽ Scurrying…", "Boondoggling… (1m 2s)"). */
+const SPINNER = /^\s*(?:[^\p{L}\p{N}\s]\s*)?\p{Lu}[\p{Ll}'’-]+…/u;
+
+/**
+ * What changes only when the agent does something: the conversation above
+ * Claude's live status zone. The zone (the spinner line and all under it:
+ * the effort hint, the input box, the mode footer) changes on its own while
+ * a turn runs: the clock starts after a few seconds, hints come and go. It is
+ * cut at the spinner line, or else at the input box's top rule; a screen with
+ * neither (another CLI) is kept whole. Digits and spinner glyphs are blanked
+ * in what is left.
+ */
 export function fingerprintOf(screen: string): string {
-  const steady = screen
-    .split('\n')
-    .filter((line) => !/esc to interrupt|tokens|…\s*\(/i.test(line))
-    .map((line) => line.replace(/\d+/g, '#').replace(/[✻✽✶✳✢·*●⏺◐◓◑◒⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, ''))
+  const lines = screen.split('\n');
+  let end = lines.length;
+  const rules = lines.flatMap((line, index) => (RULE.test(line) ? [index] : []));
+  if (rules.length >= 2) end = rules.at(-2)!;
+  for (let index = end - 1; index >= Math.max(0, end - 4); index--) {
+    if (SPINNER.test(lines[index]!)) {
+      end = index;
+      break;
+    }
+  }
+  const steady = lines
+    .slice(0, end)
+    .filter((line) => !/esc to interrupt/i.test(line))
+    .map((line) => line.replace(/\d+/g, '#').replace(/[✻✽✶✳✢·*●⏺◐◓◑◒⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, '').trimEnd())
     .join('\n');
   return createHash('sha1').update(steady).digest('hex');
 }

@@ -15,6 +15,29 @@ describe('stall fingerprint of a screen', () => {
   });
 });
 
+describe('stall fingerprint of a real Claude Code 2.1 screen', () => {
+  // As captured from a child whose model request hangs: the clock appears
+  // after a few seconds, the effort hint and the agents hint go away.
+  const rule = '─'.repeat(120);
+  const claude = (conversation: string[], zone: string[]) =>
+    [' ▐▛███▛█   Claude Code v2.1.329', '▝▜██████▀  Opus 5.5 · API Usage Billing', '', '❯ Start, then go silent.', ...conversation, '', '', ...zone, rule, '❯  ', rule, '  ⏵⏵ auto mode on (shift+tab to cycle) · esc to interrupt'].join('\n');
+  const early = claude([], ['✽ Scurrying…                  ', '                                   ◐ medium · /effort']);
+  const later = claude([], ['* Scurrying… (1m 16s)            ']);
+
+  it('is the same while only the live status zone changes', () => {
+    expect(fingerprintOf(early)).toBe(fingerprintOf(later));
+    expect(fingerprintOf(early.replace('esc to interrupt', 'esc to interrupt · ← for agents'))).toBe(fingerprintOf(later));
+  });
+
+  it('changes when the conversation above the zone changes', () => {
+    expect(fingerprintOf(claude(['⏺ Bash(npm test)', '  ⎿  Running…'], ['* Scurrying… (1m 16s)']))).not.toBe(fingerprintOf(later));
+  });
+
+  it('keeps a screen with no input box and no spinner whole (another CLI)', () => {
+    expect(fingerprintOf('$ make\nbuilding a.o')).not.toBe(fingerprintOf('$ make\nbuilding b.o'));
+  });
+});
+
 describe('notices for stalls and budgets', () => {
   it('tells the human about a stall once the status turns stalled', () => {
     const notice = noticeFor({ name: 'a', id: 'ag_1', from: 'working', to: { state: 'stalled', since: '2026-01-01T00:00:00.000Z', secondsInState: 900, reason: 'no progress for 900 s', exitStatus: null, currentTool: null } });
