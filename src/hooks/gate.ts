@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { audit, createRequest, expireOverdue, getRequest, hasGrant } from '../gate/permissions.js';
-import { classifyToolCall, type Finding } from '../gate/classify.js';
-import { defaultPolicy, loadPolicy, type Policy } from '../gate/policy.js';
+import type { Finding } from '../gate/classify.js';
+import { classifyHookCall } from '../gate/hook-call.js';
 import { Store } from '../store/store.js';
 
 const POLL_MS = 250;
@@ -22,22 +22,10 @@ function deny(reason: string): never {
 
 async function main(): Promise<void> {
   const payload = JSON.parse(readFileSync(0, 'utf8')) as { tool_name?: string; tool_input?: Record<string, unknown>; cwd?: string };
-  const home = process.env.RINGMASTER_HOME;
-  if (!home) deny('ringmaster gate: RINGMASTER_HOME is not set, so no decision can be made; denied.');
-  const toolName = payload.tool_name ?? '';
-  const toolInput = payload.tool_input ?? {};
-
   // A broken policy must not open the gate: classify with the defaults, and deny whatever they gate.
-  let policy: Policy;
-  let policyError: string | undefined;
-  try {
-    policy = loadPolicy(home);
-  } catch (error) {
-    policy = defaultPolicy();
-    policyError = (error as Error).message;
-  }
-  const worktreeRoot = process.env.RINGMASTER_WORKTREE_ROOT || join(home, 'worktrees');
-  const findings = classifyToolCall(toolName, toolInput, { policy, ringmasterHome: home, worktreeRoot, cwd: payload.cwd || process.cwd(), env: process.env });
+  const call = classifyHookCall(payload, process.env, process.cwd());
+  if ('error' in call) deny(`ringmaster gate: ${call.error}; denied.`);
+  const { home, toolName, toolInput, policy, policyError, findings } = call;
   if (findings.length === 0) return; // ordinary: no output, the call proceeds
   const summary = toolName === 'Bash' ? String(toolInput.command ?? '') : `${toolName} ${JSON.stringify(toolInput).slice(0, 500)}`;
   if (policyError) deny(`ringmaster gate: ${policyError}`);

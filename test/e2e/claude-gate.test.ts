@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { egressHealth } from '../../src/gate/egress/client.js';
 import { decide, listAudit, pendingForAgent, type PermissionRequest } from '../../src/gate/permissions.js';
 import { sendPrompt } from '../../src/fleet/prompt.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
@@ -97,6 +98,19 @@ describe('the gate in a real Claude Code child', () => {
     expect(ran()).not.toContain(trace);
     decide(world.context.store, request.id, { approve: true, actor: 'human (test)' });
     await waitUntil(() => ran().includes(trace), 15_000, `${trace} to run after approval`);
+  });
+
+  it('lets an ordinary call its compiled hook cannot read alone through the classifier service, with no Node start', async () => {
+    await idle();
+    const home = world.env.RINGMASTER_HOME!;
+    const before = (await egressHealth(home))!.classified;
+    const sent = await sendPrompt(world.context, { name: 'gated', text: 'RUN for f in *; do echo "$f $(wc -c < "$f")"; done > sizes.txt' });
+    expect(sent.delivered).toBe(true);
+    const sizes = join(agent().worktreePath, 'sizes.txt');
+    await waitUntil(() => existsSync(sizes) && /^README\.md \d+$/m.test(readFileSync(sizes, 'utf8')), 30_000, 'sizes.txt from the ordinary call');
+    const after = (await egressHealth(home))!.classified;
+    expect(after.allow).toBeGreaterThan(before.allow);
+    expect(pendingForAgent(world.context.store, agent().id)).toBeUndefined();
   });
 
   it('holds `git push origin main`; even approved, the sandboxed child cannot write the remote', async () => {

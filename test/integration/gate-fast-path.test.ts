@@ -13,16 +13,18 @@
  * measured by bench/gate-fast-path.mjs, not asserted here.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyToolCall, type ClassifyContext } from '../../src/gate/classify.js';
+import { ensureEgress } from '../../src/gate/egress/client.js';
 import { ensureGateHelper } from '../../src/gate/gate-helper.js';
+import { classifyForService, classifyHookCall } from '../../src/gate/hook-call.js';
 import { defaultPolicy } from '../../src/gate/policy.js';
 import { CORPUS, context as corpusContext } from '../fixtures/classify-corpus.js';
 import { fuzzCommands, fuzzEnv } from '../fixtures/gate-fuzz.js';
 import { ordinaryCalls, type ToolCall } from '../fixtures/ordinary-calls.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { stopEgress, tempDir, waitUntil } from '../helpers/fixtures.js';
 
 const GATE_SH = join(import.meta.dirname, '..', '..', 'src', 'hooks', 'gate.sh');
 const dir = tempDir();
@@ -223,5 +225,73 @@ describe('the compiled helper and gate.sh', () => {
     const helperVerdicts = await mapLimited(extra, 4, (call) => fastPath(call, fuzzCwd, fuzzEnv(fuzzHome), fuzzRoot, 'gate-fast'));
     const unsound = extra.filter((call, index) => helperVerdicts[index] === 'fast' && classifyToolCall('Bash', call.tool_input, context).length > 0);
     expect(unsound).toEqual([]);
+  });
+});
+
+/**
+ * With the egress gate's process up for the home, a call the helper's own fast
+ * path cannot decide is classified there (POST /classify) instead of by a new
+ * Node process: Node is `false` here, so a call that reached it would be denied.
+ * The service must decide exactly as gate.js's classification does (the same
+ * classifyHookCall, in-process here, on the same payload, env and cwd): allow
+ * what finds nothing, and send every call with a finding on to gate.js.
+ */
+describe('the compiled helper with the classifier service', () => {
+  const home = join(dir, 'svc-home');
+  const worktreeRoot = join(home, 'worktrees');
+  const worktree = join(worktreeRoot, 'app', 'fix-login');
+  const hookEnv = { HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_1', RINGMASTER_AGENT_NAME: 'fix-login', SHELL: '/bin/bash', HOOK: 'https://hooks.slack.com/services/T/B/C', ST: home };
+  let pid = 0;
+  beforeAll(async () => {
+    mkdirSync(worktree, { recursive: true });
+    pid = await ensureEgress(home, { PATH: process.env.PATH, HOME: dir });
+  }, 30_000);
+  afterAll(() => stopEgress(home));
+
+  /** What gate.js would decide, computed as it computes it: the hook's env is the spawn env plus PATH. */
+  const expected = (call: ToolCall, cwd: string): Verdict => {
+    const found = classifyHookCall({ tool_name: call.tool_name, tool_input: call.tool_input, cwd }, { PATH: process.env.PATH, ...hookEnv }, process.cwd());
+    if ('error' in found) throw new Error(found.error);
+    return found.findings.length === 0 && !found.policyError ? 'fast' : 'full check';
+  };
+
+  it('decides every ordinary call, the corpus and random commands exactly as gate.js, with no Node start', async () => {
+    const bash = (command: string): ToolCall => ({ tool_name: 'Bash', tool_input: { command } });
+    const calls: ToolCall[] = [
+      ...ordinaryCalls(worktree),
+      ...CORPUS.map(([command]) => bash(command)),
+      ...fuzzCommands(200, home).map(bash),
+      bash(`echo x > ${join(home, 'policy.json')}`),
+      { tool_name: 'Write', tool_input: { file_path: join(home, 'config.json'), content: '{}' } },
+    ];
+    const verdicts = await mapLimited(calls, 4, (call) => runFastPath(call, worktree, hookEnv, worktreeRoot, 'gate-fast'));
+    const differ = calls.flatMap((call, index) => (verdicts[index] === expected(call, worktree) ? [] : [`${JSON.stringify(call.tool_input.command ?? call.tool_name)}: helper ${verdicts[index]}, gate.js ${expected(call, worktree)}`]));
+    const ordinary = ordinaryCalls(worktree);
+    console.log(`classifier service: ${calls.length} calls, ${verdicts.filter((verdict) => verdict === 'fast').length} allowed without Node, ${differ.length} differ from gate.js`);
+    expect(differ).toEqual([]);
+    // Every ordinary agent call, the ones the helper alone sends to Node included, now ends without one.
+    expect(verdicts.slice(0, ordinary.length).filter((verdict) => verdict !== 'fast')).toEqual([]);
+    expect(verdicts.filter((verdict) => verdict === 'full check').length).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('goes to gate.js when the service is down', async () => {
+    const call: ToolCall = { tool_name: 'Bash', tool_input: { command: 'tar -czf dist.tgz dist' } };
+    expect(await runFastPath(call, worktree, hookEnv, worktreeRoot, 'gate-fast')).toBe('fast');
+    process.kill(pid, 'SIGTERM');
+    await waitUntil(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 10_000, 'the egress gate to stop');
+    expect(await runFastPath(call, worktree, hookEnv, worktreeRoot, 'gate-fast')).toBe('full check');
+  });
+
+  it('answers "check" for another home, a broken policy, or a request it cannot read', () => {
+    const payload = { tool_name: 'Bash', tool_input: { command: 'ls' }, cwd: worktree };
+    expect(classifyForService(home, { payload, cwd: worktree, env: hookEnv })).toEqual({ decision: 'allow' });
+    expect(classifyForService(home, { payload, cwd: worktree, env: { ...hookEnv, RINGMASTER_HOME: join(dir, 'other') } })).toMatchObject({ decision: 'check' });
+    expect(classifyForService(home, { payload, cwd: 'relative', env: hookEnv })).toMatchObject({ decision: 'check' });
+    expect(classifyForService(home, { payload, cwd: worktree, env: { ...hookEnv, X: 1 } })).toMatchObject({ decision: 'check' });
+    expect(classifyForService(home, 'ls')).toMatchObject({ decision: 'check' });
+    const brokenHome = join(dir, 'broken-home');
+    mkdirSync(brokenHome, { recursive: true });
+    writeFileSync(join(brokenHome, 'policy.json'), '{ not json');
+    expect(classifyForService(brokenHome, { payload, cwd: worktree, env: { ...hookEnv, RINGMASTER_HOME: brokenHome } })).toMatchObject({ decision: 'check' });
   });
 });

@@ -35,9 +35,16 @@ function call<T>(home: string, method: 'GET' | 'POST', path: string, body?: unkn
   });
 }
 
-export async function egressHealth(home: string): Promise<{ pid: number; agents: number } | undefined> {
+export interface EgressHealth {
+  pid: number;
+  agents: number;
+  /** Gate-hook calls the classifier service answered, by answer. */
+  classified: { allow: number; check: number };
+}
+
+export async function egressHealth(home: string): Promise<EgressHealth | undefined> {
   try {
-    return await call<{ pid: number; agents: number }>(home, 'GET', '/health', undefined, 1000);
+    return await call<EgressHealth>(home, 'GET', '/health', undefined, 1000);
   } catch {
     return undefined;
   }

@@ -11,7 +11,7 @@ import { egressPaths, processAlive } from './paths.js';
  * keep their network (and their held connections) when the parent session
  * restarts. One per RINGMASTER_HOME, found through its control socket.
  * Control API (HTTP on a unix socket): GET /health, POST /bind and POST /unbind
- * with {"agent_id": …}.
+ * with {"agent_id": …}, and POST /classify for the gate hook (see `classify`).
  */
 const SYNC_MS = 2000;
 /** With no sandboxed agent to serve for this long, the process ends; the next spawn starts it again. */
@@ -38,7 +38,7 @@ export async function runEgressDaemon(config: Config): Promise<void> {
   gate.withdrawHeld('the egress gate restarted; the connection held for this request was lost');
   await gate.sync();
 
-  const control = createServer((req, res) => void handle(gate, req, res));
+  const control = createServer((req, res) => void handle(gate, config.home, req, res));
   rmSync(paths.socket, { force: true });
   await new Promise<void>((resolve, reject) => {
     control.once('error', reject);
@@ -72,12 +72,13 @@ export async function runEgressDaemon(config: Config): Promise<void> {
   process.on('uncaughtException', (error) => log(`uncaught: ${error.stack ?? error.message}`));
 }
 
-async function handle(gate: EgressGate, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(gate: EgressGate, home: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const reply = (status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   try {
-    if (req.method === 'GET' && req.url === '/health') return reply(200, { pid: process.pid, agents: gate.agents.length });
+    if (req.method === 'GET' && req.url === '/health') return reply(200, { pid: process.pid, agents: gate.agents.length, classified });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method === 'POST' && req.url === '/classify') return classify(home, Buffer.concat(chunks), res);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { agent_id?: string };
     if (typeof body.agent_id !== 'string') return reply(400, { error: 'agent_id is required' });
     if (req.method === 'POST' && req.url === '/bind') {
@@ -92,6 +93,28 @@ async function handle(gate: EgressGate, req: IncomingMessage, res: ServerRespons
   } catch (error) {
     return reply(500, { error: (error as Error).message });
   }
+}
+
+/**
+ * POST /classify, for the compiled gate hook: what gate.js would find in one
+ * PreToolUse payload (gate/hook-call.ts). The classifier loads on the first
+ * request, so a gate that serves no Claude child never holds it. The hook
+ * takes only the exact answer {"decision":"allow"}.
+ */
+let service: Promise<typeof import('../hook-call.js')> | undefined;
+/** How many calls the service answered, by answer (in /health). */
+const classified = { allow: 0, check: 0 };
+async function classify(home: string, raw: Buffer, res: ServerResponse): Promise<void> {
+  let answer: unknown;
+  try {
+    service ??= import('../hook-call.js');
+    answer = (await service).classifyForService(home, JSON.parse(raw.toString('utf8')));
+  } catch (error) {
+    answer = { decision: 'check', why: (error as Error).message };
+  }
+  classified[(answer as { decision: string }).decision === 'allow' ? 'allow' : 'check']++;
+  const text = JSON.stringify(answer);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), connection: 'close' }).end(text);
 }
 
 function readPid(file: string): number | undefined {
