@@ -9,8 +9,11 @@
  * `sh -c 'if [ -x gate-fast ]; then exec gate-fast <node> gate.js <worktrees>
  * <spool>; fi; exec /bin/bash gate.sh …'`: it records the payload too, the
  * Claude payload on stdin, the real Node slow path); `gate` is that command
- * with the compiled helper (built here if missing), `bash` the same without a
- * helper (gate.sh, as on a machine with no C compiler); `true` runs as
+ * with the compiled helper (built here if missing) and no classifier service,
+ * `service` the same helper with the egress gate's process up for its home
+ * (what it cannot decide goes to POST /classify there before Node), `bash`
+ * the same without a helper (gate.sh, as on a machine with no C compiler),
+ * with no service either; `true` runs as
  * `sh -c true`. Rounds interleave the variants so machine noise hits them
  * alike. An optional older gate.sh (e.g. `git show <rev>:src/hooks/gate.sh >
  * /tmp/old-gate.sh`) is measured like `bash`, with today's gate.js behind it.
@@ -24,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shellQuote } from '../dist/src/adapters/tmux.js';
 import { childSettings } from '../dist/src/fleet/spawn.js';
+import { ensureEgress } from '../dist/src/gate/egress/client.js';
 import { ensureGateHelper } from '../dist/src/gate/gate-helper.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +39,13 @@ const worktreeRoot = join(home, 'worktrees');
 const worktree = join(worktreeRoot, 'app', 'fix-login');
 mkdirSync(worktree, { recursive: true });
 const calls = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'ordinary-calls.json'), 'utf8').replaceAll('${WORKTREE}', worktree));
-const env = { PATH: process.env.PATH, HOME: dir, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_bench', RINGMASTER_AGENT_NAME: 'bench' };
+const env = { PATH: process.env.PATH, HOME: dir, RINGMASTER_HOME: home, RINGMASTER_WORKTREE_ROOT: worktreeRoot, RINGMASTER_AGENT_ID: 'ag_bench', RINGMASTER_AGENT_NAME: 'bench' };
+// The variants without the service run with a home of their own, where no egress gate listens;
+// the worktrees stay where they are (RINGMASTER_WORKTREE_ROOT), so every variant sees the same calls.
+const quietHome = join(dir, 'ringmaster-no-service');
+mkdirSync(quietHome, { recursive: true });
+const quietEnv = { ...env, RINGMASTER_HOME: quietHome };
+const servicePid = await ensureEgress(home, { PATH: process.env.PATH, HOME: dir });
 // As spawn configures it: the gate also records the payload into the agent's spool folder.
 const spool = join(dir, 'spool');
 mkdirSync(spool, { recursive: true });
@@ -43,15 +53,16 @@ const helper = ensureGateHelper(home);
 if (!helper) throw new Error('the compiled gate helper could not be built here (no C compiler?)');
 const hookCommand = (gateHelper) => childSettings(spool, worktreeRoot, {}, gateHelper).hooks.PreToolUse[0].hooks[0].command;
 const gateShPath = join(ROOT, 'src', 'hooks', 'gate.sh');
-const variants = { true: 'true', gate: hookCommand(helper), bash: hookCommand(undefined) };
+const variants = { true: 'true', gate: hookCommand(helper), service: hookCommand(helper), bash: hookCommand(undefined) };
+const envOf = (name) => (name === 'service' ? env : quietEnv);
 if (oldGate) variants.old = variants.bash.replaceAll(shellQuote(gateShPath), shellQuote(oldGate));
 // Node replaced by `false`: a call that reaches the full check prints a deny.
 const fastOnly = (command) => command.replaceAll(shellQuote(process.execPath), '/bin/false');
 
-function run(command, stdin) {
+function run(command, stdin, runEnv = quietEnv) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('sh', ['-c', command], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn('sh', ['-c', command], { env: runEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     child.stdin.on('error', () => {});
     child.stdin.end(stdin);
     let stdout = '';
@@ -73,7 +84,7 @@ try {
   const fastPath = {};
   for (const name of Object.keys(variants).filter((name) => name !== 'true')) {
     fastPath[name] = [];
-    for (const payload of payloads) fastPath[name].push((await run(fastOnly(variants[name]), payload)).stdout === '');
+    for (const payload of payloads) fastPath[name].push((await run(fastOnly(variants[name]), payload, envOf(name))).stdout === '');
   }
   const times = Object.fromEntries(Object.keys(variants).map((name) => [name, calls.map(() => [])]));
   for (let round = 0; round < rounds; round++) {
@@ -81,7 +92,7 @@ try {
       const names = Object.keys(variants);
       for (let k = 0; k < names.length; k++) {
         const name = names[(k + round + index) % names.length];
-        const result = await run(variants[name], payloads[index]);
+        const result = await run(variants[name], payloads[index], envOf(name));
         if (name !== 'true' && result.stdout !== '') throw new Error(`${name} held an ordinary call: ${calls[index].tool_input.command ?? calls[index].tool_name}: ${result.stdout}`);
         times[name][index].push(result.ms);
       }
@@ -107,5 +118,6 @@ try {
   }
   console.log(JSON.stringify(report, null, 2));
 } finally {
+  process.kill(servicePid, 'SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 }

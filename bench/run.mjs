@@ -95,7 +95,8 @@ try {
       const result = await world.run(process.execPath, [join(ROOT, 'bench', 'gate-fast-path.mjs'), '3'], { timeoutMs: 1_800_000 });
       if (result.code !== 0) throw new Error(`gate-fast-path.mjs failed: ${result.stderr.slice(-500)}`);
       const report = JSON.parse(result.stdout);
-      return { ...report, gate: { ...report.gate, slowCalls: report.gate.slowCalls.slice(0, 20) }, bash: { ...report.bash, slowCalls: report.bash.slowCalls.slice(0, 20) } };
+      const cut = (entry) => entry && { ...entry, slowCalls: entry.slowCalls.slice(0, 20) };
+      return { ...report, gate: cut(report.gate), service: cut(report.service), bash: cut(report.bash) };
     },
     wake: async () => (await import('./wake.mjs')).benchWake,
     egress: async () => (await import('./egress.mjs')).benchEgress,
@@ -187,7 +188,7 @@ else if (hooks) {
 const gate = results.benchmarks.gate;
 if (gate?.error) failedRow('gate');
 else if (gate) {
-  for (const [key, label] of [['gate', 'compiled fast path'], ['bash', 'gate.sh, no compiler']]) {
+  for (const [key, label] of [['gate', 'compiled fast path'], ['service', 'compiled, classifier service up'], ['bash', 'gate.sh, no compiler']]) {
     if (!gate[key]) continue;
     rows.push([
       `gate (${label}): ${gate.calls} ordinary calls`,
