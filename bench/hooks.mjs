@@ -16,6 +16,10 @@
  *             the recording gate on PreToolUse, as a real child gets it (the
  *             compiled helper when this machine can build it)
  *   allBash   the same with the bash scripts (no C compiler)
+ *   allExec   `all` in exec form (`command` + `args`, no shell; the gate with
+ *             onFailure "block"), compiled helper only: what dropping the
+ *             shell per hook would save
+ *   allExecAsync  the same with the PostToolUse recorder `async`
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
  * rotating order. Medians of the wall time of the whole `claude -p` process,
  * and, where /usr/bin/time exists, of its CPU time with every process it
@@ -65,6 +69,13 @@ export async function benchHooks(world, log) {
       // The same without the compiled helper: the bash scripts, as on a machine with no C compiler (and as before issue 13's helper).
       allBash: childSettings(spool, worktreeRoot),
     };
+    if (gateHelper) {
+      const execRecord = { type: 'command', command: gateHelper, args: ['--record', spool], timeout: 10 };
+      const execGate = { type: 'command', command: gateHelper, args: [process.execPath, join(process.cwd(), 'dist', 'src', 'hooks', 'gate.js'), worktreeRoot, spool], timeout: gateHook.timeout, onFailure: 'block' };
+      const execHooks = Object.fromEntries(Object.keys(full.hooks).map((event) => [event, [{ hooks: [event === 'PreToolUse' ? execGate : execRecord] }]]));
+      settings.allExec = { ...full, hooks: execHooks };
+      settings.allExecAsync = { ...full, hooks: { ...execHooks, PostToolUse: [{ hooks: [{ ...execRecord, async: true }] }] } };
+    }
     const files = {};
     for (const [name, value] of Object.entries(settings)) {
       files[name] = join(dir, `settings-${name}.json`);
@@ -98,7 +109,7 @@ export async function benchHooks(world, log) {
       const spooled = readdirSync(spool).filter((file) => file.endsWith('.json')).length;
       if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
       if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
-      if ((name === 'all' || name === 'allBash') && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
+      if ((name === 'all' || name === 'allBash' || name === 'allExec') && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
       return { ms: result.ms, cpuMs, spooled };
     };
@@ -128,13 +139,13 @@ export async function benchHooks(world, log) {
       toolCallsPerRun: TOOL_CALLS,
       runs: RUNS,
       wallMs: stats,
-      overheadPerToolCallMs: { true: perCall('true'), recorder: perCall('recorder'), gate: perCall('gate'), all: perCall('all'), allBash: perCall('allBash') },
+      overheadPerToolCallMs: Object.fromEntries(names.filter((name) => name !== 'none').map((name) => [name, perCall(name)])),
       recorderOverTrue: ratio(perCall('recorder'), perCall('true')),
       // The `true` setting runs two hooks per call, the gate one: compare per hook.
       gateOverTruePerHook: ratio(perCall('gate'), perCall('true') / 2),
-      wallRatioAgainstNone: { true: ratio(stats.true.median, base), recorder: ratio(stats.recorder.median, base), gate: ratio(stats.gate.median, base), all: ratio(stats.all.median, base), allBash: ratio(stats.allBash.median, base) },
+      wallRatioAgainstNone: Object.fromEntries(names.filter((name) => name !== 'none').map((name) => [name, ratio(stats[name].median, base)])),
       cpuMs: TIME ? cpuStats : null,
-      cpuRatioAgainstNone: TIME ? Object.fromEntries(['true', 'recorder', 'gate', 'all', 'allBash'].map((name) => [name, ratio(cpuStats[name].median, cpuStats.none.median)])) : null,
+      cpuRatioAgainstNone: TIME ? Object.fromEntries(names.filter((name) => name !== 'none').map((name) => [name, ratio(cpuStats[name].median, cpuStats.none.median)])) : null,
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
       recorderCommand: recorderHook.command.replaceAll(spool, '<spool>'),
       gateCommand: gateHook.command.replaceAll(spool, '<spool>'),

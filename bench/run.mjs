@@ -171,8 +171,8 @@ if (hooks?.error) failedRow('hooks');
 else if (hooks) {
   const base = hooks.wallMs.none.median;
   rows.push([`hooks: claude -p, ${hooks.toolCallsPerRun} Bash calls, no hooks`, fmt(base, ' ms', 0), '', '', 'baseline']);
-  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate', allBash: 'the same in bash (no compiler)' };
-  for (const key of ['true', 'recorder', 'gate', 'all', 'allBash'].filter((key) => hooks.wallMs[key])) {
+  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'recorder on all events + gate', allBash: 'the same in bash (no compiler)', allExec: 'all, exec form (no shell)', allExecAsync: 'all, exec form, PostToolUse async' };
+  for (const key of Object.keys(labels).filter((key) => hooks.wallMs[key])) {
     rows.push([
       `hooks: ${labels[key]}`,
       fmt(hooks.wallMs[key].median, ' ms', 0),

@@ -532,8 +532,9 @@ export const RECORDED_HOOK_EVENTS = [
  * spooled for ringmaster's status (src/hooks/record-event.sh), every tool
  * call passes the permission gate first (src/hooks/gate.sh), and `extra`
  * adds the sandbox (see gate/sandbox.ts). The gate's hook timeout outlasts
- * the longest wait any policy may set, because Claude lets a timed-out hook's
- * call through; and "disableAllHooks": false keeps a repository's own
+ * the longest wait any policy may set, and its onFailure is "block", so a
+ * gate hook that times out, cannot start or is killed blocks the call (by
+ * default Claude lets it through); "disableAllHooks": false keeps a repository's own
  * settings from switching these hooks off (FACTS.md). With `gateHelper` (the
  * compiled hooks, gate/gate-helper.ts) every hook runs it (the gate's fast
  * path, or `--record` for the other events), and gate.sh / record-event.sh
@@ -555,7 +556,9 @@ export function childSettings(spool: string, worktreeRoot: string, extra: Record
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
   // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.
-  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS }] }];
+  // onFailure "block": a gate hook that cannot start, times out, dies by a signal or exits other than 0 or 2
+  // blocks the call (Claude's default lets it go ahead; checked on 2.1.329, see CLAUDE.md).
+  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS, onFailure: 'block' }] }];
   return { ...extra, disableAllHooks: false, hooks };
 }
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +124,21 @@ describe('the gate in a real Claude Code child', () => {
     // Pushes go through ringmaster (create_pr), never from inside a child: the remote is outside its sandbox.
     await idle();
     expect(git(remote, 'rev-parse', 'main').trim()).toBe(before);
+  });
+
+  it('a gate hook killed while it holds a call blocks the call (onFailure "block"), and the command never runs', async () => {
+    const runsBefore = ran().split('\n').filter((line) => line.startsWith('terraform')).length;
+    const request = await held('terraform apply -auto-approve -lock=false');
+    // The hook as Claude started it: a shell running `if [ -x <gate-fast> ]; then … <spool of this agent> …`, the process Claude waits for.
+    const shells = execFileSync('pgrep', ['-f', `if \\[ -x .*agents/${agent().id}/`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    expect(shells.length).toBeGreaterThan(0);
+    for (const pid of shells) process.kill(Number(pid), 'SIGKILL');
+    const answer = await toolError('blocking because onFailure is "block"');
+    expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toContain('PreToolUse:Bash hook error');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ran().split('\n').filter((line) => line.startsWith('terraform')).length).toBe(runsBefore);
+    // The orphaned gate process still waits on the request; a human's later yes must not run anything either.
+    decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'the hook was killed' });
   });
 
   it('a denial reaches the model as a clear tool error, and the command never runs', async () => {
