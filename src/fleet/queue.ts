@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, UserInputError } from '../errors.js';
 import type { AgentRecord } from '../store/store.js';
 import { tmuxFor, type Context, type ProgressReporter } from '../core/index.js';
 import { audit } from '../gate/index.js';
-import { agentStatus, livePanes, liveness } from '../state/index.js';
+import { agentStatus, livePanes, liveness, spawnAbandoned } from '../state/index.js';
 import { nameFromTask, repoSlug, sessionName, validateName } from './names.js';
 import { assertMaySpawn, setAgentBudget, type Limits } from './budget.js';
 import { newAgentId, spawnAgent, validateSpawn, type SpawnInput, type SpawnResult } from './spawn.js';
@@ -245,7 +245,7 @@ interface SlotCheck {
   why: string;
 }
 
-/** Live agents now: a record still spawning, or one whose agent process runs; plus spawns the queue is starting. */
+/** Live agents now: a record still spawning (not abandoned), or one whose agent process runs; plus spawns the queue is starting. */
 async function liveCounts(context: Context): Promise<{ total: number; byRepo: Map<string, number> }> {
   const records = context.store.listAgents();
   const paneOf = await livePanes(context, records);
@@ -256,7 +256,8 @@ async function liveCounts(context: Context): Promise<{ total: number; byRepo: Ma
     byRepo.set(repo, (byRepo.get(repo) ?? 0) + 1);
   };
   for (const record of records) {
-    if (record.state === 'spawning' || (await liveness(context, record, paneOf(record))).processAlive) count(record.repo);
+    // A spawn that died half-way holds no process: only a spawn still within its time counts.
+    if (record.state === 'spawning' ? !spawnAbandoned(context, record) : (await liveness(context, record, paneOf(record))).processAlive) count(record.repo);
   }
   const known = new Set(records.map((record) => record.id));
   for (const row of context.store.db.prepare(`SELECT agent_id, repo FROM spawn_queue WHERE state = 'starting'`).all() as Array<{ agent_id: string; repo: string }>) {

@@ -39,6 +39,17 @@ export interface AgentStateReport {
 /** Hook events read per status: enough for a long turn's start; an older start is kept from the store. */
 const EVENT_WINDOW = 300;
 
+/**
+ * A row still 'spawning' long after any spawn could have finished (setup and
+ * start-up time outs plus ten minutes): the process running spawn_agent ended
+ * half-way (a crash, a kill). It is not a live agent: it does not count
+ * against the caps, and its status says to clean it up.
+ */
+export function spawnAbandoned(context: Context, record: Pick<AgentRecord, 'createdAt'>, now = Date.now()): boolean {
+  const { setupTimeoutSec, startupTimeoutMs } = context.config.spawn;
+  return now - record.createdAt > setupTimeoutSec * 1000 + startupTimeoutMs + 10 * 60_000;
+}
+
 /** The live status of one agent from every signal. Cheap: no git, no transcript. */
 export async function agentStatus(context: Context, record: AgentRecord, pane?: PaneInfo | null): Promise<StatusReport> {
   ingestEvents(context.store, record.id, agentDir(context, record.id));
@@ -47,9 +58,7 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
   const now = Date.now();
   let derived: DerivedStatus;
   if (recordState === 'spawning') {
-    const { setupTimeoutSec } = context.config.spawn;
-    const spawnLimitMs = setupTimeoutSec * 1000 + context.config.spawn.startupTimeoutMs + 10 * 60_000;
-    derived = deriveStatus({ kind: record.agentKind, recordState, spawnAbandoned: now - record.createdAt > spawnLimitMs, pane: undefined, processAlive: false, events: [], createdAt: record.createdAt, now });
+    derived = deriveStatus({ kind: record.agentKind, recordState, spawnAbandoned: spawnAbandoned(context, record, now), pane: undefined, processAlive: false, events: [], createdAt: record.createdAt, now });
   } else {
     const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
     const live = await liveness(context, record, paneInfo);

@@ -219,3 +219,39 @@ describe('the memory and disk floor', () => {
     }
   }, 60_000);
 });
+
+describe('a spawn that died half-way', () => {
+  it('counts against the cap while it could still finish, and no longer once it is abandoned', async () => {
+    const other = makeWorld();
+    let otherClient: Client | undefined;
+    try {
+      const repoA = makeRepo(other.dir, 'ghost repo');
+      writeFileSync(join(other.env.RINGMASTER_HOME!, 'config.json'), JSON.stringify({ fleet: { maxLiveAgents: 1 } }));
+      // The row a crashed spawn_agent leaves behind: reserved, 'spawning', nothing else made.
+      const ghost = other.context.store.insertAgent({
+        id: 'ag_ghost0000001', name: 'ghost', repo: repoA, baseRef: 'main', baseCommit: git(repoA, 'rev-parse', 'HEAD').trim(), branch: 'agent/ghost',
+        worktreePath: join(other.dir, 'nowhere'), tmuxSocket: null, tmuxSession: 'ringmaster-ghost', agentKind: 'codex', model: null, taskPreview: 'ghost', task: 'ghost',
+      });
+      otherClient = await connectStdio(other.env);
+      const spawn = async (name: string) => {
+        const result = await otherClient!.callTool({ name: 'spawn_agent', arguments: { repo: repoA, task: `task of ${name}`, name, agent: 'codex' } });
+        expect(result.isError, resultText(result)).toBeFalsy();
+        return result.structuredContent as { status: string; queue: { reason: string } | null };
+      };
+      const early = await spawn('early');
+      expect(early.status).toBe('queued');
+      expect(early.queue!.reason).toMatch(/^1 agents are live, the cap is 1/);
+      expect((await otherClient.callTool({ name: 'cancel_spawn', arguments: { name: 'early' } })).isError).toBeFalsy();
+
+      // An hour later nothing can still be finishing it.
+      other.context.store.db.prepare(`UPDATE agents SET created_at = ? WHERE id = ?`).run(Date.now() - 3_600_000, ghost.id);
+      expect((await spawn('late')).status).toBe('started');
+      const state = await otherClient.callTool({ name: 'read_agent_state', arguments: { name: 'ghost' } });
+      const [agent] = (state.structuredContent as { agents: Array<{ status: { state: string; reason: string } }> }).agents;
+      expect(agent!.status).toMatchObject({ state: 'unknown', reason: expect.stringMatching(/never finished.*clean it up/) });
+    } finally {
+      await otherClient?.close();
+      await other.close();
+    }
+  }, 60_000);
+});
