@@ -36,6 +36,10 @@ export function createLoginCode(home: string): string {
   return code;
 }
 
+/** Wrong logins (token or one-time code) allowed per window before the login stops checking. */
+export const LOGIN_FAILURES_ALLOWED = 10;
+export const LOGIN_WINDOW_MS = 60_000;
+
 /**
  * Browser sessions of one server: log in with the bearer token (POST) or a
  * one-time code, then a cookie; every state-changing request carries the
@@ -50,6 +54,24 @@ export class DashboardAuth {
     private readonly home: string,
   ) {
     this.expected = Buffer.from(token);
+  }
+
+  private failures: number[] = [];
+
+  /**
+   * Seconds to wait before the login checks another secret, or 0. Past
+   * LOGIN_FAILURES_ALLOWED wrong tries within LOGIN_WINDOW_MS every try is
+   * refused unchecked until the oldest leaves the window: a guesser gets ten
+   * tries a minute, the user who mistyped waits at most a minute.
+   */
+  loginWait(now = Date.now()): number {
+    this.failures = this.failures.filter((at) => now - at < LOGIN_WINDOW_MS);
+    if (this.failures.length < LOGIN_FAILURES_ALLOWED) return 0;
+    return Math.max(1, Math.ceil((this.failures[0]! + LOGIN_WINDOW_MS - now) / 1000));
+  }
+
+  loginFailed(now = Date.now()): void {
+    this.failures.push(now);
   }
 
   tokenMatches(given: string): boolean {

@@ -244,8 +244,12 @@ export class Dashboard {
   private loginForm(response: ServerResponse, url: URL): void {
     const code = url.searchParams.get('code');
     if (code !== null) {
+      if (this.loginThrottled(response)) return;
       // A one-time link: claim the code, set the cookie, and leave this URL at once so the code is never reused or bookmarked.
-      if (!this.auth.claimCode(code)) return sendHtml(response, 401, layout({ title: 'Log in', active: 'login', body: loginPage('That link was already used or has expired. Run ringmaster dashboard again, or enter the token.') }));
+      if (!this.auth.claimCode(code)) {
+        this.auth.loginFailed();
+        return sendHtml(response, 401, layout({ title: 'Log in', active: 'login', body: loginPage('That link was already used or has expired. Run ringmaster dashboard again, or enter the token.') }));
+      }
       response.setHeader('set-cookie', this.auth.cookie(this.auth.open()));
       return redirect(response, '/');
     }
@@ -254,11 +258,22 @@ export class Dashboard {
 
   private async login(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const form = await readForm(request);
+    if (this.loginThrottled(response)) return;
     if (!form || !this.auth.tokenMatches(form.get('token') ?? '')) {
+      this.auth.loginFailed();
       return sendHtml(response, 401, layout({ title: 'Log in', active: 'login', body: loginPage('Wrong token.') }));
     }
     response.setHeader('set-cookie', this.auth.cookie(this.auth.open()));
     return redirect(response, '/');
+  }
+
+  /** Too many wrong logins lately: a 429 that says how long to wait, and no secret is checked. */
+  private loginThrottled(response: ServerResponse): boolean {
+    const wait = this.auth.loginWait();
+    if (wait === 0) return false;
+    response.setHeader('retry-after', String(wait));
+    sendHtml(response, 429, layout({ title: 'Log in', active: 'login', body: loginPage(`Too many wrong tokens or used links in the last minute: wait ${wait} s, then try again.`) }));
+    return true;
   }
 
   /** Why a POST is not from this server's own page: it must say so in Origin (browsers always send it on POST). */

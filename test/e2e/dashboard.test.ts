@@ -87,10 +87,10 @@ const shot = (name: string, target: Page = page) => target.screenshot({ path: jo
 /** The row as the page shows it now, without reloading: the live feed keeps it current. */
 const rowState = () => page.locator('tr.agent-row[data-name="web"]').getAttribute('data-state');
 
-describe('security of the dashboard', () => {
-  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-  const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
 
+describe('security of the dashboard', () => {
   it('without a session: pages send you to the login form, the event stream and actions answer 401', async () => {
     const home = await fetch(`${origin}/`, { redirect: 'manual' });
     expect(home.status).toBe(303);
@@ -349,5 +349,24 @@ describe('running the fleet from the browser', () => {
     expect(await other.textContent('.flash')).toContain('Restarted web (resumed by session)');
     await waitUntil(async () => (await rowState()) === 'idle', 60_000, 'the fleet row to show the restarted agent idle');
     await other.close();
+  });
+
+  // Last: it leaves the login refusing for a minute.
+  it('stops checking tokens after ten wrong ones in a minute, and says how long to wait', async () => {
+    const login = (token: string) => fetch(`${origin}/login`, { method: 'POST', headers: { ...formHeaders, origin }, body: form({ token }), redirect: 'manual' });
+    // Wrong tries of the tests above (a wrong token, a used link) count too: guess until the login stops checking.
+    const statuses: number[] = [];
+    while (statuses.length < 12 && statuses.at(-1) !== 429) statuses.push((await login(`guess-${statuses.length}`)).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((status) => status === 401)).toBe(true);
+    expect(statuses.length).toBeGreaterThanOrEqual(7);
+    const throttled = await login(server.token);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('set-cookie')).toBeNull();
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(throttled.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(await throttled.text()).toMatch(/Too many wrong tokens or used links in the last minute: wait \d+ s/);
+    const link = await fetch(`${origin}/login?code=${'a'.repeat(24)}`, { redirect: 'manual' });
+    expect(link.status).toBe(429);
   });
 });
