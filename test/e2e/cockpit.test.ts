@@ -67,7 +67,8 @@ describe('ringmaster watch in a real tmux pane', () => {
     // A held action appears in the view, the agent turns waiting_permission, and a human hears about it once.
     const first = createRequest(world.context.store, { agentId: record.id, agentName: 'watched', tool: 'Bash', summary: 'aws s3 ls', category: 'aws', reason: 'aws: aws s3 ls', waitSeconds: 600 });
     await waitUntil(() => screen().includes(`${first.id}  watched`), 20_000, 'the pending request in the view');
-    expect(screen()).toMatch(/watched\s+waiting_permission\s+\S+\s+-\s+needs approval: aws aws s3 ls/);
+    // The frame that first lists the request may have read the statuses just before it was made: the next one has both.
+    await waitUntil(() => /watched\s+waiting_permission\s+\S+\s+-\s+needs approval: aws aws s3 ls/.test(screen()), 10_000, 'the row to show waiting_permission');
     await waitUntil(() => received.some((notice) => notice.kind === 'permission' && notice.agent === 'watched'), 20_000, 'the webhook notice');
     await waitUntil(() => /--urgency=critical\nwatched needs approval/.test(readFileSync(join(world.dir, 'notify-send.log'), 'utf8')), 10_000, 'notify-send').catch((error: Error) => {
       const log = join(world.env.RINGMASTER_HOME!, 'notify.log');
