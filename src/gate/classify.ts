@@ -778,10 +778,10 @@ function classifyGit(args: Arg[], context: ClassifyContext, nested: (script: str
   }
   const deleting = positional.some((arg) => arg.value === ':');
   const refspecs = positional.filter((arg) => arg.value !== ':').slice(1);
-  const protectedPatterns = [...context.policy.protectedBranches, ...(context.repoProtectedBranches ?? repoProtectedBranches)(cwd || context.cwd)];
+  const protectedPatterns = [...context.policy.protectedBranches, ...(context.repoProtectedBranches ?? ((dir: string) => repoProtectedBranches(dir, context.env)))(cwd || context.cwd)];
   const isProtected = (branch: string) => isProtectedBranch(protectedPatterns, branch);
   if (refspecs.length === 0) {
-    const branch = cwd ? (context.currentBranch ?? currentBranch)(cwd) : undefined;
+    const branch = cwd ? (context.currentBranch ?? ((dir: string) => currentBranch(dir, context.env)))(cwd) : undefined;
     if (branch === undefined) findings.push({ category: 'protected_push', reason: 'git push of the current branch, which could not be determined' });
     else if (isProtected(branch)) findings.push({ category: 'protected_push', reason: `git push of the current branch ${branch}, which is protected` });
   }
@@ -793,7 +793,7 @@ function classifyGit(args: Arg[], context: ClassifyContext, nested: (script: str
     }
     let destination = spec.includes(':') ? spec.slice(spec.indexOf(':') + 1) : deleting ? spec : spec;
     if (!spec.includes(':') && (spec === 'HEAD' || spec === '@')) {
-      const branch = cwd ? (context.currentBranch ?? currentBranch)(cwd) : undefined;
+      const branch = cwd ? (context.currentBranch ?? ((dir: string) => currentBranch(dir, context.env)))(cwd) : undefined;
       if (branch === undefined) {
         findings.push({ category: 'protected_push', reason: 'git push HEAD, whose branch could not be determined' });
         continue;
@@ -906,18 +906,19 @@ function isUnder(path: string, root: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
-function currentBranch(cwd: string): string | undefined {
+/** Git runs with the hook's environment (GIT_DIR and the like), wherever the classification runs: the hook or the classifier service. */
+function currentBranch(cwd: string, env: Record<string, string | undefined>): string | undefined {
   try {
-    return execFileSync('git', ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim() || undefined;
+    return execFileSync('git', ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim() || undefined;
   } catch {
     return undefined;
   }
 }
 
 /** A repo can protect more branches: `git config --add ringmaster.protected 'prod/*'`. */
-function repoProtectedBranches(cwd: string): string[] {
+function repoProtectedBranches(cwd: string, env: Record<string, string | undefined>): string[] {
   try {
-    return execFileSync('git', ['config', '--get-all', 'ringmaster.protected'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).split('\n').filter(Boolean);
+    return execFileSync('git', ['config', '--get-all', 'ringmaster.protected'], { cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).split('\n').filter(Boolean);
   } catch {
     return [];
   }

@@ -12,7 +12,7 @@
  * helper is a port of gate.sh, so the two must also decide alike. Timing is
  * measured by bench/gate-fast-path.mjs, not asserted here.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -273,6 +273,20 @@ describe('the compiled helper with the classifier service', () => {
     expect(verdicts.slice(0, ordinary.length).filter((verdict) => verdict !== 'fast')).toEqual([]);
     expect(verdicts.filter((verdict) => verdict === 'full check').length).toBeGreaterThan(100);
   }, 120_000);
+
+  it('asks git with the hook\'s environment, as gate.js does: a GIT_DIR on main makes a bare `git push` a protected push', async () => {
+    const onMain = join(dir, 'on-main');
+    const feature = join(worktreeRoot, 'app', 'feature');
+    for (const [repo, branch] of [[onMain, 'main'], [feature, 'feature']] as const) {
+      mkdirSync(repo, { recursive: true });
+      execFileSync('git', ['init', '-q', '-b', branch, repo]);
+    }
+    const push: ToolCall = { tool_name: 'Bash', tool_input: { command: 'git push' } };
+    const withGitDir = { ...hookEnv, GIT_DIR: join(onMain, '.git') };
+    expect(await runFastPath(push, feature, hookEnv, worktreeRoot, 'gate-fast')).toBe('fast');
+    expect(await runFastPath(push, feature, withGitDir, worktreeRoot, 'gate-fast')).toBe('full check');
+    expect(classifyForService(home, { payload: { tool_name: 'Bash', tool_input: push.tool_input, cwd: feature }, cwd: feature, env: { PATH: process.env.PATH!, ...withGitDir } })).toMatchObject({ decision: 'check' });
+  });
 
   it('goes to gate.js when the service is down', async () => {
     const call: ToolCall = { tool_name: 'Bash', tool_input: { command: 'tar -czf dist.tgz dist' } };
