@@ -51,9 +51,16 @@ export function classifyHookCall(payload: { tool_name?: unknown; tool_input?: un
  */
 export type ServiceAnswer = { decision: 'allow' } | { decision: 'check'; why: string };
 
-// The classifier's own files as they were when this process loaded them: after
-// an upgrade a running process has older code than gate.js, and must not decide.
-const CODE_FILES = ['classify.js', 'policy.js', 'hook-call.js'].map((name) => join(dirname(fileURLToPath(import.meta.url)), name));
+// The classifier's own files (and its shell parser's entry) as they were when this process loaded
+// them: after an upgrade a running process has older code than gate.js, and must not decide.
+const CODE_FILES = [...['classify.js', 'policy.js', 'hook-call.js'].map((name) => join(dirname(fileURLToPath(import.meta.url)), name)), parserEntry()];
+function parserEntry(): string {
+  try {
+    return fileURLToPath(import.meta.resolve('unbash'));
+  } catch {
+    return '-';
+  }
+}
 const codeStamp = (): string => CODE_FILES.map((file) => {
   try {
     const stat = statSync(file);
