@@ -191,7 +191,11 @@ function checkSandbox(context: Context): Omit<DoctorCheck, 'name'> {
 async function checkEgress(context: Context, fix: boolean): Promise<Omit<DoctorCheck, 'name'>> {
   const { logFile } = egressPaths(context.config.home);
   const running = await egressHealth(context.config.home);
-  if (running) return { ok: true, detail: `running (pid ${running.pid}, ${running.agents} agent(s) bound); log ${logFile}` };
+  if (running) {
+    // An older gate process has no counts: it predates the classifier service.
+    const served = running.classified ? `; gate hooks it classified: ${running.classified.allow} allowed, ${running.classified.check} sent on to gate.js` : '; no classifier service (an older process: restart it to get one)';
+    return { ok: true, detail: `running (pid ${running.pid}, ${running.agents} agent(s) bound${served}); log ${logFile}` };
+  }
   const sandboxed = [...enforcementOf(context.store).entries()].filter(([id, enforcement]) => enforcement.sandboxed && context.store.getAgent(id)?.state === 'running');
   if (fix) {
     const pid = await ensureEgress(context.config.home, context.env);

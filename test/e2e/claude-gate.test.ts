@@ -104,12 +104,12 @@ describe('the gate in a real Claude Code child', () => {
   it('lets an ordinary call its compiled hook cannot read alone through the classifier service, with no Node start', async () => {
     await idle();
     const home = world.env.RINGMASTER_HOME!;
-    const before = (await egressHealth(home))!.classified;
+    const before = (await egressHealth(home))!.classified!;
     const sent = await sendPrompt(world.context, { name: 'gated', text: 'RUN for f in *; do echo "$f $(wc -c < "$f")"; done > sizes.txt' });
     expect(sent.delivered).toBe(true);
     const sizes = join(agent().worktreePath, 'sizes.txt');
     await waitUntil(() => existsSync(sizes) && /^README\.md \d+$/m.test(readFileSync(sizes, 'utf8')), 30_000, 'sizes.txt from the ordinary call');
-    const after = (await egressHealth(home))!.classified;
+    const after = (await egressHealth(home))!.classified!;
     expect(after.allow).toBeGreaterThan(before.allow);
     expect(pendingForAgent(world.context.store, agent().id)).toBeUndefined();
   });

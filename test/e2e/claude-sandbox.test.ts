@@ -263,6 +263,9 @@ describe('a sandboxed Claude Code child behind the egress gate', () => {
     // The same ports are bound again, and the standing "always" answer still holds.
     await run('curl -s -m 60 http://unknown-api.example/after-restart');
     await waitUntil(() => remote.seen().includes('HTTP GET unknown-api.example/after-restart'), 30_000, 'traffic after the restart');
+    // The new gate process serves the gate hook's classifier service too, and doctor says how much it answered.
+    const again = (await runDoctor(world.context, {})).find((check) => check.name === 'egress')!;
+    expect(again.detail).toMatch(/^running \(pid \d+, \d+ agent\(s\) bound; gate hooks it classified: \d+ allowed, \d+ sent on to gate\.js\)/);
   });
 
   it('the classifier layer was asked for the commands it understands, and the network layer for every connection', () => {

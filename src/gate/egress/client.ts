@@ -38,8 +38,8 @@ function call<T>(home: string, method: 'GET' | 'POST', path: string, body?: unkn
 export interface EgressHealth {
   pid: number;
   agents: number;
-  /** Gate-hook calls the classifier service answered, by answer. */
-  classified: { allow: number; check: number };
+  /** Gate-hook calls the classifier service answered, by answer (absent from a process older than the service). */
+  classified?: { allow: number; check: number };
 }
 
 export async function egressHealth(home: string): Promise<EgressHealth | undefined> {
