@@ -68,6 +68,11 @@ function transcriptWrittenAt(context: Context, record: AgentRecord): number {
   }
 }
 
+/**
+ * Times that tick by themselves ("12s", "1m 16s", "350ms", "07:23:38"): a running tool's own timer is not
+ * progress. Other numbers are: a percentage, a line count or a subagent's tool uses that move are signs of life.
+ */
+const CLOCK = /\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d+(?:\.\d+)?\s?(?:ms|s|m|h)(?:\s\d+(?:\.\d+)?\s?(?:ms|s|m|h))*\b/g;
 /** A rule line: the top and bottom edges of Claude's input box. */
 const RULE = /^\s*[─━]{20,}\s*$/;
 /** Claude's spinner line: an optional glyph, then one capitalised word and an ellipsis ("✽ Scurrying…", "Boondoggling… (1m 2s)"). */
@@ -79,8 +84,8 @@ const SPINNER = /^\s*(?:[^\p{L}\p{N}\s]\s*)?\p{Lu}[\p{Ll}'’-]+…/u;
  * the effort hint, the input box, the mode footer) changes on its own while
  * a turn runs: the clock starts after a few seconds, hints come and go. It is
  * cut at the spinner line, or else at the input box's top rule; a screen with
- * neither (another CLI) is kept whole. Digits and spinner glyphs are blanked
- * in what is left.
+ * neither (another CLI) is kept whole. Times and spinner glyphs are blanked
+ * in what is left, and runs of blanks count as one.
  */
 export function fingerprintOf(screen: string): string {
   const lines = screen.split('\n');
@@ -96,7 +101,8 @@ export function fingerprintOf(screen: string): string {
   const steady = lines
     .slice(0, end)
     .filter((line) => !/esc to interrupt/i.test(line))
-    .map((line) => line.replace(/\d+/g, '#').replace(/[✻✽✶✳✢·*●⏺◐◓◑◒⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, '').trimEnd())
+    // A blinking glyph ("● Waiting" / "  Waiting") leaves only spacing behind: runs of blanks count as one.
+    .map((line) => line.replace(CLOCK, '#').replace(/[✻✽✶✳✢·*●⏺◐◓◑◒⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, ' ').replace(/\s+/g, ' ').trim())
     .join('\n');
   return createHash('sha1').update(steady).digest('hex');
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
 import { connectStdio, resultText } from '../helpers/mcp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
-import { claudeEnv, isMainConversation, startModelServer, userTexts, type ModelServer } from '../helpers/model-server.js';
+import { claudeEnv, isMainConversation, isToolResultTurn, startModelServer, userTexts, type ModelServer } from '../helpers/model-server.js';
 
 /**
  * A real Claude child whose scripted model goes silent mid-task: the request
@@ -28,6 +28,9 @@ beforeAll(async () => {
     if (!isMainConversation(body)) return { text: 'ok' };
     const last = userTexts(body).at(-1) ?? '';
     if (last.includes('go silent')) return { hang: true };
+    // A tool that runs long and prints nothing: Claude's screen then changes only by its timers and a blinking dot.
+    // (Claude refuses a bare long `sleep`; a loop of short ones runs.)
+    if (last.includes('slow command') && !isToolResultTurn(body)) return { toolUse: { name: 'Bash', input: { command: 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do sleep 3; done', description: 'Run the slow command' } } };
     return { text: 'Done.' };
   });
   webhook = await startWebhookReceiver<(typeof notices)[number]>();
@@ -73,4 +76,14 @@ describe('stall detection', () => {
     await waitUntil(() => notices.some((notice) => notice.kind === 'stalled' && notice.agent === 'silent' && notice.title === 'silent is stalled'), 60_000, 'the stalled notice');
     expect(notices.filter((notice) => notice.agent === 'answers' && notice.kind === 'stalled')).toEqual([]);
   }, 240_000);
+
+  it('reports an agent whose tool runs on without printing as stalled, with the tool it waits on', async () => {
+    const spawned = await client.callTool({ name: 'spawn_agent', arguments: { repo, task: 'Start the slow command.', name: 'busy', extra_args: ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash'] } });
+    expect(spawned.isError, resultText(spawned)).toBeFalsy();
+    const waited = await client.callTool({ name: 'wait_for_agents', arguments: { names: ['busy'], timeout_sec: 40 } });
+    const result = waited.structuredContent as { timed_out: boolean; ready: Array<{ name: string; status: { state: string; reason: string } }> };
+    expect(result.timed_out, resultText(waited)).toBe(false);
+    expect(result.ready[0]!.status.state).toBe('stalled');
+    expect(result.ready[0]!.status.reason).toMatch(/last doing: the tool Bash$/);
+  }, 120_000);
 });

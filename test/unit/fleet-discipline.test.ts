@@ -33,6 +33,20 @@ describe('stall fingerprint of a real Claude Code 2.1 screen', () => {
     expect(fingerprintOf(claude(['⏺ Bash(npm test)', '  ⎿  Running…'], ['* Scurrying… (1m 16s)']))).not.toBe(fingerprintOf(later));
   });
 
+  it("ignores a running tool's blinking dot and its timers (Claude Code 2.1.329, a Bash call that prints nothing)", () => {
+    const command = '  ⎿  $ for i in 1 2 3; do sleep 3; done';
+    const tick = claude(['● Waiting a while · 23s', `${command} (24s)`, '     (ctrl+b ctrl+b (twice) to run in background)'], ['· Tinkering… (25s · ↓ 51 tokens)']);
+    const tock = claude(['  Waiting a while · 25s', `${command} (26s)`, '     (ctrl+b ctrl+b (twice) to run in background)'], ['· Tinkering… (27s · ↓ 51 tokens)']);
+    expect(fingerprintOf(tick)).toBe(fingerprintOf(tock));
+  });
+
+  it("ignores a running tool's own timer, but counts a moving percentage as progress", () => {
+    const running = (status: string) => claude(['⏺ Bash(npm ci)', `  ⎿  ${status}`], ['* Scurrying… (1m 16s)']);
+    expect(fingerprintOf(running('Running… (5s · timeout 10m)'))).toBe(fingerprintOf(running('Running… (1m 12s · timeout 10m)')));
+    expect(fingerprintOf(running('Running… 12:00:01'))).toBe(fingerprintOf(running('Running… 12:04:59')));
+    expect(fingerprintOf(running('added 120 packages, 45% done'))).not.toBe(fingerprintOf(running('added 120 packages, 46% done')));
+  });
+
   it('keeps a screen with no input box and no spinner whole (another CLI)', () => {
     expect(fingerprintOf('$ make\nbuilding a.o')).not.toBe(fingerprintOf('$ make\nbuilding b.o'));
   });
