@@ -36,7 +36,7 @@ import { loadFleetView } from '../dist/src/dashboard/fleet.js';
 import { fleetRow } from '../dist/src/dashboard/views.js';
 import { SpendHistory } from '../dist/src/dashboard/costs.js';
 import { SERVE_NODE_FLAGS } from '../dist/src/setup/install.js';
-import { ROOT, registerSyntheticAgent } from './world.mjs';
+import { ROOT, addSyntheticAgent } from './world.mjs';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
 import { MB, round, summarize } from './stats.mjs';
 
@@ -118,20 +118,13 @@ export function makeScaleFleet(world, log) {
   const repo = world.makeRepo('scale');
   const projectDir = join(world.home, '.claude', 'projects', '-bench-scale');
   mkdirSync(projectDir, { recursive: true });
-  const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const baseCommit = git('rev-parse', 'HEAD').toString().trim();
+  const baseCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
   log(`scale: registering ${REGISTERED} agents (${LIVE} live in tmux), worktrees and transcripts`);
   const prepared = performance.now();
   const live = [];
   let transcriptBytes = 0;
   for (let index = 0; index < REGISTERED; index++) {
-    const id = `ag_scale${String(index).padStart(4, '0')}`;
-    const name = `scale-${index}`;
-    const sessionId = `00000000-0000-4000-b000-${String(index).padStart(12, '0')}`;
-    const worktreePath = join(world.root, 'worktrees', name);
-    const path = join(projectDir, `${sessionId}.jsonl`);
-    git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
-    registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket: world.socket, sessionId, transcriptPath: path });
+    const { name, sessionId, worktreePath, transcriptPath: path } = addSyntheticAgent(world, store, { kind: 'scale', tag: 'b000', index, repo, baseCommit, projectDir });
     const isLive = index < LIVE;
     const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 5000 + index }, isLive ? LIVE_BYTES : IDLE_BYTES);
     transcriptBytes += writer.stats.bytes;

@@ -23,7 +23,7 @@ import { Tmux } from '../dist/src/adapters/tmux.js';
 import { refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { readAgentState } from '../dist/src/state/state.js';
 import { appendTranscript, writeTranscript } from './transcript-gen.mjs';
-import { registerSyntheticAgent } from './world.mjs';
+import { addSyntheticAgent } from './world.mjs';
 import { MB, ratio, round, summarize } from './stats.mjs';
 
 const AGENTS = 20;
@@ -36,23 +36,16 @@ export async function benchState(world, log) {
   const store = new Store(join(config.home, 'state.db'));
   const projectDir = join(world.home, '.claude', 'projects', '-bench-state');
   mkdirSync(projectDir, { recursive: true });
+  const agents = [];
   try {
     log(`state: writing ${AGENTS} synthetic transcripts of ${FILE_BYTES / MB} MB`);
-    const agents = [];
     // As live agents are: a worktree and a tmux session each (the pane runs a sleeping shell).
     const repo = world.makeRepo('state');
-    const git = (...args) => execFileSync('git', args, { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const baseCommit = git('rev-parse', 'HEAD').toString().trim();
+    const baseCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
     const generated = performance.now();
     for (let index = 0; index < AGENTS; index++) {
-      const id = `ag_bench${String(index).padStart(4, '0')}`;
-      const name = `state-${index}`;
-      const sessionId = `00000000-0000-4000-a000-${String(index).padStart(12, '0')}`;
-      const worktreePath = join(world.root, 'worktrees', name);
-      const path = join(projectDir, `${sessionId}.jsonl`);
-      git('worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit);
+      const { id, name, sessionId, worktreePath, transcriptPath: path } = addSyntheticAgent(world, store, { kind: 'state', tag: 'a000', index, repo, baseCommit, projectDir });
       world.tmuxSync('new-session', '-d', '-s', `ringmaster-${name}`, '-c', worktreePath, "bash -c 'sleep 100000; :'");
-      registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket: world.socket, sessionId, transcriptPath: path });
       const writer = writeTranscript(path, { sessionId, cwd: worktreePath, seed: 1000 + index }, FILE_BYTES);
       agents.push({ id, name, path, writer });
     }
@@ -150,9 +143,9 @@ export async function benchState(world, log) {
     };
   } finally {
     // Leave the world as it was for the benchmarks after this one: no sessions, no live rows.
-    for (let index = 0; index < AGENTS; index++) {
-      world.tmuxSync('kill-session', '-t', `=ringmaster-state-${index}`);
-      store.markRemoved(`ag_bench${String(index).padStart(4, '0')}`);
+    for (const agent of agents) {
+      world.tmuxSync('kill-session', '-t', `=ringmaster-${agent.name}`);
+      store.markRemoved(agent.id);
     }
     store.close();
     rmSync(projectDir, { recursive: true, force: true });

@@ -146,10 +146,24 @@ export function createWorld() {
 }
 
 /**
- * Registers a synthetic Claude agent in a bench store as spawn would leave it:
- * running, with its Claude session and transcript path (the state and scale benches).
+ * A synthetic Claude agent of a bench (the state and scale benches): its
+ * worktree on branch agent/<name> from `baseCommit`, and its row in the store
+ * as spawn would leave it: running, with its Claude session and the path its
+ * transcript is to be written to. `kind` names it (`<kind>-<index>`) and keeps
+ * the ids and session ids of two benches apart; `tag` is 4 hex digits.
  */
-export function registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket, sessionId, transcriptPath }) {
+export function addSyntheticAgent(world, store, { kind, tag, index, repo, baseCommit, projectDir }) {
+  const id = `ag_${kind}${String(index).padStart(4, '0')}`;
+  const name = `${kind}-${index}`;
+  const sessionId = `00000000-0000-4000-${tag}-${String(index).padStart(12, '0')}`;
+  const worktreePath = join(world.root, 'worktrees', name);
+  const transcriptPath = join(projectDir, `${sessionId}.jsonl`);
+  execFileSync('git', ['worktree', 'add', '-q', '-b', `agent/${name}`, worktreePath, baseCommit], { cwd: repo, env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket: world.socket, sessionId, transcriptPath });
+  return { id, name, sessionId, worktreePath, transcriptPath };
+}
+
+function registerSyntheticAgent(store, { id, name, index, repo, baseCommit, worktreePath, socket, sessionId, transcriptPath }) {
   store.insertAgent({
     id,
     name,

@@ -778,10 +778,12 @@ function classifyGit(args: Arg[], context: ClassifyContext, nested: (script: str
   }
   const deleting = positional.some((arg) => arg.value === ':');
   const refspecs = positional.filter((arg) => arg.value !== ':').slice(1);
-  const protectedPatterns = [...context.policy.protectedBranches, ...(context.repoProtectedBranches ?? ((dir: string) => repoProtectedBranches(dir, context.env)))(cwd || context.cwd)];
+  const branchOf = (dir: string) => (context.currentBranch ? context.currentBranch(dir) : currentBranch(dir, context.env));
+  const repoPatterns = context.repoProtectedBranches ? context.repoProtectedBranches(cwd || context.cwd) : repoProtectedBranches(cwd || context.cwd, context.env);
+  const protectedPatterns = [...context.policy.protectedBranches, ...repoPatterns];
   const isProtected = (branch: string) => isProtectedBranch(protectedPatterns, branch);
   if (refspecs.length === 0) {
-    const branch = cwd ? (context.currentBranch ?? ((dir: string) => currentBranch(dir, context.env)))(cwd) : undefined;
+    const branch = cwd ? branchOf(cwd) : undefined;
     if (branch === undefined) findings.push({ category: 'protected_push', reason: 'git push of the current branch, which could not be determined' });
     else if (isProtected(branch)) findings.push({ category: 'protected_push', reason: `git push of the current branch ${branch}, which is protected` });
   }
@@ -793,7 +795,7 @@ function classifyGit(args: Arg[], context: ClassifyContext, nested: (script: str
     }
     let destination = spec.includes(':') ? spec.slice(spec.indexOf(':') + 1) : deleting ? spec : spec;
     if (!spec.includes(':') && (spec === 'HEAD' || spec === '@')) {
-      const branch = cwd ? (context.currentBranch ?? ((dir: string) => currentBranch(dir, context.env)))(cwd) : undefined;
+      const branch = cwd ? branchOf(cwd) : undefined;
       if (branch === undefined) {
         findings.push({ category: 'protected_push', reason: 'git push HEAD, whose branch could not be determined' });
         continue;

@@ -1,6 +1,7 @@
 /**
- * The slow path of the PreToolUse gate (gate.sh runs first and lets ordinary
- * calls through without starting Node). It must fail closed: Claude Code lets
+ * The slow path of the PreToolUse gate (the compiled helper or gate.sh runs
+ * first and lets ordinary calls through without starting Node, the helper
+ * with the classifier service's help: gate/hook-call.ts). It must fail closed: Claude Code lets
  * a call proceed when a hook crashes or prints nothing, so every error here
  * ends in an explicit deny, and gate.sh denies if this process itself dies.
  *
