@@ -175,29 +175,39 @@ describe('a cap of two live agents with a persistent queue', () => {
   }, 300_000);
 });
 
+/** A world of its own with this fleet config and its server over stdio, closed after `body`; spawnIn spawns a fake codex agent. */
+async function inOwnWorld(
+  fleet: Record<string, number>,
+  body: (own: { world: TestWorld; client: Client; spawnIn: (repo: string, name: string) => Promise<{ status: string; queue: { reason: string } | null }> }) => Promise<void>,
+): Promise<void> {
+  const own = makeWorld();
+  let client: Client | undefined;
+  try {
+    writeFileSync(join(own.env.RINGMASTER_HOME!, 'config.json'), JSON.stringify({ fleet }));
+    const connected = (client = await connectStdio(own.env));
+    const spawnIn = async (repoPath: string, name: string) => {
+      const result = await connected.callTool({ name: 'spawn_agent', arguments: { repo: repoPath, task: `task of ${name}`, name, agent: 'codex' } });
+      expect(result.isError, resultText(result)).toBeFalsy();
+      return result.structuredContent as { status: string; queue: { reason: string } | null };
+    };
+    await body({ world: own, client: connected, spawnIn });
+  } finally {
+    await client?.close();
+    await own.close();
+  }
+}
+
 describe('a cap per repository', () => {
   it('queues a second agent in the same repository while another repository still starts one', async () => {
-    const other = makeWorld();
-    let otherClient: Client | undefined;
-    try {
+    await inOwnWorld({ maxLiveAgents: 5, maxLiveAgentsPerRepo: 1 }, async ({ world: other, spawnIn }) => {
       const repoA = makeRepo(other.dir, 'repo a');
       const repoB = makeRepo(other.dir, 'repo b');
-      writeFileSync(join(other.env.RINGMASTER_HOME!, 'config.json'), JSON.stringify({ fleet: { maxLiveAgents: 5, maxLiveAgentsPerRepo: 1 } }));
-      otherClient = await connectStdio(other.env);
-      const spawnIn = async (repoPath: string, name: string) => {
-        const result = await otherClient!.callTool({ name: 'spawn_agent', arguments: { repo: repoPath, task: `task of ${name}`, name, agent: 'codex' } });
-        expect(result.isError, resultText(result)).toBeFalsy();
-        return result.structuredContent as { status: string; queue: { reason: string } | null };
-      };
       expect((await spawnIn(repoA, 'a1')).status).toBe('started');
       const a2 = await spawnIn(repoA, 'a2');
       expect(a2.status).toBe('queued');
       expect(a2.queue!.reason).toMatch(/^1 agents are live in .*repo a, the cap per repository is 1 \(fleet\.maxLiveAgentsPerRepo\)$/);
       expect((await spawnIn(repoB, 'b1')).status).toBe('started');
-    } finally {
-      await otherClient?.close();
-      await other.close();
-    }
+    });
   }, 120_000);
 });
 
@@ -222,36 +232,24 @@ describe('the memory and disk floor', () => {
 
 describe('a spawn that died half-way', () => {
   it('counts against the cap while it could still finish, and no longer once it is abandoned', async () => {
-    const other = makeWorld();
-    let otherClient: Client | undefined;
-    try {
+    await inOwnWorld({ maxLiveAgents: 1 }, async ({ world: other, client: otherClient, spawnIn }) => {
       const repoA = makeRepo(other.dir, 'ghost repo');
-      writeFileSync(join(other.env.RINGMASTER_HOME!, 'config.json'), JSON.stringify({ fleet: { maxLiveAgents: 1 } }));
       // The row a crashed spawn_agent leaves behind: reserved, 'spawning', nothing else made.
       const ghost = other.context.store.insertAgent({
         id: 'ag_ghost0000001', name: 'ghost', repo: repoA, baseRef: 'main', baseCommit: git(repoA, 'rev-parse', 'HEAD').trim(), branch: 'agent/ghost',
         worktreePath: join(other.dir, 'nowhere'), tmuxSocket: null, tmuxSession: 'ringmaster-ghost', agentKind: 'codex', model: null, taskPreview: 'ghost', task: 'ghost',
       });
-      otherClient = await connectStdio(other.env);
-      const spawn = async (name: string) => {
-        const result = await otherClient!.callTool({ name: 'spawn_agent', arguments: { repo: repoA, task: `task of ${name}`, name, agent: 'codex' } });
-        expect(result.isError, resultText(result)).toBeFalsy();
-        return result.structuredContent as { status: string; queue: { reason: string } | null };
-      };
-      const early = await spawn('early');
+      const early = await spawnIn(repoA, 'early');
       expect(early.status).toBe('queued');
       expect(early.queue!.reason).toMatch(/^1 agents are live, the cap is 1/);
       expect((await otherClient.callTool({ name: 'cancel_spawn', arguments: { name: 'early' } })).isError).toBeFalsy();
 
       // An hour later nothing can still be finishing it.
       other.context.store.db.prepare(`UPDATE agents SET created_at = ? WHERE id = ?`).run(Date.now() - 3_600_000, ghost.id);
-      expect((await spawn('late')).status).toBe('started');
+      expect((await spawnIn(repoA, 'late')).status).toBe('started');
       const state = await otherClient.callTool({ name: 'read_agent_state', arguments: { name: 'ghost' } });
       const [agent] = (state.structuredContent as { agents: Array<{ status: { state: string; reason: string } }> }).agents;
       expect(agent!.status).toMatchObject({ state: 'unknown', reason: expect.stringMatching(/never finished.*clean it up/) });
-    } finally {
-      await otherClient?.close();
-      await other.close();
-    }
+    });
   }, 60_000);
 });
