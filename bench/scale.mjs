@@ -57,17 +57,21 @@ export function memory(pid) {
 export function startServer(env, nodeFlags) {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof, to see where a server's time goes
   const child = spawn(process.execPath, [...nodeFlags, ...nodeArgs, join(ROOT, 'dist', 'src', 'cli.js'), 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let buffered = '';
   let stderr = '';
   let nextId = 1;
   const waiting = new Map();
   child.stderr.on('data', (chunk) => (stderr += chunk));
+  // Lines are cut from the bytes, as the SDK's own client does: a chunk is looked at once, a message decoded once
+  // (decoding each chunk apart would also split a multi-byte character that straddles two chunks).
+  const pending = [];
   child.stdout.on('data', (chunk) => {
-    buffered += chunk;
+    let start = 0;
     let newline;
-    while ((newline = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
+    while ((newline = chunk.indexOf(10, start)) !== -1) {
+      pending.push(chunk.subarray(start, newline));
+      const line = Buffer.concat(pending).toString('utf8');
+      pending.length = 0;
+      start = newline + 1;
       let message;
       try {
         message = JSON.parse(line);
@@ -80,6 +84,7 @@ export function startServer(env, nodeFlags) {
         resolve(message);
       }
     }
+    if (start < chunk.length) pending.push(chunk.subarray(start));
   });
   const request = (method, params) =>
     new Promise((resolve, reject) => {

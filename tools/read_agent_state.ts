@@ -194,7 +194,9 @@ export const readAgentStateTool = defineTool({
     // Overlaps are a warning on top of the state: one that cannot be worked out leaves the state readable.
     const overlaps = reports.length > 0 ? await fleetOverlaps(context).catch(() => new Map<string, AgentOverlap>()) : new Map<string, AgentOverlap>();
     const look = budgetLook(context);
-    const records = new Map(reports.filter((report) => report.host === null).map((report) => [report.id, context.store.getAgent(report.id)] as const));
+    // One query for the fleet's rows; one agent's read asks for its own.
+    const rows = reports.length > 1 ? new Map(context.store.listAgents().map((record) => [record.id, record] as const)) : undefined;
+    const records = new Map(reports.filter((report) => report.host === null).map((report) => [report.id, rows ? rows.get(report.id) : context.store.getAgent(report.id)] as const));
     for (const report of reports) {
       // Its transcripts were just read for this report: the budget need not read them again.
       const record = records.get(report.id);

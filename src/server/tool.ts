@@ -74,8 +74,9 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
         const elicit: ToolExtras['elicit'] = canElicit
           ? async (params) => (await server.server.elicitInput(params as Parameters<typeof server.server.elicitInput>[0])) as Awaited<ReturnType<NonNullable<ToolExtras['elicit']>>>
           : undefined;
-        // The output schema is the public shape: parsing drops internal fields a handler passed along.
-        const structuredContent = tool.outputSchema.parse(await tool.handle(context, args, { progress, signal: extra.signal, elicit })) as Record<string, unknown>;
+        // The output schema is the public shape: only its fields go out (a handler may pass internal ones along).
+        // The SDK then validates the result against the same schema: one validation, not two (a fleet's read is 100s of KB).
+        const structuredContent = publicShape(tool.outputSchema, await tool.handle(context, args, { progress, signal: extra.signal, elicit })) as Record<string, unknown>;
         return {
           content: [
             { type: 'text' as const, text: readableLine(tool, structuredContent) },
@@ -90,6 +91,44 @@ export function registerTool(server: McpServer, context: Context, tool: AnyToolD
       }
     },
   );
+}
+
+/** What zod's schemas keep in `_zod.def` that the walk below reads. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  innerType?: z.ZodType;
+  catchall?: z.ZodType;
+}
+
+/** Types whose value goes out as it is (the SDK's validation checks it). */
+const LEAF_TYPES = new Set(['string', 'number', 'boolean', 'enum', 'literal', 'null', 'int', 'bigint', 'date', 'any', 'unknown']);
+
+/**
+ * The value cut to the schema's fields, as `schema.parse` would strip it,
+ * without validating every leaf: objects keep only their declared keys, arrays
+ * and nullable/optional values are walked, leaves are copied. Any other kind
+ * of node (a union, a default, a transform, an object with a catch-all) is
+ * handed to zod's own parse, so the result is always what parse returns for
+ * valid output; invalid output is caught by the SDK's validation after this.
+ */
+export function publicShape(schema: z.ZodType, value: unknown): unknown {
+  const def = (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+  if (LEAF_TYPES.has(def.type)) return value;
+  if ((def.type === 'nullable' && value === null) || (def.type === 'optional' && value === undefined)) return value;
+  if ((def.type === 'nullable' || def.type === 'optional') && def.innerType) return publicShape(def.innerType, value);
+  if (def.type === 'array' && def.element && Array.isArray(value)) return value.map((item) => publicShape(def.element!, item));
+  if (def.type === 'object' && def.shape && !def.catchall && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(def.shape)) {
+      const item = (value as Record<string, unknown>)[key];
+      const picked = publicShape(field, item);
+      if (picked !== undefined || key in value) out[key] = picked;
+    }
+    return out;
+  }
+  return schema.parse(value);
 }
 
 /** The tool's summary as one line; a summary that throws must not fail a call that succeeded. */

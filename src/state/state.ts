@@ -1,10 +1,10 @@
 import { claudeConfigDir, readClaudeSessionFile } from '../adapters/claude-session.js';
 import type { PaneInfo } from '../adapters/tmux.js';
 import { NotFoundError } from '../errors.js';
-import type { AgentRecord, Store } from '../store/store.js';
+import type { AgentRecord, AgentSnapshot, Store } from '../store/store.js';
 import { agentDir, tmuxFor, type Context } from '../core/index.js';
 import { eventsAfter, ingestEvents } from './events.js';
-import { egressAlive, enforcementOf, pendingForAgent, withdrawRequest } from '../gate/index.js';
+import { egressAlive, enforcementOf, pendingByAgent, pendingForAgent, withdrawRequest, type AgentEnforcement, type PermissionRequest } from '../gate/index.js';
 import { livePanes, liveness } from './liveness.js';
 import { gitSummaryCache, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
@@ -50,11 +50,26 @@ export function spawnAbandoned(context: Context, record: Pick<AgentRecord, 'crea
   return now - record.createdAt > setupTimeoutSec * 1000 + startupTimeoutMs + 10 * 60_000;
 }
 
+/**
+ * What a status read of many agents reads from the store once for all of them
+ * (rows, pending requests, enforcement) instead of a few queries per agent.
+ */
+export interface FleetSnapshot {
+  rows: Map<string, AgentSnapshot>;
+  pending: Map<string, PermissionRequest>;
+  enforcement: Map<string, AgentEnforcement>;
+}
+
+export function fleetSnapshot(store: Store): FleetSnapshot {
+  return { rows: store.agentSnapshots(), pending: pendingByAgent(store), enforcement: enforcementOf(store) };
+}
+
 /** The live status of one agent from every signal. Cheap: no git, no transcript. */
-export async function agentStatus(context: Context, record: AgentRecord, pane?: PaneInfo | null): Promise<StatusReport> {
+export async function agentStatus(context: Context, record: AgentRecord, pane?: PaneInfo | null, snapshot?: FleetSnapshot): Promise<StatusReport> {
   ingestEvents(context.store, record.id, agentDir(context, record.id));
   // The caller's record may predate the end of its spawn: the lifecycle is read fresh.
-  const recordState = context.store.getAgent(record.id)?.state ?? record.state;
+  const row = snapshot?.rows.get(record.id);
+  const recordState = (snapshot ? row?.state : context.store.getAgent(record.id)?.state) ?? record.state;
   const now = Date.now();
   let derived: DerivedStatus;
   if (recordState === 'spawning') {
@@ -72,20 +87,20 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
       events: [],
       fold,
       sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
-      pendingPermission: pendingPermission(context, record.id),
+      pendingPermission: pendingPermission(context, record.id, snapshot),
       createdAt: record.createdAt,
       now,
     });
     derived = await checkStall(context, record, derived, fold, now);
   }
   // A state the signals cannot date (a dead pane; a turn that began before the events read) keeps the start first seen.
-  const stored = context.store.noteStatus(record.id, derived.state, derived.since);
+  const stored = context.store.noteStatus(record.id, derived.state, derived.since, row);
   const effectiveSince = derived.sinceExact ? derived.since : Math.min(stored, derived.since);
   return {
     state: derived.state,
     since: new Date(effectiveSince).toISOString(),
     secondsInState: Math.max(0, Math.round((now - effectiveSince) / 1000)),
-    reason: derived.state === 'exited' || derived.state === 'spawning' ? derived.reason : `${derived.reason}${enforcementNote(context, record.id)}`,
+    reason: derived.state === 'exited' || derived.state === 'spawning' ? derived.reason : `${derived.reason}${enforcementNote(context, record.id, snapshot)}`,
     exitStatus: derived.exitStatus,
     currentTool: derived.currentTool ?? null,
   };
@@ -139,8 +154,8 @@ export function cachedGitSummaries(context: Context, records: AgentRecord[], opt
  * down has no network (fail-closed) until `ringmaster doctor --fix` or the
  * next spawn starts it; an unenforced agent runs without the sandbox.
  */
-function enforcementNote(context: Context, agentId: string): string {
-  const enforcement = enforcementOf(context.store, agentId);
+function enforcementNote(context: Context, agentId: string, snapshot?: FleetSnapshot): string {
+  const enforcement = snapshot ? snapshot.enforcement.get(agentId) : enforcementOf(context.store, agentId);
   if (!enforcement?.sandboxed) return '; UNENFORCED: no sandbox, only the hook gate';
   return egressAliveCached(context.config.home) ? '' : '; its network is closed: the egress gate is not running (ringmaster doctor --fix starts it)';
 }
@@ -152,8 +167,8 @@ function egressAliveCached(home: string): boolean {
   return egressProbe.alive;
 }
 
-function pendingPermission(context: Context, agentId: string): { since: number; what: string } | undefined {
-  let request = pendingForAgent(context.store, agentId);
+function pendingPermission(context: Context, agentId: string, snapshot?: FleetSnapshot): { since: number; what: string } | undefined {
+  let request = snapshot ? snapshot.pending.get(agentId) : pendingForAgent(context.store, agentId);
   // A connection held by an egress gate that is no longer running waits for nothing: it was refused when the gate died.
   if (request?.tool === 'network' && !egressAlive(context.config.home)) {
     context.store.whenWritable(() => withdrawRequest(context.store, request!.id, 'the egress gate stopped; the held connection was refused'));
@@ -174,7 +189,8 @@ export function findLiveAgent(context: Context, name: string): AgentRecord {
 export async function agentStatuses(context: Context, records: AgentRecord[], paneOf?: (record: AgentRecord) => PaneInfo | undefined): Promise<Map<string, StatusReport>> {
   const lookup = paneOf ?? (await livePanes(context, records));
   const statuses = new Map<string, StatusReport>();
-  for (const record of records) statuses.set(record.id, await agentStatus(context, record, lookup(record) ?? null));
+  const snapshot = records.length > 1 ? fleetSnapshot(context.store) : undefined;
+  for (const record of records) statuses.set(record.id, await agentStatus(context, record, lookup(record) ?? null, snapshot));
   return statuses;
 }
 
@@ -184,11 +200,14 @@ export { limiter } from './limiter.js';
 export async function readAgentState(context: Context, options: { name?: string; verbose?: boolean } = {}): Promise<AgentStateReport[]> {
   const records = options.name ? [findLiveAgent(context, options.name)] : context.store.listAgents();
   const statuses = await agentStatuses(context, records);
+  // Read after the statuses: ingesting their hook events may have named a session.
+  const sessions = records.length > 1 ? context.store.agentSnapshots() : undefined;
   // Cached per worktree; a change is waited for briefly (fully for one agent), else served marked stale with its age.
   const gits = await gitSummaryCache(context.git).summaries(records, (record) => latestEventId(context.store, record.id), options.name ? 60_000 : GIT_WAIT_MS);
   return Promise.all(
     records.map(async (record) => {
-      const session = context.store.claudeSession(record.id);
+      const snapshotRow = sessions?.get(record.id);
+      const session = snapshotRow ? { sessionId: snapshotRow.sessionId, transcriptPath: snapshotRow.transcriptPath } : context.store.claudeSession(record.id);
       let transcript: AgentStateReport['transcript'] = null;
       if (session.transcriptPath) {
         const state = refreshTranscripts(context.store, context.config, record.id, session.transcriptPath);

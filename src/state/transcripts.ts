@@ -38,9 +38,40 @@ export function refreshTranscripts(store: Store, config: Config, agentId: string
   const files: Array<{ path: string; kind: 'main' | 'subagent' }> = [{ path: mainPath, kind: 'main' }];
   // Subagent transcripts sit beside the main one, in <session-id>/subagents/.
   const subagentDir = join(dirname(mainPath), basename(mainPath, '.jsonl'), 'subagents');
+  const stamps = [stamp(mainPath)];
   if (existsSync(subagentDir)) {
-    for (const name of readdirSync(subagentDir).sort()) if (name.endsWith('.jsonl')) files.push({ path: join(subagentDir, name), kind: 'subagent' });
+    for (const name of readdirSync(subagentDir).sort()) {
+      if (!name.endsWith('.jsonl')) continue;
+      const path = join(subagentDir, name);
+      files.push({ path, kind: 'subagent' });
+      stamps.push(`${name}:${stamp(path)}`);
+    }
   }
+  // No file changed since this process last folded them: the same state, without a query.
+  const key = `${mainPath}\u0000${stamps.join('\u0000')}`;
+  let byAgent = unchanged.get(store);
+  if (!byAgent) unchanged.set(store, (byAgent = new Map()));
+  const known = byAgent.get(agentId);
+  if (known && known.key === key && known.config === config) return known.state;
+  byAgent.delete(agentId);
+  const state = foldTranscripts(store, config, agentId, mainPath, files);
+  byAgent.set(agentId, { key, config, state });
+  return state;
+}
+
+/**
+ * The state each agent's transcripts last folded to in this process, with the
+ * size and modification time of every file it came from: while none differs,
+ * nothing was appended or rewritten, so neither the files nor the store are read.
+ */
+const unchanged = new WeakMap<Store, Map<string, { key: string; config: Config; state: TranscriptState }>>();
+
+function stamp(path: string): string {
+  const stats = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return stats ? `${stats.size}:${stats.mtimeNs}:${stats.ino}` : 'none';
+}
+
+function foldTranscripts(store: Store, config: Config, agentId: string, mainPath: string, files: Array<{ path: string; kind: 'main' | 'subagent' }>): TranscriptState {
   let mainSummary = emptySummary();
   for (const file of files) {
     const summary = refreshOne(store, agentId, file.path, file.kind);

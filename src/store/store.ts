@@ -51,6 +51,15 @@ interface AgentRow {
 const AGENT_COLUMNS = `id, name, repo, base_ref, base_commit, branch, worktree_path, tmux_socket, tmux_session,
   agent_kind, command_json, model, task_preview, state, created_at, updated_at, removed_at`;
 
+/** The parts of an agent's row that change while it runs (agentSnapshots). */
+export interface AgentSnapshot {
+  state: AgentRecord['state'];
+  status: string | null;
+  statusSince: number | null;
+  sessionId: string | null;
+  transcriptPath: string | null;
+}
+
 function toRecord(row: AgentRow): AgentRecord {
   return {
     id: row.id,
@@ -366,11 +375,32 @@ export class Store {
   }
 
   /**
+   * What a status read of the whole fleet needs of each row that may have
+   * changed since its records were listed, in one query instead of a few per agent.
+   */
+  agentSnapshots(): Map<string, AgentSnapshot> {
+    const rows = this.db.prepare(`SELECT id, state, status, status_since, claude_session_id, transcript_path FROM agents`).all() as Array<{
+      id: string;
+      state: AgentRecord['state'];
+      status: string | null;
+      status_since: number | null;
+      claude_session_id: string | null;
+      transcript_path: string | null;
+    }>;
+    return new Map(
+      rows.map((row) => [row.id, { state: row.state, status: row.status, statusSince: row.status_since, sessionId: row.claude_session_id, transcriptPath: row.transcript_path }]),
+    );
+  }
+
+  /**
    * Remembers when a derived status began; returns the start time in force.
    * A status read: the write is skipped when the store cannot take it at once.
+   * `known` is the row as a snapshot just read it (saves the lookup).
    */
-  noteStatus(agentId: string, status: string, since: number): number {
-    const row = this.db.prepare(`SELECT status, status_since FROM agents WHERE id = ?`).get(agentId) as { status: string | null; status_since: number | null } | undefined;
+  noteStatus(agentId: string, status: string, since: number, known?: Pick<AgentSnapshot, 'status' | 'statusSince'>): number {
+    const row = known
+      ? { status: known.status, status_since: known.statusSince }
+      : (this.db.prepare(`SELECT status, status_since FROM agents WHERE id = ?`).get(agentId) as { status: string | null; status_since: number | null } | undefined);
     if (row?.status === status && row.status_since !== null) return row.status_since;
     this.whenWritable(() => this.db.prepare(`UPDATE agents SET status = ?, status_since = ? WHERE id = ?`).run(status, since, agentId));
     return since;
