@@ -12,14 +12,14 @@
  *   gate      PreToolUse running only the permission gate, as spawn configures
  *             it (it also records the payload); `true` is an ordinary call, so
  *             this is the gate's fast path
- *   all       childSettings unchanged: the recorder on every other event and
- *             the recording gate on PreToolUse, as a real child gets it (the
+ *   all       childSettings unchanged: the recorder on every other event
+ *             (PostToolUse only for Agent/Task calls, so none here) and the
+ *             recording gate on PreToolUse, as a real child gets it (the
  *             compiled helper when this machine can build it)
  *   allBash   the same with the bash scripts (no C compiler)
  *   allExec   `all` in exec form (`command` + `args`, no shell; the gate with
  *             onFailure "block"), compiled helper only: what dropping the
  *             shell per hook would save
- *   allExecAsync  the same with the PostToolUse recorder `async`
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
  * rotating order. Medians of the wall time of the whole `claude -p` process,
  * and, where /usr/bin/time exists, of its CPU time with every process it
@@ -63,7 +63,7 @@ export async function benchHooks(world, log) {
     const settings = {
       none: {},
       true: { hooks: { PreToolUse: trueHook, PostToolUse: trueHook } },
-      recorder: { hooks: { PreToolUse: [{ hooks: [recorderHook] }], PostToolUse: full.hooks.PostToolUse } },
+      recorder: { hooks: { PreToolUse: [{ hooks: [recorderHook] }], PostToolUse: [{ hooks: [recorderHook] }] } },
       gate: { hooks: { PreToolUse: [{ hooks: [gateHook] }] } },
       all: full,
       // The same without the compiled helper: the bash scripts, as on a machine with no C compiler (and as before issue 13's helper).
@@ -72,9 +72,9 @@ export async function benchHooks(world, log) {
     if (gateHelper) {
       const execRecord = { type: 'command', command: gateHelper, args: ['--record', spool], timeout: 10 };
       const execGate = { type: 'command', command: gateHelper, args: [process.execPath, join(process.cwd(), 'dist', 'src', 'hooks', 'gate.js'), worktreeRoot, spool], timeout: gateHook.timeout, onFailure: 'block' };
-      const execHooks = Object.fromEntries(Object.keys(full.hooks).map((event) => [event, [{ hooks: [event === 'PreToolUse' ? execGate : execRecord] }]]));
+      // The same events and matchers as `all`, each hook in exec form.
+      const execHooks = Object.fromEntries(Object.entries(full.hooks).map(([event, [entry]]) => [event, [{ ...entry, hooks: [event === 'PreToolUse' ? execGate : execRecord] }]]));
       settings.allExec = { ...full, hooks: execHooks };
-      settings.allExecAsync = { ...full, hooks: { ...execHooks, PostToolUse: [{ hooks: [{ ...execRecord, async: true }] }] } };
     }
     const files = {};
     for (const [name, value] of Object.entries(settings)) {
@@ -109,7 +109,8 @@ export async function benchHooks(world, log) {
       const spooled = readdirSync(spool).filter((file) => file.endsWith('.json')).length;
       if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
       if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
-      if ((name === 'all' || name === 'allBash' || name === 'allExec') && spooled < 2 * TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${2 * TOOL_CALLS + 2}`);
+      // Every call's PreToolUse, and the turn's own events (prompt, Stop); no PostToolUse for Bash (see childSettings).
+      if ((name === 'all' || name === 'allBash' || name === 'allExec') && spooled < TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
       return { ms: result.ms, cpuMs, spooled };
     };

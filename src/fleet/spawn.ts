@@ -528,9 +528,10 @@ export const RECORDED_HOOK_EVENTS = [
 ] as const;
 
 /**
- * Child-only Claude settings, passed with --settings: every hook event is
- * spooled for ringmaster's status (src/hooks/record-event.sh), every tool
- * call passes the permission gate first (src/hooks/gate.sh), and `extra`
+ * Child-only Claude settings, passed with --settings: the hook events of
+ * RECORDED_HOOK_EVENTS are spooled for ringmaster's status
+ * (src/hooks/record-event.sh; PostToolUse only for POST_TOOL_USE_MATCHER),
+ * every tool call passes the permission gate first (src/hooks/gate.sh), and `extra`
  * adds the sandbox (see gate/sandbox.ts). The gate's hook timeout outlasts
  * the longest wait any policy may set, and its onFailure is "block", so a
  * gate hook that times out, cannot start or is killed blocks the call (by
@@ -555,12 +556,21 @@ export function childSettings(spool: string, worktreeRoot: string, extra: Record
   const gate = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then ${shellQuote(gateHelper)} ${gateArgs} ${orDeny}; exit 0; fi; ${gateSh}` : gateSh;
   const hooks: Record<string, unknown> = {};
   for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
+  // PostToolUse only where it says something no other signal does: that an Agent call went to the background
+  // (tool_response.isAsync). Claude spends about as much on a hook as a tool call's own overhead, so a hook after
+  // every call was a sixth of a busy child's turn (bench/hooks.mjs). A call's end is read from its tool result in
+  // the transcript (toolFinished), a backgrounded command from its PreToolUse and the Stop's task list, an egress
+  // refusal is told at the next PreToolUse or at the Stop (gate.sh, record-event.sh).
+  hooks.PostToolUse = [{ matcher: POST_TOOL_USE_MATCHER, hooks: [{ type: 'command', command: record, timeout: 10 }] }];
   // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.
   // onFailure "block": a gate hook that cannot start, times out, dies by a signal or exits other than 0 or 2
   // blocks the call (Claude's default lets it go ahead; checked on 2.1.329, see CLAUDE.md).
   hooks.PreToolUse = [{ hooks: [{ type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS, onFailure: 'block' }] }];
   return { ...extra, disableAllHooks: false, hooks };
 }
+
+/** The tools whose PostToolUse a child records (see childSettings). */
+export const POST_TOOL_USE_MATCHER = 'Agent|Task';
 
 /** The gate denies by itself when its wait runs out, always before Claude would time the hook out. */
 export const GATE_HOOK_TIMEOUT_SECONDS = MAX_WAIT_SECONDS + 60;
@@ -594,8 +604,8 @@ function writeAgentFiles(
     renderPrompt('child-system.md', { name: agent.name, branch: agent.branch, base: agent.baseRef, worktree: agent.worktreePath }),
     { mode: 0o600 },
   );
-  // Child-only Claude settings, passed with --settings: every hook event is
-  // spooled for ringmaster's status (see src/hooks/record-event.sh).
+  // Child-only Claude settings, passed with --settings: hook events are
+  // spooled for ringmaster's status (see childSettings).
   mkdirSync(spoolDir(dir), { recursive: true, mode: 0o700 });
   writeFileSync(files.settingsPath, `${JSON.stringify(childSettings(spoolDir(dir), agent.worktreeRoot, agent.sandbox, agent.gateHelper), null, 2)}\n`, { mode: 0o600 });
   writeFileSync(files.envPath, envFileText(agent.childEnv), { mode: 0o600 });

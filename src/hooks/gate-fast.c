@@ -229,9 +229,12 @@ static int classifier_allows(void) {
   return allows;
 }
 
+/* the agent's egress-notices file when it has something: gate.js alone tells the agent (see main) */
+static char *notices_path;
+
 static void full_check(void) {
   fflush(stdout);
-  if (classifier_allows()) _exit(0);
+  if (!notices_path && classifier_allows()) _exit(0);
   int fds[2];
   if (pipe(fds) != 0) deny(DENY_FAILED);
   pid_t pid = fork();
@@ -241,7 +244,8 @@ static void full_check(void) {
     dup2(fds[0], 0);
     close(fds[0]);
     close(fds[1]);
-    execl(node_bin, node_bin, gate_js, (char *)NULL);
+    if (notices_path) execl(node_bin, node_bin, gate_js, "--notices", notices_path, (char *)NULL);
+    else execl(node_bin, node_bin, gate_js, (char *)NULL);
     _exit(127);
   }
   close(fds[0]);
@@ -884,9 +888,10 @@ static int spool_write(const char *spool, const char *data, size_t len) {
 
 /*
  * `gate-fast --record <spool>`: record-event.sh for every event but PreToolUse,
- * ported the same way. Spool the payload; after a tool call, tell the agent in
- * words why the egress gate refused a connection. Recording status is not a
- * security gate: it always exits 0.
+ * ported the same way. Spool the payload; after a tool call or at the end of a
+ * turn, tell the agent in words why the egress gate refused a connection (the
+ * next PreToolUse does it too: see main). Recording status is not a security
+ * gate: it always exits 0.
  */
 static int record(const char *spool) {
   signal(SIGSEGV, SIG_DFL);
@@ -894,7 +899,11 @@ static int record(const char *spool) {
   char *data = read_all(0, &len);
   if (!data) return 0;
   if (!spool_write(spool, data, len)) return 0;
-  if (!strstr(data, "\"hook_event_name\":\"PostToolUse\"")) return 0;
+  /* after a tool call (Agent/Task: children have no PostToolUse for other tools), or at the end of a turn
+     (once: not when the turn already goes on because of a Stop hook) */
+  int post = strstr(data, "\"hook_event_name\":\"PostToolUse\"") != NULL;
+  int stop = !post && strstr(data, "\"hook_event_name\":\"Stop\"") && !strstr(data, "\"stop_hook_active\":true");
+  if (!post && !stop) return 0;
   char *notices;
   const char *slash = strrchr(spool, '/');
   if (asprintf(&notices, "%.*s/egress-notices", slash ? (int)(slash - spool) : (int)strlen(spool), spool) < 0) return 0;
@@ -910,7 +919,7 @@ static int record(const char *spool) {
   if (empty_fd >= 0) close(empty_fd);
   while (n > 0 && text[n - 1] == '\n') text[--n] = 0; /* as $(<file) reads it */
   str out = {0};
-  s_add(&out, "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\",\"additionalContext\":\"");
+  s_add(&out, post ? "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\",\"additionalContext\":\"" : "{\"decision\":\"block\",\"reason\":\"");
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)text[i];
     if (c == 0) continue;
@@ -920,7 +929,7 @@ static int record(const char *spool) {
     else if (c < 0x20 || c == 0x7f) s_add(&out, " ");
     else s_addc(&out, (char)c);
   }
-  s_add(&out, "\"}}\n");
+  s_add(&out, post ? "\"}}\n" : "\"}\n");
   fwrite(out.p, 1, out.n, stdout);
   fflush(stdout);
   return 0;
@@ -942,7 +951,20 @@ int main(int argc, char **argv) {
   payload_len = plen;
   if (!payload) deny("ringmaster gate could not read the hook input; denied (fail-closed).");
   /* record the payload for ringmaster's status; recording never blocks the call */
-  if (argc > 4 && argv[4][0]) spool_write(argv[4], payload, plen);
+  if (argc > 4 && argv[4][0]) {
+    spool_write(argv[4], payload, plen);
+    /* the egress gate refused something since the last call: gate.js tells the agent why, beside its decision */
+    const char *slash = strrchr(argv[4], '/');
+    char *path;
+    struct stat nst;
+    if (asprintf(&path, "%.*s/egress-notices", slash ? (int)(slash - argv[4]) : (int)strlen(argv[4]), argv[4]) >= 0) {
+      if (stat(path, &nst) == 0 && nst.st_size > 0) {
+        notices_path = path;
+        full_check();
+      }
+      free(path);
+    }
+  }
   /* a NUL byte: gate.sh's read would see a different payload; let gate.js decide */
   if (strlen(payload) != plen) full_check();
 

@@ -38,7 +38,7 @@ deny() {
   exit 0
 }
 full_check() {
-  printf '%s' "$G_payload" | "$G_node" "$G_gate_js" && exit 0
+  printf '%s' "$G_payload" | "$G_node" "$G_gate_js" ${G_notices:+--notices "$G_notices"} && exit 0
   deny "ringmaster gate failed to decide; the call is denied (fail-closed)."
 }
 
@@ -50,6 +50,11 @@ if [[ ${#G_payload} == 2048 ]]; then
 fi
 if [[ -n "$4" ]]; then
   { printf '%s' "$G_payload" > "$4/${EPOCHREALTIME/./}-$$.json"; } 2>/dev/null
+  # The egress gate refused something since the last call: gate.js tells the agent why, beside its decision.
+  if [[ -s "${4%/*}/egress-notices" ]]; then
+    G_notices="${4%/*}/egress-notices"
+    full_check
+  fi
 fi
 [[ -n "$G_collide" ]] && full_check
 

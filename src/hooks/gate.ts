@@ -7,7 +7,7 @@
  *
  * Deliberately free of the MCP SDK: only the policy, the classifier and the store.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { audit, createRequest, expireOverdue, getRequest, hasGrant } from '../gate/permissions.js';
 import type { Finding } from '../gate/classify.js';
@@ -16,9 +16,37 @@ import { Store } from '../store/store.js';
 
 const POLL_MS = 250;
 
+/**
+ * What the egress gate refused since the agent's last tool call, in words
+ * (`--notices <file>`, given by the compiled gate and gate.sh only when that
+ * file has something): an HTTPS client shows the model only "403". Children
+ * have no PostToolUse hook for Bash (spawn.ts), so the next call's PreToolUse
+ * carries it, as additionalContext beside whatever the gate decides. Read and
+ * emptied once; a file that cannot be read is no reason to block a call.
+ */
+const notices = ((): string | undefined => {
+  const at = process.argv.indexOf('--notices');
+  const path = at === -1 ? undefined : process.argv[at + 1];
+  if (!path) return undefined;
+  try {
+    // As the recorders tell it: control characters other than line ends become spaces.
+    // eslint-disable-next-line no-control-regex
+    const text = readFileSync(path, 'utf8').trim().replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, ' ');
+    writeFileSync(path, '');
+    return text || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 function deny(reason: string): never {
-  process.stdout.write(`${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } })}\n`);
+  process.stdout.write(`${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason, ...(notices ? { additionalContext: notices } : {}) } })}\n`);
   process.exit(0);
+}
+
+/** The call goes on (no decision: Claude's own permission rules apply), with the notices if there are any. */
+function proceed(): void {
+  if (notices) process.stdout.write(`${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', additionalContext: notices } })}\n`);
 }
 
 async function main(): Promise<void> {
@@ -70,6 +98,9 @@ function categoriesOf(findings: Finding[]): string[] {
 }
 
 main().then(
-  () => process.exit(0),
+  () => {
+    proceed();
+    process.exit(0);
+  },
   (error: unknown) => deny(`ringmaster gate could not decide (${(error as Error)?.message ?? String(error)}), so the call is denied (fail-closed).`),
 );

@@ -19,16 +19,27 @@ if [[ ${#payload} == 2048 ]]; then
 else
   { printf '%s' "$payload" > "$file"; } 2>/dev/null
 fi
-# After a tool call, tell the agent in words why the egress gate refused a connection
-# (an HTTPS client shows only "CONNECT tunnel failed, response 403").
+# After a tool call (Agent/Task: children have no PostToolUse for other tools) or at the end of a
+# turn (once: not when a Stop hook already made it go on), tell the agent in words why the egress
+# gate refused a connection (an HTTPS client shows only "CONNECT tunnel failed, response 403").
+# The next PreToolUse does it too (gate.sh).
 notices="${spool%/*}/egress-notices"
-if [[ -s "$notices" ]] && grep -q '"hook_event_name":"PostToolUse"' "$file" 2>/dev/null; then
-  text=$(<"$notices")
-  : > "$notices"
-  text=${text//\\/\\\\}
-  text=${text//\"/\\\"}
-  text=${text//$'\n'/\\n}
-  text=${text//[[:cntrl:]]/ }
-  printf '{"hookSpecificOutput":{"hookEventName":"PostToolUse","additionalContext":"%s"}}\n' "$text"
+if [[ -s "$notices" ]]; then
+  event=
+  grep -q '"hook_event_name":"PostToolUse"' "$file" 2>/dev/null && event=post
+  [[ -z $event ]] && grep -q '"hook_event_name":"Stop"' "$file" 2>/dev/null && ! grep -q '"stop_hook_active":true' "$file" 2>/dev/null && event=stop
+  if [[ -n $event ]]; then
+    text=$(<"$notices")
+    : > "$notices"
+    text=${text//\\/\\\\}
+    text=${text//\"/\\\"}
+    text=${text//$'\n'/\\n}
+    text=${text//[[:cntrl:]]/ }
+    if [[ $event == post ]]; then
+      printf '{"hookSpecificOutput":{"hookEventName":"PostToolUse","additionalContext":"%s"}}\n' "$text"
+    else
+      printf '{"decision":"block","reason":"%s"}\n' "$text"
+    fi
+  fi
 fi
 exit 0

@@ -21,6 +21,8 @@ function slim(payload: Record<string, unknown>): Record<string, unknown> {
     for (const key of ['command', 'file_path', 'path', 'pattern', 'url', 'description', 'subagent_type']) {
       if (typeof input[key] === 'string') summary[key] = (input[key] as string).slice(0, 500);
     }
+    // A Bash call that goes to the background: with no PostToolUse for Bash, its PreToolUse is what says so.
+    if (input.run_in_background === true) summary.run_in_background = true;
     detail.tool_input = summary;
   }
   // Background work: what Stop lists as still running, and what a tool call moved to the background.

@@ -8,7 +8,7 @@ import { egressAlive, enforcementOf, pendingByAgent, pendingForAgent, withdrawRe
 import { livePanes, liveness } from './liveness.js';
 import { gitSummaryCache, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
-import { refreshTranscripts, type TranscriptState } from './transcripts.js';
+import { refreshTranscripts, toolFinished, type TranscriptState } from './transcripts.js';
 import { checkStall } from './stall.js';
 
 export interface StatusReport {
@@ -78,6 +78,8 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
     const paneInfo = pane === undefined ? await tmuxFor(context, record.tmuxSocket).pane(record.tmuxSession) : (pane ?? undefined);
     const live = await liveness(context, record, paneInfo);
     const fold = hookFold(context.store, record.id);
+    // A call the hooks saw start: its result in the transcript says it is over (no PostToolUse for most tools).
+    const transcriptPath = fold.turn.toolUseId ? (fold.transcriptPath ?? (row ? row.transcriptPath : context.store.claudeSession(record.id).transcriptPath)) : null;
     derived = deriveStatus({
       kind: record.agentKind,
       recordState,
@@ -88,6 +90,7 @@ export async function agentStatus(context: Context, record: AgentRecord, pane?: 
       fold,
       sessionFile: live.agentPid !== null && record.agentKind === 'claude' ? readClaudeSessionFile(claudeConfigDir(context.env), live.agentPid) : undefined,
       pendingPermission: pendingPermission(context, record.id, snapshot),
+      toolFinished: transcriptPath && fold.turn.toolUseId ? toolFinished(transcriptPath, fold.turn.toolUseId, fold.turn.toolAgentId) : false,
       createdAt: record.createdAt,
       now,
     });

@@ -40,6 +40,13 @@ export interface StatusSignals {
   sessionFile?: ClaudeSessionFile;
   /** The hook events already folded (a cache kept by the caller); used instead of `events` when given. */
   fold?: HookFold;
+  /**
+   * True when the transcript already holds the result of the tool call the
+   * hooks last saw start (fold.turn.toolUseId): children have no PostToolUse
+   * hook for most tools, so this is how a finished call is told apart from a
+   * running one (state.ts reads it).
+   */
+  toolFinished?: boolean;
   /** A pending ringmaster permission request holding a call (issue 4). */
   pendingPermission?: { since: number; what: string };
   createdAt: number;
@@ -66,12 +73,18 @@ export interface BackgroundTask {
   async: boolean;
   /** Set when the task ended (SubagentStop, or missing from a Stop's list) and Claude has yet to take its notification. */
   finishedAt?: number;
+  /**
+   * A command the PreToolUse asked to run in the background, before Claude
+   * named its task (there is no PostToolUse hook for Bash: see spawn.ts);
+   * keyed by the call's tool_use_id until a Stop lists the real task.
+   */
+  announced?: boolean;
 }
 
 /** What the hook events alone say, folded oldest to newest. */
 export interface HookFold {
   /** The foreground turn: what the main conversation is doing. */
-  turn: { state: AgentState; reason: string; currentTool?: string; pendingTool?: string };
+  turn: { state: AgentState; reason: string; currentTool?: string; pendingTool?: string; toolUseId?: string; toolAgentId?: string };
   background: Map<string, BackgroundTask>;
   /** The state shown (turn and background together) and the event time it began at. */
   shown: AgentState;
@@ -81,6 +94,8 @@ export interface HookFold {
   lastAt: number;
   prompted: boolean;
   events: number;
+  /** The main transcript, as the newest hook payload that named it says. */
+  transcriptPath?: string;
 }
 
 export function emptyFold(): HookFold {
@@ -122,7 +137,7 @@ export function deriveStatus(signals: StatusSignals): DerivedStatus {
     if (now - signals.createdAt < FIRST_EVENT_GRACE_MS) return { state: 'starting', since: signals.createdAt, sinceExact: true, reason: 'the process is up; Claude has not started its session yet', exitStatus: null };
     return { state: 'unknown', since: signals.createdAt, sinceExact: true, reason: `no hook event arrived in ${Math.round((now - signals.createdAt) / 1000)} s; the child may be stuck at a dialog (attach to look)`, exitStatus: null };
   }
-  return statusFromFold(fold, signals.sessionFile, now);
+  return statusFromFold(fold, signals.sessionFile, now, signals.toolFinished);
 }
 
 /** Folds the newest events read (newest first); `truncated` says older ones exist, so an early start is not known. */
@@ -134,7 +149,24 @@ export function foldWindow(eventsNewestFirst: StoredEvent[], truncated: boolean)
 }
 
 /** The fold's status, corrected by the live session file (the one signal that sees Esc). */
-export function statusFromFold(fold: HookFold, file: ClaudeSessionFile | undefined, now: number): DerivedStatus {
+export function statusFromFold(fold: HookFold, file: ClaudeSessionFile | undefined, now: number, toolFinished = false): DerivedStatus {
+  const waiting = fold.turn.state === 'waiting_permission' || fold.turn.state === 'waiting_input';
+  if (waiting && fold.turn.pendingTool) {
+    // No hook fires when Claude's own dialog is answered (children have no PostToolUse for most tools): the
+    // session file turning busy after it says the turn goes on. Not the call's result in the transcript: Esc on
+    // the dialog writes one too (a refusal), and the file turns idle a moment later.
+    const fileBusy = file?.status === 'busy' && file.statusUpdatedAt !== undefined && file.statusUpdatedAt > fold.lastAt ? file.statusUpdatedAt : undefined;
+    if (fileBusy !== undefined) {
+      const reason = `${fold.turn.state === 'waiting_input' ? 'the question was answered' : 'the dialog was answered'}; the turn goes on (Claude reports busy)`;
+      fold = { ...fold, turn: { ...fold.turn, state: 'working', reason, currentTool: undefined }, shown: 'working', since: fileBusy, sinceExact: true };
+    }
+  } else if (toolFinished && fold.turn.state === 'working' && fold.turn.currentTool) {
+    fold = { ...fold, turn: { ...fold.turn, reason: `finished tool ${fold.turn.currentTool}; the turn continues`, currentTool: undefined } };
+  }
+  return statusFromSignals(fold, file, now);
+}
+
+function statusFromSignals(fold: HookFold, file: ClaudeSessionFile | undefined, now: number): DerivedStatus {
   const base = { exitStatus: null, sinceExact: fold.sinceExact };
   const active = activeBackground(fold, now);
   const fileIdle = file?.status === 'idle' && file.statusUpdatedAt !== undefined && file.statusUpdatedAt > fold.lastAt ? file.statusUpdatedAt : undefined;
@@ -193,6 +225,8 @@ export function foldEvents(fold: HookFold, events: StoredEvent[]): HookFold {
     if (fold.events === 0) fold.since = event.at;
     fold.events++;
     fold.lastAt = Math.max(fold.lastAt, event.at);
+    const transcript = event.detail?.transcript_path;
+    if (typeof transcript === 'string' && transcript && event.detail?.agent_id === undefined) fold.transcriptPath = transcript;
     applyEvent(fold, event);
     const shown = fold.turn.state === 'idle' || fold.turn.state === 'starting' ? (fold.background.size > 0 ? 'working' : fold.turn.state) : fold.turn.state;
     if (shown !== fold.shown) {
@@ -207,12 +241,19 @@ export function foldEvents(fold: HookFold, events: StoredEvent[]): HookFold {
 
 const QUESTION = 'Claude asked the user a question (AskUserQuestion)';
 
+/** The tool call in flight is over (its PostToolUse, a Stop, a new prompt). */
+function endCall(fold: HookFold): void {
+  fold.turn.pendingTool = undefined;
+  fold.turn.toolUseId = undefined;
+  fold.turn.toolAgentId = undefined;
+}
+
 function applyEvent(fold: HookFold, event: StoredEvent): void {
   const detail = event.detail ?? {};
   const tool = typeof detail.tool_name === 'string' ? detail.tool_name : undefined;
   const turn = fold.turn;
   const set = (state: AgentState, reason: string, currentTool?: string) => {
-    fold.turn = { state, reason, currentTool, pendingTool: turn.pendingTool };
+    fold.turn = { state, reason, currentTool, pendingTool: turn.pendingTool, toolUseId: turn.toolUseId, toolAgentId: turn.toolAgentId };
   };
   switch (event.kind) {
     case 'SessionStart':
@@ -224,25 +265,39 @@ function applyEvent(fold: HookFold, event: StoredEvent): void {
       return;
     case 'UserPromptSubmit': {
       fold.prompted = true;
-      fold.turn.pendingTool = undefined;
+      endCall(fold);
       const prompt = typeof detail.prompt === 'string' ? detail.prompt : '';
       const notification = /^\s*<task-notification>/.test(prompt);
       if (notification) {
         const id = /<task-id>([^<]+)<\/task-id>/.exec(prompt)?.[1];
-        if (id) fold.background.delete(id);
+        if (id && fold.background.has(id)) fold.background.delete(id);
+        else if (id) {
+          // A task known only by its announcement (no Stop named it): the oldest such command is the one that ended.
+          const announced = [...fold.background.values()].find((task) => task.announced);
+          if (announced) fold.background.delete(announced.id);
+        }
       }
       set('working', notification ? 'Claude is taking the result of a background task' : 'a prompt was submitted; the turn is running');
       return;
     }
-    case 'PreToolUse':
+    case 'PreToolUse': {
       if (fromBackgroundSubagent(fold, detail)) return;
       fold.turn.pendingTool = tool;
+      // Which call it is, so that its tool result in the transcript can end it (see toolFinished in state.ts).
+      fold.turn.toolUseId = typeof detail.tool_use_id === 'string' ? detail.tool_use_id : undefined;
+      fold.turn.toolAgentId = typeof detail.agent_id === 'string' ? detail.agent_id : undefined;
+      const input = (detail.tool_input ?? {}) as Record<string, unknown>;
+      if (tool === 'Bash' && input.run_in_background === true && fold.turn.toolUseId && !fold.turn.toolAgentId) {
+        const id = `announced:${fold.turn.toolUseId}`;
+        fold.background.set(id, { id, type: 'shell', description: String(input.description ?? input.command ?? 'command'), async: true, announced: true });
+      }
       if (tool === 'AskUserQuestion') set('waiting_input', QUESTION);
       else set('working', `running tool ${tool ?? 'unknown'}`, tool);
       return;
+    }
     case 'PostToolUse': {
       if (fromBackgroundSubagent(fold, detail)) return;
-      fold.turn.pendingTool = undefined;
+      endCall(fold);
       const description = String((detail.tool_input as Record<string, unknown> | undefined)?.description ?? 'task');
       const shellId = typeof detail.background_task_id === 'string' ? detail.background_task_id : undefined;
       if (shellId) fold.background.set(shellId, { id: shellId, type: 'shell', description, async: true });
@@ -280,10 +335,12 @@ function applyEvent(fold: HookFold, event: StoredEvent): void {
       return;
     }
     case 'Stop': {
-      fold.turn.pendingTool = undefined;
+      endCall(fold);
       set('idle', 'the turn finished');
       const listed = Array.isArray(detail.background_tasks) ? (detail.background_tasks as Array<Record<string, unknown>>) : undefined;
       if (!listed) return;
+      // Claude's own list names every task: announcements made before it had an id are replaced by it.
+      for (const [id, task] of fold.background) if (task.announced) fold.background.delete(id);
       const running = new Set<string>();
       for (const task of listed) {
         if (typeof task.id !== 'string') continue;

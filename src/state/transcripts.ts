@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { emptySummary, readTranscript, type TranscriptSummary, type UsageRow } from '../adapters/transcript.js';
 import type { Config } from '../config.js';
@@ -269,4 +269,56 @@ export function transcriptDigest(store: Store, config: Config, agentId: string):
   } catch {
     return undefined;
   }
+}
+
+/** How far back from a transcript's end a tool result is looked for (a result sits near the end while the turn goes on). */
+const RESULT_TAIL_BYTES = 1024 * 1024;
+
+/** Per process: what the last look at a call found, and at which transcript size. */
+const results = new Map<string, { size: number; found: boolean }>();
+
+/**
+ * True when the transcript holds the result of tool call `toolUseId` (a
+ * subagent's call: its own transcript under <session>/subagents/). Claude
+ * writes the result the moment the call ends; ringmaster's children have no
+ * PostToolUse hook for most tools (spawn.ts), so this is how a status read
+ * knows the call is over. Only the tail is read, once per new size.
+ */
+export function toolFinished(mainPath: string, toolUseId: string, agentId?: string): boolean {
+  const path = agentId ? subagentTranscript(mainPath, agentId) : mainPath;
+  if (!path) return false;
+  const size = statSync(path, { throwIfNoEntry: false })?.size;
+  if (size === undefined) return false;
+  const key = `${path}\u0000${toolUseId}`;
+  const known = results.get(key);
+  if (known && (known.found || known.size === size)) return known.found;
+  const from = Math.max(0, size - RESULT_TAIL_BYTES);
+  const buffer = Buffer.allocUnsafe(size - from);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const read = readSync(fd, buffer, 0, buffer.length, from);
+    // The tool_result block names its call; the tool_use block that started it says "id", not "tool_use_id".
+    const found = buffer.subarray(0, read).includes(`"tool_use_id":"${toolUseId}"`);
+    if (results.size > 1000) results.clear();
+    results.set(key, { size, found });
+    return found;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** `<session>/subagents/agent-<id>.jsonl`, or one folder further down (Claude 2.1 may group a subagent's transcript). */
+function subagentTranscript(mainPath: string, agentId: string): string | undefined {
+  const dir = join(dirname(mainPath), basename(mainPath, '.jsonl'), 'subagents');
+  const name = `agent-${agentId}.jsonl`;
+  if (existsSync(join(dir, name))) return join(dir, name);
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory() && existsSync(join(dir, entry.name, name))) return join(dir, entry.name, name);
+  } catch {
+    // no subagent has run
+  }
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,12 +31,27 @@ function latestPrompt(body: MessagesRequestBody): string {
 
 /**
  * The scripted model: the prompt's first word says what to do.
- * THINK <ms>: answer after a long silent pause. BASH <command>: run it, then end the turn.
+ * THINK <ms>: answer after a long silent pause. BASH <command>: run it, then end the turn
+ * ("slow<ms>" anywhere in a call's input: take that long over its result).
  * ASK: ask the user a question. Anything else: answer "ok".
  */
+/** The newest tool_use block the model sent in this conversation. */
+function lastToolUse(body: MessagesRequestBody): { name?: string; input?: unknown } | undefined {
+  for (const message of [...(body.messages ?? [])].reverse()) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+    const block = [...message.content].reverse().find((item) => (item as { type?: string }).type === 'tool_use');
+    if (block) return block as { name?: string; input?: unknown };
+  }
+  return undefined;
+}
+
 function script({ body }: { body: MessagesRequestBody }): Reply {
   if (!isMainConversation(body)) return { text: 'ok' };
-  if (lastToolResult(body) && latestPrompt(body) === '') return { text: 'Done with the tool.' };
+  if (lastToolResult(body) && latestPrompt(body) === '') {
+    // "slow<ms>" in the call's input: the model takes that long over the result (the tool is over, the turn is not).
+    const slow = /slow(\d+)/.exec(JSON.stringify(lastToolUse(body)?.input ?? {}));
+    return { text: 'Done with the tool.', ...(slow ? { delayMs: Number(slow[1]) } : {}) };
+  }
   const prompt = latestPrompt(body);
   const [word, ...rest] = prompt.split(' ');
   if (word === 'THINK') return { delayMs: Number(rest[0]), text: `thought for ${rest[0]} ms` };
@@ -95,8 +111,8 @@ describe('truthful status from a real Claude Code child', () => {
     expect(Date.parse(idle.since)).toBeGreaterThanOrEqual(Date.parse(working.since) + 3_000);
   });
 
-  it('stays working through a long-running tool, naming the tool', async () => {
-    const sent = await sendPrompt(world.context, { name: 'thinker', text: 'BASH sleep 5; echo slept > slept.txt' });
+  it('stays working through a long-running tool, naming the tool, and says when it is over though no hook follows it', async () => {
+    const sent = await sendPrompt(world.context, { name: 'thinker', text: 'BASH sleep 5; echo slept > slept.txt # slow6000' });
     expect(sent.delivered).toBe(true);
     const running = await waitUntil(async () => {
       const current = await status('thinker');
@@ -106,6 +122,18 @@ describe('truthful status from a real Claude Code child', () => {
     expect(running.reason).toBe('running tool Bash');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect((await status('thinker')).state).toBe('working');
+    // The command ends; the model takes 6 s over its result. Children have no PostToolUse hook for Bash:
+    // the tool result in the transcript is what says the tool is over.
+    const finished = await waitUntil(async () => {
+      const current = await status('thinker');
+      return current.currentTool === null && current.state === 'working' ? current : undefined;
+    }, 15_000, 'the tool to be reported over while the turn goes on');
+    expect(finished.reason).toBe('finished tool Bash; the turn continues');
+    expect(finished.since).toBe(running.since);
+    // No hook said so: the child records PostToolUse only for Agent/Task calls.
+    const kinds = world.context.store.recentEvents(findLiveAgent(world.context, 'thinker').id, 300).map((event) => `${event.kind}:${String(event.detail?.tool_name ?? '')}`);
+    expect(kinds).toContain('PreToolUse:Bash');
+    expect(kinds.filter((kind) => kind.startsWith('PostToolUse'))).toEqual([]);
     await waitForState('thinker', 'idle', 20_000);
 
     // Claude may append the turn's last transcript lines just after its Stop hook: read until they are in.
@@ -115,7 +143,7 @@ describe('truthful status from a real Claude Code child', () => {
       [state] = await readAgentState(world.context, { name: 'thinker' });
       return state!.transcript!.usage.main.apiResponses >= sessionRequests().length;
     }, 5_000, 'the transcript to catch up');
-    expect(state!.transcript!.summary.recentToolCalls.map((call) => call.summary)).toContain('sleep 5; echo slept > slept.txt');
+    expect(state!.transcript!.summary.recentToolCalls.map((call) => call.summary)).toContain('sleep 5; echo slept > slept.txt # slow6000');
     expect(state!.git!.dirtyFiles).toEqual(['slept.txt']);
     // One usage row per API response of this session, however many lines each response took.
     expect(state!.transcript!.usage.main.apiResponses).toBe(sessionRequests().length);
@@ -193,11 +221,19 @@ describe('truthful status from a real Claude Code child', () => {
 
   it('waits for permission when Claude asks to run a tool', async () => {
     // Sandboxed Bash runs without asking; a file write in the default permission mode still asks.
-    await spawnAgent(world.context, { repo, task: `WRITE ${join(world.dir, 'needs-permission.txt')}`, name: 'asks-permission', extraArgs: ['--permission-mode', 'default'] });
+    await spawnAgent(world.context, { repo, task: `WRITE ${join(world.dir, 'needs-permission-slow5000.txt')}`, name: 'asks-permission', extraArgs: ['--permission-mode', 'default'] });
     const waiting = await waitForState('asks-permission', 'waiting_permission');
     expect(waiting.reason).toMatch(/Write/);
     const result = await waitForAgents(world.context, { names: ['asks-permission', 'thinker'], timeoutSec: 5 });
     expect(result.ready.map((entry) => entry.name).sort()).toEqual(['asks-permission', 'thinker']);
+    // Yes on the dialog: no hook fires for the answer; Claude's session file turning busy says the turn goes on
+    // (the write, then 5 s of the model over its result).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    world.tmux('send-keys', '-t', '=ringmaster-asks-permission:', 'Enter');
+    const answered = await waitForState('asks-permission', 'working', 5_000);
+    expect(answered.reason).toBe('the dialog was answered; the turn goes on (Claude reports busy)');
+    await waitForState('asks-permission', 'idle', 20_000);
+    expect(existsSync(join(world.dir, 'needs-permission-slow5000.txt'))).toBe(true);
   });
 
   it('wait_for_agents blocks until an agent finishes its turn', async () => {

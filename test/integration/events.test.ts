@@ -79,18 +79,38 @@ describe.each(['bash', 'compiled'])('hook events: the recorder and ingestion (%s
     if (helper) expect(command).toContain(`${helper} --record`);
   });
 
-  it("tells the agent after a tool call why the egress gate refused a connection, once", () => {
+  it("tells the agent why the egress gate refused a connection, once: after an Agent call, at the next call's gate, or at the end of the turn", () => {
     const store = new Store(join(dir, `c-${implementation}.db`));
-    const agentDirectory = newAgent(store, `ag_c_${implementation}`);
+    const agentId = `ag_c_${implementation}`;
+    const agentDirectory = newAgent(store, agentId);
     const notices = join(agentDirectory, 'egress-notices');
-    writeFileSync(notices, 'refused evil.example.com:443 ("quoted"), a\\b\ttab\nsecond line\n\n');
-    // Only a PostToolUse carries the notice.
-    expect(fireHook(agentDirectory, { hook_event_name: 'Stop', session_id: 's3' })).toBe('');
-    const said = JSON.parse(fireHook(agentDirectory, { hook_event_name: 'PostToolUse', session_id: 's3', tool_name: 'Bash', tool_input: { command: 'curl https://evil.example.com' } })) as { hookSpecificOutput: { hookEventName: string; additionalContext: string } };
-    expect(said.hookSpecificOutput).toEqual({ hookEventName: 'PostToolUse', additionalContext: 'refused evil.example.com:443 ("quoted"), a\\b tab\nsecond line' });
+    const text = 'refused evil.example.com:443 ("quoted"), a\\b\ttab\nsecond line\n\n';
+    const told = 'refused evil.example.com:443 ("quoted"), a\\b tab\nsecond line';
+    writeFileSync(notices, text);
+    // Events that carry nothing: a turn that already goes on because of a Stop hook, a prompt.
+    expect(fireHook(agentDirectory, { hook_event_name: 'Stop', session_id: 's3', stop_hook_active: true })).toBe('');
+    expect(fireHook(agentDirectory, { hook_event_name: 'UserPromptSubmit', session_id: 's3', prompt: 'go' })).toBe('');
+    expect(readFileSync(notices, 'utf8')).toBe(text);
+    // After a call that still has a PostToolUse (Agent): as context for the model.
+    const post = JSON.parse(fireHook(agentDirectory, { hook_event_name: 'PostToolUse', session_id: 's3', tool_name: 'Agent', tool_input: { prompt: 'look' } })) as { hookSpecificOutput: unknown };
+    expect(post.hookSpecificOutput).toEqual({ hookEventName: 'PostToolUse', additionalContext: told });
     expect(readFileSync(notices, 'utf8')).toBe('');
-    expect(fireHook(agentDirectory, { hook_event_name: 'PostToolUse', session_id: 's3', tool_name: 'Bash', tool_input: { command: 'ls' } })).toBe('');
-    expect(ingestEvents(store, `ag_c_${implementation}`, agentDirectory)).toBe(3);
+    expect(fireHook(agentDirectory, { hook_event_name: 'PostToolUse', session_id: 's3', tool_name: 'Agent', tool_input: { prompt: 'again' } })).toBe('');
+    // At the next call's gate, beside its decision: an ordinary call goes on with the context...
+    writeFileSync(notices, text);
+    const pre = JSON.parse(fireHook(agentDirectory, { hook_event_name: 'PreToolUse', session_id: 's3', tool_name: 'Bash', tool_input: { command: 'ls' }, cwd: dir })) as { hookSpecificOutput: Record<string, unknown> };
+    expect(pre.hookSpecificOutput).toEqual({ hookEventName: 'PreToolUse', additionalContext: told });
+    expect(readFileSync(notices, 'utf8')).toBe('');
+    expect(fireHook(agentDirectory, { hook_event_name: 'PreToolUse', session_id: 's3', tool_name: 'Bash', tool_input: { command: 'ls' }, cwd: dir })).toBe('');
+    // ...and a denied one is still denied, with the context beside the reason.
+    writeFileSync(notices, text);
+    const denied = JSON.parse(fireHook(agentDirectory, { hook_event_name: 'PreToolUse', session_id: 's3', tool_name: 'Bash', tool_input: { command: 'ringmaster approve pr_1' }, cwd: dir })) as { hookSpecificOutput: Record<string, unknown> };
+    expect(denied.hookSpecificOutput).toMatchObject({ hookEventName: 'PreToolUse', permissionDecision: 'deny', additionalContext: told });
+    // At the end of the turn: the Stop hook makes the turn go on with the reason, once.
+    writeFileSync(notices, text);
+    expect(JSON.parse(fireHook(agentDirectory, { hook_event_name: 'Stop', session_id: 's3', stop_hook_active: false }))).toEqual({ decision: 'block', reason: told });
+    expect(fireHook(agentDirectory, { hook_event_name: 'Stop', session_id: 's3', stop_hook_active: false })).toBe('');
+    expect(ingestEvents(store, agentId, agentDirectory)).toBe(9);
     store.close();
   });
 });

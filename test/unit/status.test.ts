@@ -146,6 +146,58 @@ describe('deriveStatus', () => {
     expect(deriveStatus(signals({ events: shellDone })).state).toBe('idle');
   });
 
+  it('with no PostToolUse for a call, its result in the transcript ends it: the tool is no longer "running"', () => {
+    const turn = events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'Bash', tool_use_id: 'toolu_1', transcript_path: '/t/main.jsonl' }]);
+    const running = deriveStatus(signals({ events: turn }));
+    expect(running).toMatchObject({ state: 'working', currentTool: 'Bash', reason: 'running tool Bash' });
+    const finished = deriveStatus(signals({ events: turn, toolFinished: true }));
+    expect(finished).toMatchObject({ state: 'working', reason: 'finished tool Bash; the turn continues', since: running.since });
+    expect(finished.currentTool).toBeUndefined();
+    // The fold names the call and the transcript it will be in (a subagent's call names its agent instead).
+    const fold = foldEvents(emptyFold(), [...turn].reverse());
+    expect(fold.turn).toMatchObject({ toolUseId: 'toolu_1', pendingTool: 'Bash' });
+    expect(fold.transcriptPath).toBe('/t/main.jsonl');
+    const sub = foldEvents(emptyFold(), [...events(['UserPromptSubmit', { transcript_path: '/t/main.jsonl' }], ['PreToolUse', { tool_name: 'Read', tool_use_id: 'toolu_2', agent_id: 'a9', transcript_path: '/t/other.jsonl' }])].reverse());
+    expect(sub.turn).toMatchObject({ toolUseId: 'toolu_2', toolAgentId: 'a9' });
+    expect(sub.transcriptPath).toBe('/t/main.jsonl');
+    // A Stop ends the call whatever the transcript says.
+    expect(foldEvents(emptyFold(), [...events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'Bash', tool_use_id: 'toolu_3' }], ['Stop'])].reverse()).turn.toolUseId).toBeUndefined();
+  });
+
+  it("leaves Claude's own permission dialog or question when the session file turns busy after it", () => {
+    const asked = events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'WebFetch', tool_use_id: 'toolu_4' }], ['PermissionRequest', { tool_name: 'WebFetch' }], ['Notification', { notification_type: 'permission_prompt' }]);
+    const lastAt = asked[0]!.at;
+    expect(deriveStatus(signals({ events: asked, sessionFile: { pid: 42, status: 'waiting', statusUpdatedAt: lastAt + 50 } })).state).toBe('waiting_permission');
+    // A busy file from before the dialog says nothing.
+    expect(deriveStatus(signals({ events: asked, sessionFile: { pid: 42, status: 'busy', statusUpdatedAt: lastAt - 5_000 } })).state).toBe('waiting_permission');
+    const granted = deriveStatus(signals({ events: asked, sessionFile: { pid: 42, status: 'busy', statusUpdatedAt: lastAt + 3_000 } }));
+    expect(granted).toMatchObject({ state: 'working', since: lastAt + 3_000, sinceExact: true, reason: 'the dialog was answered; the turn goes on (Claude reports busy)' });
+    // The call's result alone does not end a dialog: Esc on it writes a refusal as the result, then the file turns idle.
+    expect(deriveStatus(signals({ events: asked, toolFinished: true })).state).toBe('waiting_permission');
+    expect(deriveStatus(signals({ events: asked, toolFinished: true, sessionFile: { pid: 42, status: 'idle', statusUpdatedAt: lastAt + 300 } }))).toMatchObject({ state: 'idle', reason: expect.stringMatching(/permission dialog was dismissed/) });
+    const question = events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'AskUserQuestion', tool_use_id: 'toolu_5' }], ['PermissionRequest', { tool_name: 'AskUserQuestion' }]);
+    expect(deriveStatus(signals({ events: question, sessionFile: { pid: 42, status: 'busy', statusUpdatedAt: question[0]!.at + 2_000 } }))).toMatchObject({ state: 'working', reason: expect.stringMatching(/^the question was answered/) });
+  });
+
+  it('knows a backgrounded command from its PreToolUse until the Stop names its task', () => {
+    const started: Array<[string, Record<string, unknown>?]> = [
+      ['UserPromptSubmit', { prompt: 'go' }],
+      ['PreToolUse', { tool_name: 'Bash', tool_use_id: 'toolu_6', tool_input: { command: 'npm run watch', description: 'watch', run_in_background: true } }],
+    ];
+    expect(deriveStatus(signals({ events: events(...started) }))).toMatchObject({ state: 'working', reason: 'running tool Bash; 1 background command running' });
+    // The Stop's own list replaces the announcement (no double count).
+    const listed = events(...started, ['Stop', { background_tasks: [{ id: 'bash_1', type: 'shell', status: 'running', description: 'watch' }] }]);
+    expect(deriveStatus(signals({ events: listed }))).toMatchObject({ state: 'working', reason: '1 background command running' });
+    expect(foldEvents(emptyFold(), [...listed].reverse()).background.has('bash_1')).toBe(true);
+    const over = events(...started, ['Stop', { background_tasks: [{ id: 'bash_1', type: 'shell', status: 'running' }] }], ['UserPromptSubmit', { prompt: '<task-notification>\n<task-id>bash_1</task-id>' }], ['Stop', { background_tasks: [] }]);
+    expect(deriveStatus(signals({ events: over }))).toMatchObject({ state: 'idle', reason: 'the turn finished' });
+    // A Claude whose Stop lists no tasks: the task-notification turn ends the announced command.
+    const unlisted = events(...started, ['Stop'], ['UserPromptSubmit', { prompt: '<task-notification>\n<task-id>bash_9</task-id>' }], ['Stop']);
+    expect(deriveStatus(signals({ events: unlisted })).state).toBe('idle');
+    // A foreground call announces nothing; neither does a subagent's.
+    expect(deriveStatus(signals({ events: events(['UserPromptSubmit'], ['PreToolUse', { tool_name: 'Bash', tool_use_id: 'toolu_7', tool_input: { command: 'ls' } }], ['Stop']) })).state).toBe('idle');
+  });
+
   it('folds incrementally to the same status as folding everything at once', () => {
     const all = events(
       ['SessionStart', { source: 'startup' }],
