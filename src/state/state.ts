@@ -8,7 +8,7 @@ import { egressAlive, enforcementOf, pendingByAgent, pendingForAgent, withdrawRe
 import { livePanes, liveness } from './liveness.js';
 import { gitSummaryCache, type GitSummary } from './git-summary.js';
 import { deriveStatus, foldEvents, foldWindow, type AgentState, type DerivedStatus, type HookFold } from './status.js';
-import { refreshTranscripts, toolFinished, type TranscriptState } from './transcripts.js';
+import { refreshFleetTranscripts, toolFinished, type TranscriptState } from './transcripts.js';
 import { checkStall } from './stall.js';
 
 export interface StatusReport {
@@ -207,13 +207,24 @@ export async function readAgentState(context: Context, options: { name?: string;
   const sessions = records.length > 1 ? context.store.agentSnapshots() : undefined;
   // Cached per worktree; a change is waited for briefly (fully for one agent), else served marked stale with its age.
   const gits = await gitSummaryCache(context.git).summaries(records, (record) => latestEventId(context.store, record.id), options.name ? 60_000 : GIT_WAIT_MS);
+  const sessionOf = (record: AgentRecord) => {
+    const row = sessions?.get(record.id);
+    return row ? { sessionId: row.sessionId, transcriptPath: row.transcriptPath } : context.store.claudeSession(record.id);
+  };
+  const transcripts = refreshFleetTranscripts(
+    context.store,
+    context.config,
+    records.flatMap((record) => {
+      const path = sessionOf(record).transcriptPath;
+      return path ? [[record.id, path] as [string, string]] : [];
+    }),
+  );
   return Promise.all(
     records.map(async (record) => {
-      const snapshotRow = sessions?.get(record.id);
-      const session = snapshotRow ? { sessionId: snapshotRow.sessionId, transcriptPath: snapshotRow.transcriptPath } : context.store.claudeSession(record.id);
+      const session = sessionOf(record);
       let transcript: AgentStateReport['transcript'] = null;
-      if (session.transcriptPath) {
-        const state = refreshTranscripts(context.store, context.config, record.id, session.transcriptPath);
+      const state = transcripts.get(record.id);
+      if (session.transcriptPath && state) {
         const summary = options.verbose ? state.summary : { ...state.summary, recentLines: [] };
         transcript = { summary, usage: state.usage, unpricedModels: state.unpricedModels };
       }

@@ -54,9 +54,58 @@ export function refreshTranscripts(store: Store, config: Config, agentId: string
   const known = byAgent.get(agentId);
   if (known && known.key === key && known.config === config) return known.state;
   byAgent.delete(agentId);
-  const state = foldTranscripts(store, config, agentId, mainPath, files);
-  byAgent.set(agentId, { key, config, state });
+  const { state, stored } = foldTranscripts(store, config, agentId, mainPath, files);
+  // A write the store could not take now (busy elsewhere): the next read folds again and stores it.
+  if (stored) byAgent.set(agentId, { key, config, state });
   return state;
+}
+
+/** A fleet's read folds in one transaction when there is at most this much new transcript to read. */
+const BATCH_MAX_NEW_BYTES = 8 * 1024 * 1024;
+
+/**
+ * refreshTranscripts for several agents (`[agentId, main transcript]`). When
+ * little is new (an incremental read of a running fleet), all of their store
+ * writes go in one transaction instead of one per changed transcript (each
+ * commit is a WAL append); a first read of large files, or a store another
+ * process is writing, folds agent by agent as refreshTranscripts does, so the
+ * write lock is never held over a long read.
+ */
+export function refreshFleetTranscripts(store: Store, config: Config, agents: Array<[string, string]>): Map<string, TranscriptState> {
+  const states = new Map<string, TranscriptState>();
+  const foldAll = () => {
+    for (const [agentId, path] of agents) states.set(agentId, refreshTranscripts(store, config, agentId, path));
+  };
+  if (agents.length < 2 || newBytes(store, agents) > BATCH_MAX_NEW_BYTES) {
+    foldAll();
+    return states;
+  }
+  try {
+    // IMMEDIATE: the write lock is taken up front, or not at all (whenWritable does not wait for it).
+    if (store.whenWritable(() => store.db.transaction(() => (foldAll(), true)).immediate()) === undefined) {
+      states.clear();
+      foldAll();
+    }
+  } catch (error) {
+    // A rolled-back batch must not leave this process believing what it folded was stored.
+    summaries.delete(store);
+    unchanged.delete(store);
+    throw error;
+  }
+  return states;
+}
+
+/** What the main transcripts hold beyond their stored offsets (subagent files are few and small). */
+function newBytes(store: Store, agents: Array<[string, string]>): number {
+  const offsets = new Map(
+    (store.db.prepare(`SELECT path, offset FROM transcripts WHERE kind = 'main'`).all() as Array<{ path: string; offset: number }>).map((row) => [row.path, row.offset] as const),
+  );
+  let total = 0;
+  for (const [, path] of agents) {
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    total += Math.max(0, size - (offsets.get(path) ?? 0));
+  }
+  return total;
 }
 
 /**
@@ -71,11 +120,14 @@ function stamp(path: string): string {
   return stats ? `${stats.size}:${stats.mtimeNs}:${stats.ino}` : 'none';
 }
 
-function foldTranscripts(store: Store, config: Config, agentId: string, mainPath: string, files: Array<{ path: string; kind: 'main' | 'subagent' }>): TranscriptState {
+/** The agent's state, and whether the store held all of it (only then may the state be kept as unchanged). */
+function foldTranscripts(store: Store, config: Config, agentId: string, mainPath: string, files: Array<{ path: string; kind: 'main' | 'subagent' }>): { state: TranscriptState; stored: boolean } {
   let mainSummary = emptySummary();
+  let stored = true;
   for (const file of files) {
-    const summary = refreshOne(store, agentId, file.path, file.kind);
-    if (file.kind === 'main') mainSummary = summary;
+    const one = refreshOne(store, agentId, file.path, file.kind);
+    stored &&= one.stored;
+    if (file.kind === 'main') mainSummary = one.summary;
   }
   const usage = { main: zeroTotals(), sidechain: zeroTotals(), subagents: zeroTotals() };
   const unpriced = new Set<string>();
@@ -104,7 +156,7 @@ function foldTranscripts(store: Store, config: Config, agentId: string, mainPath
     }
   }
   for (const bucket of Object.values(usage)) if (bucket.costUsd !== null) bucket.costUsd = Math.round(bucket.costUsd * 1e6) / 1e6;
-  return { path: mainPath, summary: mainSummary, usage, unpricedModels: [...unpriced] };
+  return { state: { path: mainPath, summary: mainSummary, usage, unpricedModels: [...unpriced] }, stored };
 }
 
 type Bucket = 'main' | 'sidechain' | 'subagents';
@@ -116,7 +168,8 @@ type Bucket = 'main' | 'sidechain' | 'subagents';
  */
 const summaries = new WeakMap<Store, Map<string, { offset: number; summary: TranscriptSummary }>>();
 
-function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 'subagent'): TranscriptSummary {
+/** The transcript's summary, and whether the store holds everything it says (false: a write was skipped, the store busy). */
+function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 'subagent'): { summary: TranscriptSummary; stored: boolean } {
   let cache = summaries.get(store);
   if (!cache) summaries.set(store, (cache = new Map()));
   const row = store.db.prepare(`SELECT offset FROM transcripts WHERE path = ?`).get(path) as Pick<TranscriptRow, 'offset'> | undefined;
@@ -130,10 +183,10 @@ function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 
   const storedOffset = row?.offset ?? 0;
   // Nothing appended (and not shrunk): no read at all.
   const size = statSize(path);
-  if (size === null) return summary;
+  if (size === null) return { summary, stored: true };
   if (row && size === storedOffset) {
     cache.set(path, { offset: storedOffset, summary });
-    return summary;
+    return { summary, stored: true };
   }
   // The cached object is folded into: drop it first, so a failure midway leaves no half-advanced summary behind.
   cache.delete(path);
@@ -147,7 +200,7 @@ function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 
   }
   if (row && !rewritten && result.offset === row.offset) {
     cache.set(path, { offset: storedOffset, summary });
-    return summary;
+    return { summary, stored: true };
   }
   const bucketOf = (sidechain: boolean): Bucket => (kind === 'subagent' ? 'subagents' : sidechain ? 'sidechain' : 'main');
   // A cache on a read path: when the store cannot take the write now, the next read does it.
@@ -212,7 +265,7 @@ function refreshOne(store: Store, agentId: string, path: string, kind: 'main' | 
     return true;
   })());
   if (written) cache.set(path, { offset: result.offset, summary });
-  return summary;
+  return { summary, stored: written === true };
 }
 
 function statSize(path: string): number | null {

@@ -2,10 +2,11 @@ import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { refreshTranscripts } from '../../src/state/transcripts.js';
+import { refreshFleetTranscripts, refreshTranscripts } from '../../src/state/transcripts.js';
 import { SCHEMA_VERSION, tablesAfter, versionAfter } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { holdStoreLock } from '../helpers/store-lock.js';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +41,43 @@ describe('running usage totals', () => {
     expect(state.usage.sidechain.apiResponses).toBe(0);
     expect(state.summary.lastAssistantText).toBe('z');
     other.close();
+    store.close();
+  });
+
+  it('a fleet read folds several agents at once to the totals each would have alone; with the store locked it answers and stores nothing', async () => {
+    const dbPath = join(dir, 'fleet.db');
+    const store = new Store(dbPath);
+    const agents = [1, 2, 3].map((n) => [`ag_f${n}`, join(dir, `fleet-${n}.jsonl`)] as [string, string]);
+    agents.forEach(([, path], index) => writeFileSync(path, assistant(`f${index}a`, { input_tokens: 10 * (index + 1), output_tokens: 1 })));
+    let states = refreshFleetTranscripts(store, config, agents);
+    expect(states.get('ag_f3')!.usage.main).toMatchObject({ apiResponses: 1, inputTokens: 30 });
+    // Appends to all three: one batch; a separate store and process folding them one by one agrees.
+    agents.forEach(([, path], index) => appendFileSync(path, assistant(`f${index}b`, { input_tokens: 1, output_tokens: 7 }) + assistant(`f${index}a`, { input_tokens: 10 * (index + 1), output_tokens: 9 })));
+    states = refreshFleetTranscripts(store, config, agents);
+    const alone = new Store(join(dir, 'fleet-alone.db'));
+    for (const [agentId, path] of agents) {
+      expect(states.get(agentId)!.usage).toEqual(refreshTranscripts(alone, config, agentId, path).usage);
+      expect(states.get(agentId)!.usage.main).toMatchObject({ apiResponses: 2, outputTokens: 16 });
+    }
+    alone.close();
+    // Another process holds the write lock: the read still answers from the files, and stores nothing.
+    agents.forEach(([, path], index) => appendFileSync(path, assistant(`f${index}c`, { input_tokens: 2, output_tokens: 2 })));
+    const lock = await holdStoreLock(dbPath, 30_000);
+    const stored = () => store.db.prepare(`SELECT count(*) AS n FROM transcript_usage WHERE path LIKE '%fleet-%'`).get() as { n: number };
+    try {
+      const before = stored().n;
+      // (The totals are the stored ones until then; the summary is read from the file.)
+      states = refreshFleetTranscripts(store, config, agents);
+      expect(states.get('ag_f1')!.summary.lastAssistantText).toBe('f0c');
+      expect(stored().n).toBe(before);
+    } finally {
+      lock.release();
+      await lock.done;
+    }
+    // Once it is free, the next read stores what the locked one could not.
+    states = refreshFleetTranscripts(store, config, agents);
+    expect(states.get('ag_f2')!.usage.main).toMatchObject({ apiResponses: 3, inputTokens: 23, outputTokens: 18 });
+    expect(stored().n).toBe(9);
     store.close();
   });
 
