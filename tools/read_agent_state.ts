@@ -8,6 +8,15 @@ import { budgetLook, budgetReport, listQueue, noteTranscriptUsage } from '../src
 /** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
 /** What a read of all agents keeps of each transcript summary (one agent by name gets everything). */
 const COMPACT = { toolCalls: 3, editedFiles: 10, textChars: 600, errorChars: 300 } as const;
+/**
+ * Tighter still, for a fleet whose compact read would not fit: Claude Code
+ * hands a tool result of over 25,000 tokens to the model only as a file to
+ * read, and a compact agent is about a thousand tokens.
+ */
+const TIGHT = { toolCalls: 1, editedFiles: 3, textChars: 200, errorChars: 150 } as const;
+/** The JSON of a fleet read (about 3.5 characters a token) above which it is cut to TIGHT. */
+const FLEET_JSON_BUDGET = 60_000;
+type Limits = typeof COMPACT | typeof TIGHT;
 
 export const queuedSpawnSchema = z.object({
   queue_id: z.number(),
@@ -77,7 +86,10 @@ const agentStateSchema = z.object({
       recent_lines: z.array(z.object({ at: z.string().nullable(), role: z.string(), text: z.string() })).optional(),
       trimmed: z
         .boolean()
-        .describe(`True when this is the compact form a read of all agents returns: the last ${COMPACT.toolCalls} tool calls and errors (each error cut at ${COMPACT.errorChars} characters), the last ${COMPACT.editedFiles} edited files, the last message cut at ${COMPACT.textChars} characters. Read one agent by name (or pass verbose) for everything.`),
+        .describe(
+          `True when this is the compact form a read of all agents returns: the last ${COMPACT.toolCalls} tool calls and errors (each error cut at ${COMPACT.errorChars} characters), the last ${COMPACT.editedFiles} edited files, the last message cut at ${COMPACT.textChars} characters; ` +
+            `for a fleet too large for that to fit a client's context, ${TIGHT.toolCalls} tool call and error (${TIGHT.errorChars} characters), ${TIGHT.editedFiles} edited files and ${TIGHT.textChars} characters of the message. Read one agent by name (or pass verbose) for everything.`,
+        ),
     })
     .nullable(),
   git: z
@@ -112,11 +124,12 @@ const agentStateSchema = z.object({
   base_conflict_files: z.array(z.string()).describe("Files that conflict with the base branch's newer commits."),
 });
 
-function agentStateOutput(report: AgentStateReport & { host: string | null }, verbose: boolean, overlap: AgentOverlap | undefined, compact = false): z.infer<typeof agentStateSchema> {
+function agentStateOutput(report: AgentStateReport & { host: string | null }, verbose: boolean, overlap: AgentOverlap | undefined, limits?: Limits): z.infer<typeof agentStateSchema> {
   const transcript = report.transcript;
-  const last = <T>(items: T[], count: number) => (compact ? items.slice(-count) : items);
+  const last = <T>(items: T[], count: number) => (limits ? items.slice(-count) : items);
   const text = transcript?.summary.lastAssistantText ?? null;
-  const cut = (value: string, chars: number) => (compact && value.length > chars ? `${value.slice(0, chars)}…` : value);
+  const cut = (value: string, chars: number) => (limits && value.length > chars ? `${value.slice(0, chars)}…` : value);
+  const { toolCalls, editedFiles, textChars, errorChars } = limits ?? COMPACT;
   return {
     id: report.id,
     name: report.name,
@@ -129,15 +142,15 @@ function agentStateOutput(report: AgentStateReport & { host: string | null }, ve
     claude_session_id: report.claudeSessionId,
     transcript_path: report.transcriptPath,
     transcript: transcript && {
-      last_assistant_text: text === null ? null : cut(text, COMPACT.textChars),
+      last_assistant_text: text === null ? null : cut(text, textChars),
       last_assistant_at: transcript.summary.lastAssistantAt,
-      recent_tool_calls: last(transcript.summary.recentToolCalls, COMPACT.toolCalls).map(({ name, summary, at, sidechain }) => ({ name, summary, at, sidechain })),
-      edited_files: last(transcript.summary.editedFiles, COMPACT.editedFiles),
-      errors: last(transcript.summary.errors, COMPACT.toolCalls).map(({ at, text: error }) => ({ at, text: cut(error, COMPACT.errorChars) })),
+      recent_tool_calls: last(transcript.summary.recentToolCalls, toolCalls).map(({ name, summary, at, sidechain }) => ({ name, summary, at, sidechain })),
+      edited_files: last(transcript.summary.editedFiles, editedFiles),
+      errors: last(transcript.summary.errors, toolCalls).map(({ at, text: error }) => ({ at, text: cut(error, errorChars) })),
       usage: toPublic(transcript.usage),
       unpriced_models: transcript.unpricedModels,
       ...(verbose ? { recent_lines: transcript.summary.recentLines } : {}),
-      trimmed: compact,
+      trimmed: limits !== undefined,
     },
     git: report.git && {
       branch: report.git.branch,
@@ -202,13 +215,11 @@ export const readAgentStateTool = defineTool({
       const record = records.get(report.id);
       if (record && record.agentKind === 'claude' && record.state !== 'removed' && report.transcript) noteTranscriptUsage(look, record.id, report.transcript.usage);
     }
-    return {
-      agents: reports.map((report) => {
-        // Budgets are kept where the agent's transcripts are read: this machine's, for its own agents.
-        const record = records.get(report.id);
-        return { ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), compact), ...(record ? { budget: toPublic(budgetReport(context, record, look)) } : {}) };
-      }),
-      queued,
-    };
+    const budgets = new Map(reports.map((report) => [report.id, records.get(report.id) && toPublic(budgetReport(context, records.get(report.id)!, look))] as const));
+    // Budgets are kept where the agent's transcripts are read: this machine's, for its own agents.
+    const output = (limits?: Limits) => reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), limits), ...(budgets.get(report.id) ? { budget: budgets.get(report.id) } : {}) }));
+    let agents = output(compact ? COMPACT : undefined);
+    if (compact && JSON.stringify(agents).length > FLEET_JSON_BUDGET) agents = output(TIGHT);
+    return { agents, queued };
   },
 });

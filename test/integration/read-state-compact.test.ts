@@ -29,6 +29,9 @@ function transcript(edits: number, text: string): string {
   return out;
 }
 
+/** The JSON of one agent in the compact form (the first test's fleet of two). */
+let compactPerAgent = 0;
+
 describe('read_agent_state of the whole fleet', () => {
   it('is compact (last tool calls, edited files and a cut message, marked trimmed); one agent by name, or verbose, gets everything', async () => {
     const store = world.context.store;
@@ -67,5 +70,36 @@ describe('read_agent_state of the whole fleet', () => {
     expect(verbose.agents.every((agent) => agent.transcript!.trimmed === false && agent.transcript!.edited_files.length === 30)).toBe(true);
     // The point of it: a fleet read is a fraction of the full one.
     expect(JSON.stringify(all).length).toBeLessThan(JSON.stringify(verbose).length / 2);
+    compactPerAgent = JSON.stringify(all.agents).length / all.agents.length;
+  });
+
+  it('is tighter still for a fleet whose compact read would not fit a client context (Claude Code: 25,000 tokens)', async () => {
+    const store = world.context.store;
+    const text = 'y'.repeat(2_000);
+    for (let index = 0; index < 28; index++) {
+      const name = `many-${index}`;
+      const worktree = makeRepo(world.dir, `wt-${name}`);
+      const id = `ag_many_${index}`;
+      store.insertAgent({ id, name, repo: worktree, baseRef: 'main', baseCommit: 'c'.repeat(40), branch: 'main', worktreePath: worktree, tmuxSocket: null, tmuxSession: `ringmaster-${name}`, agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
+      store.markRunning(id, ['claude']);
+      const path = join(world.dir, `${name}.jsonl`);
+      writeFileSync(path, transcript(30, text));
+      store.setClaudeSession(id, `sess-${name}`, path);
+    }
+    const all = readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(world.context, {}, {} as never));
+    expect(all.agents).toHaveLength(30);
+    for (const agent of all.agents) {
+      expect(agent.transcript!.trimmed).toBe(true);
+      expect(agent.transcript!.recent_tool_calls).toHaveLength(1);
+      expect(agent.transcript!.edited_files).toEqual(['/w/src/file-27.ts', '/w/src/file-28.ts', '/w/src/file-29.ts']);
+      expect(agent.transcript!.last_assistant_text).toHaveLength(201);
+      expect(agent.transcript!.errors.map((error) => error.text.length)).toEqual([151]);
+    }
+    // About 17,000 tokens at 3.5 characters a token, where the compact form of the same fleet would be about 25,000.
+    expect(compactPerAgent * 30).toBeGreaterThan(80_000);
+    expect(JSON.stringify(all).length).toBeLessThan(65_000);
+    // One agent by name still gets everything.
+    const one = readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(world.context, { name: 'many-3' }, {} as never));
+    expect(one.agents[0]!.transcript!.edited_files).toHaveLength(30);
   });
 });
