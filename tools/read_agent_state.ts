@@ -10,12 +10,13 @@ import { budgetLook, budgetReport, listQueue, noteTranscriptUsage } from '../src
 const COMPACT = { toolCalls: 3, editedFiles: 10, textChars: 600, errorChars: 300 } as const;
 /**
  * Tighter still, for a fleet whose compact read would not fit: Claude Code
- * hands a tool result of over 25,000 tokens to the model only as a file to
- * read, and a compact agent is about a thousand tokens.
+ * (2.1.329) shows the model a tool's structuredContent as JSON, and one of
+ * over about 50,000 characters only as a file with a 2 KB preview (46,465
+ * characters went whole, 56,700 did not); a compact agent is about 3 KB.
  */
 const TIGHT = { toolCalls: 1, editedFiles: 3, textChars: 200, errorChars: 150 } as const;
-/** The JSON of a fleet read (about 3.5 characters a token) above which it is cut to TIGHT. */
-const FLEET_JSON_BUDGET = 60_000;
+/** The JSON of a fleet read above which it is cut to TIGHT. */
+const FLEET_JSON_BUDGET = 45_000;
 type Limits = typeof COMPACT | typeof TIGHT;
 
 export const queuedSpawnSchema = z.object({
