@@ -29,22 +29,25 @@ function transcript(edits: number, text: string): string {
   return out;
 }
 
+/** A running Claude agent with its own repo as worktree and this transcript. */
+function addAgent(name: string, lines: string): void {
+  const store = world.context.store;
+  const worktree = makeRepo(world.dir, `wt-${name}`);
+  const id = `ag_${name.replace(/-/g, '_')}`;
+  store.insertAgent({ id, name, repo: worktree, baseRef: 'main', baseCommit: 'c'.repeat(40), branch: 'main', worktreePath: worktree, tmuxSocket: null, tmuxSession: `ringmaster-${name}`, agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
+  store.markRunning(id, ['claude']);
+  const path = join(world.dir, `${name}.jsonl`);
+  writeFileSync(path, lines);
+  store.setClaudeSession(id, `sess-${name}`, path);
+}
+
 /** The JSON of one agent in the compact form (the first test's fleet of two). */
 let compactPerAgent = 0;
 
 describe('read_agent_state of the whole fleet', () => {
   it('is compact (last tool calls, edited files and a cut message, marked trimmed); one agent by name, or verbose, gets everything', async () => {
-    const store = world.context.store;
     const text = 'x'.repeat(2_000);
-    for (const name of ['one', 'two']) {
-      const worktree = makeRepo(world.dir, `wt-${name}`);
-      const id = `ag_${name}`;
-      store.insertAgent({ id, name, repo: worktree, baseRef: 'main', baseCommit: 'c'.repeat(40), branch: 'main', worktreePath: worktree, tmuxSocket: null, tmuxSession: `ringmaster-${name}`, agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
-      store.markRunning(id, ['claude']);
-      const path = join(world.dir, `${name}.jsonl`);
-      writeFileSync(path, transcript(30, text));
-      store.setClaudeSession(id, `sess-${name}`, path);
-    }
+    for (const name of ['one', 'two']) addAgent(name, transcript(30, text));
     const read = async (args: { name?: string; verbose?: boolean }) => readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(world.context, args, {} as never));
 
     const all = await read({});
@@ -74,18 +77,8 @@ describe('read_agent_state of the whole fleet', () => {
   });
 
   it('is tighter still for a fleet whose compact read would not reach the model whole (Claude Code: about 50,000 characters)', async () => {
-    const store = world.context.store;
     const text = 'y'.repeat(2_000);
-    for (let index = 0; index < 28; index++) {
-      const name = `many-${index}`;
-      const worktree = makeRepo(world.dir, `wt-${name}`);
-      const id = `ag_many_${index}`;
-      store.insertAgent({ id, name, repo: worktree, baseRef: 'main', baseCommit: 'c'.repeat(40), branch: 'main', worktreePath: worktree, tmuxSocket: null, tmuxSession: `ringmaster-${name}`, agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
-      store.markRunning(id, ['claude']);
-      const path = join(world.dir, `${name}.jsonl`);
-      writeFileSync(path, transcript(30, text));
-      store.setClaudeSession(id, `sess-${name}`, path);
-    }
+    for (let index = 0; index < 28; index++) addAgent(`many-${index}`, transcript(30, text));
     const all = readAgentStateTool.outputSchema.parse(await readAgentStateTool.handle(world.context, {}, {} as never));
     expect(all.agents).toHaveLength(30);
     for (const agent of all.agents) {
