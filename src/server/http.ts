@@ -101,6 +101,11 @@ export async function serveHttp(context: Context, options: { port: number; token
       else response.end();
     });
   });
+  // Node closes an idle kept-alive connection after 5 s; a client that sends its next request on it at that moment
+  // (a POST is not retried) gets ECONNRESET (seen in CI: a dashboard form post). Clients keep idle connections
+  // longer than that, so the server keeps them past the usual 60 s of clients and proxies.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
