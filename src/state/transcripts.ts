@@ -83,6 +83,10 @@ export function refreshFleetTranscripts(store: Store, config: Config, agents: Ar
   try {
     // IMMEDIATE: the write lock is taken up front, or not at all (whenWritable does not wait for it).
     if (store.whenWritable(() => store.db.transaction(() => (foldAll(), true)).immediate()) === undefined) {
+      // Busy, read-only or full, before or during the batch: nothing of it was stored, so nothing of it may be
+      // remembered as stored; fold agent by agent, each write taken if the store can take it.
+      summaries.delete(store);
+      unchanged.delete(store);
       states.clear();
       foldAll();
     }
