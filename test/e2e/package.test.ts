@@ -12,7 +12,9 @@ let tarball: string;
 beforeAll(async () => {
   if (process.env.RINGMASTER_TEST_PACK === '0') return;
   dir = tempDir('pack-');
-  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 10_000_000 });
+  // --ignore-scripts: prepack would rebuild dist/ in place while other test files import from it (a CI run met
+  // "does not provide an export named" from a half-written module). `npm test` built dist/ before any test started.
+  const { stdout } = await exec('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 10_000_000 });
   tarball = join(dir, (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename);
 }, 120_000);
 afterAll(async () => {
