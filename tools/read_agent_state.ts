@@ -216,9 +216,9 @@ export const readAgentStateTool = defineTool({
       const record = records.get(report.id);
       if (record && record.agentKind === 'claude' && record.state !== 'removed' && report.transcript) noteTranscriptUsage(look, record.id, report.transcript.usage);
     }
-    const budgets = new Map(reports.map((report) => [report.id, records.get(report.id) && toPublic(budgetReport(context, records.get(report.id)!, look))] as const));
     // Budgets are kept where the agent's transcripts are read: this machine's, for its own agents.
-    const output = (limits?: Limits) => reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), limits), ...(budgets.get(report.id) ? { budget: budgets.get(report.id) } : {}) }));
+    const budgets = new Map([...records].flatMap(([id, record]) => (record ? [[id, toPublic(budgetReport(context, record, look))] as const] : [])));
+    const output = (limits?: Limits) => reports.map((report) => ({ ...agentStateOutput(report, Boolean(args.verbose), overlaps.get(report.id), limits), ...(budgets.has(report.id) ? { budget: budgets.get(report.id) } : {}) }));
     let agents = output(compact ? COMPACT : undefined);
     if (compact && JSON.stringify(agents).length > FLEET_JSON_BUDGET) agents = output(TIGHT);
     return { agents, queued };

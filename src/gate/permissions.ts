@@ -117,7 +117,6 @@ export function listRequests(store: Store, options: { pendingOnly?: boolean; lim
   return rows.map(toRequest);
 }
 
-/** The pending request holding one of this agent's calls, if any: the agent is then waiting_permission. */
 /** The oldest pending request of every agent that has one: one query for a fleet's status read. */
 export function pendingByAgent(store: Store): Map<string, PermissionRequest> {
   const rows = store.db.prepare(`SELECT * FROM permission_requests WHERE state = 'pending' AND expires_at > ? ORDER BY created_at`).all(Date.now()) as RequestRow[];
@@ -126,6 +125,7 @@ export function pendingByAgent(store: Store): Map<string, PermissionRequest> {
   return byAgent;
 }
 
+/** The pending request holding one of this agent's calls, if any: the agent is then waiting_permission. */
 export function pendingForAgent(store: Store, agentId: string): PermissionRequest | undefined {
   const row = store.db
     .prepare(`SELECT * FROM permission_requests WHERE agent_id = ? AND state = 'pending' AND expires_at > ? ORDER BY created_at LIMIT 1`)

@@ -65,7 +65,7 @@ const BATCH_MAX_NEW_BYTES = 8 * 1024 * 1024;
 
 /**
  * refreshTranscripts for several agents (`[agentId, main transcript]`). When
- * little is new (an incremental read of a running fleet), all of their store
+ * something but not much is new (an incremental read of a running fleet), all of their store
  * writes go in one transaction instead of one per changed transcript (each
  * commit is a WAL append); a first read of large files, or a store another
  * process is writing, folds agent by agent as refreshTranscripts does, so the
@@ -76,7 +76,9 @@ export function refreshFleetTranscripts(store: Store, config: Config, agents: Ar
   const foldAll = () => {
     for (const [agentId, path] of agents) states.set(agentId, refreshTranscripts(store, config, agentId, path));
   };
-  if (agents.length < 2 || newBytes(store, agents) > BATCH_MAX_NEW_BYTES) {
+  // Nothing new (the usual read): no transaction, so no write lock taken for nothing.
+  const pending = agents.length < 2 ? 0 : newBytes(store, agents);
+  if (pending === 0 || pending > BATCH_MAX_NEW_BYTES) {
     foldAll();
     return states;
   }
@@ -331,7 +333,7 @@ export function transcriptDigest(store: Store, config: Config, agentId: string):
 /** How far back from a transcript's end a tool result is looked for (a result sits near the end while the turn goes on). */
 const RESULT_TAIL_BYTES = 1024 * 1024;
 
-/** Per process: what the last look at a call found, and at which transcript size. */
+/** Per process: what the looks at a call found, and how far into the transcript they read. */
 const results = new Map<string, { size: number; found: boolean }>();
 
 /**
@@ -339,7 +341,7 @@ const results = new Map<string, { size: number; found: boolean }>();
  * subagent's call: its own transcript under <session>/subagents/). Claude
  * writes the result the moment the call ends; ringmaster's children have no
  * PostToolUse hook for most tools (spawn.ts), so this is how a status read
- * knows the call is over. Only the tail is read, once per new size.
+ * knows the call is over. Only the tail is read, then only what was appended.
  */
 export function toolFinished(mainPath: string, toolUseId: string, agentId?: string): boolean {
   const path = agentId ? subagentTranscript(mainPath, agentId) : mainPath;
@@ -349,14 +351,18 @@ export function toolFinished(mainPath: string, toolUseId: string, agentId?: stri
   const key = `${path}\u0000${toolUseId}`;
   const known = results.get(key);
   if (known && (known.found || known.size === size)) return known.found;
-  const from = Math.max(0, size - RESULT_TAIL_BYTES);
+  // The tool_result block names its call; the tool_use block that started it says "id", not "tool_use_id".
+  const needle = `"tool_use_id":"${toolUseId}"`;
+  // A later look reads only what was appended since the last one (from a needle's length before it, for a match
+  // that straddles the two); the first, the tail. A shrunk (rewritten) file is read from its tail again.
+  const resume = known && known.size < size ? known.size - needle.length : 0;
+  const from = Math.max(0, resume, size - RESULT_TAIL_BYTES);
   const buffer = Buffer.allocUnsafe(size - from);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const read = readSync(fd, buffer, 0, buffer.length, from);
-    // The tool_result block names its call; the tool_use block that started it says "id", not "tool_use_id".
-    const found = buffer.subarray(0, read).includes(`"tool_use_id":"${toolUseId}"`);
+    const found = buffer.subarray(0, read).includes(needle);
     if (results.size > 1000) results.clear();
     results.set(key, { size, found });
     return found;

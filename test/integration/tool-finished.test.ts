@@ -28,6 +28,14 @@ describe('toolFinished: a call is over once its result is in the transcript', ()
     appendFileSync(main, toolResult('toolu_B'));
     expect(toolFinished(main, 'toolu_B')).toBe(true);
     expect(toolFinished(join(dir, 'missing.jsonl'), 'toolu_A')).toBe(false);
+    // A look that caught a line half-written, cut inside the call's id: the next look still finds it.
+    appendFileSync(main, toolUse('toolu_C'));
+    const line = toolResult('toolu_C');
+    const cut = line.indexOf('toolu_C') + 3;
+    appendFileSync(main, line.slice(0, cut));
+    expect(toolFinished(main, 'toolu_C')).toBe(false);
+    appendFileSync(main, line.slice(cut));
+    expect(toolFinished(main, 'toolu_C')).toBe(true);
   });
 
   it("finds a subagent's call in that subagent's own transcript", () => {
