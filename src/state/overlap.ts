@@ -194,7 +194,9 @@ async function mergeConflicts(repo: string, ours: string, theirs: string): Promi
   const key = [ours, theirs].sort().join(':');
   const cached = mergeCache.get(key);
   if (cached) return cached;
-  const preview = await previewMerge(repo, ours, theirs).catch(() => ({ clean: true, conflictedFiles: [] }));
+  // A merge-tree that failed (a timeout on a loaded machine, a repository being repacked) says nothing: not cached, asked again next look.
+  const preview = await previewMerge(repo, ours, theirs).catch(() => undefined);
+  if (!preview) return [];
   if (mergeCache.size >= MAX_MERGE_CACHE) mergeCache.delete(mergeCache.keys().next().value!);
   mergeCache.set(key, preview.conflictedFiles);
   return preview.conflictedFiles;

@@ -191,9 +191,19 @@ describe('overlap warnings', () => {
 
       const waited = (await waiting).structuredContent as { timed_out: boolean; ready: unknown[]; new_overlaps: string[]; overlaps: Array<{ agent: string }> };
       expect(waited).toMatchObject({ timed_out: false, ready: [], new_overlaps: ['left'] });
-      const listed = await call('list_agents', {});
-      expect(listed.agents.find((agent: { name: string }) => agent.name === 'right').overlaps).toEqual([{ agent: 'left', same_files: ['shared.txt'], conflict_files: ['shared.txt'] }]);
-      const state = await client.callTool({ name: 'read_agent_state', arguments: { name: 'left' } });
+      // The server's views wait 150 ms for a changed worktree's git summary, then serve the cached one (marked stale):
+      // on a loaded machine its first look may still see a commit as uncommitted, so it is given a few refreshes.
+      const rightOverlaps = await waitUntil(async () => {
+        const listed = await call('list_agents', {});
+        const overlaps = listed.agents.find((agent: { name: string }) => agent.name === 'right').overlaps as Array<{ conflict_files: string[] }>;
+        return overlaps[0]?.conflict_files.length ? overlaps : undefined;
+      }, 60_000, "list_agents to show right's conflict");
+      expect(rightOverlaps).toEqual([{ agent: 'left', same_files: ['shared.txt'], conflict_files: ['shared.txt'] }]);
+      const state = await waitUntil(async () => {
+        const read = await client.callTool({ name: 'read_agent_state', arguments: { name: 'left' } });
+        const overlaps = (read.structuredContent as { agents: Array<{ overlaps: Array<{ conflict_files: string[] }> }> }).agents[0]!.overlaps;
+        return overlaps[0]?.conflict_files.length ? read : undefined;
+      }, 60_000, "read_agent_state to show left's conflict");
       expect((state.structuredContent as { agents: Array<{ overlaps: unknown }> }).agents[0]!.overlaps).toEqual([{ agent: 'right', same_files: ['shared.txt'], conflict_files: ['shared.txt'] }]);
       expect(resultText(state)).toContain("OVERLAP left: its branch conflicts with right's in shared.txt");
 
