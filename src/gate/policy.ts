@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+// zod's v3 API, as in src/config.ts: the policy is read by the idle MCP server and by every gate hook process.
+import { z } from 'zod/v3';
 import { UserInputError } from '../errors.js';
 
 /** The longest approval wait a policy may set; the gate hook's timeout is this plus a margin. */
