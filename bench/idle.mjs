@@ -4,8 +4,12 @@
  * then sits for a second; its VmRSS (and the anonymous part of it, what the
  * process owns beyond the node binary's shared pages) is read from /proc.
  *
- *   ringmaster serve as `ringmaster install` registers it (SERVE_NODE_FLAGS);
+ *   ringmaster serve as `ringmaster install` registers it (SERVE_NODE_FLAGS):
+ *   its front answers those from the build's listing, without the MCP SDK
+ *   (src/server/front.ts);
  *   the same with plain `node`;
+ *   the same as registered after one list_agents call, which loads the SDK
+ *   and the tools (the server in use, for comparison);
  * and, as baselines in the same run, what ringmaster cannot go below:
  *   a bare node process;
  *   the MCP SDK's McpServer with one zod tool over stdio (the SDK, zod, its
@@ -43,7 +47,7 @@ function memory(pid) {
   return { rss: field('VmRSS'), anon: field('RssAnon') };
 }
 
-async function measureMcp(world, args) {
+async function measureMcp(world, args, { call = false } = {}) {
   const env = Object.fromEntries(Object.entries(world.env).filter(([, value]) => value !== undefined));
   const transport = new StdioClientTransport({ command: process.execPath, args, env, cwd: ROOT, stderr: 'pipe' });
   const client = new Client({ name: 'bench-idle', version: '1' });
@@ -52,6 +56,10 @@ async function measureMcp(world, args) {
     await client.connect(transport);
     const { tools } = await client.listTools();
     const readyMs = performance.now() - started;
+    if (call) {
+      const result = await client.callTool({ name: 'list_agents', arguments: {} });
+      if (result.isError) throw new Error(`list_agents failed: ${JSON.stringify(result.content)}`);
+    }
     await sleep(SETTLE_MS);
     return { ...memory(transport.pid), readyMs, tools: tools.length };
   } finally {
@@ -76,6 +84,7 @@ export async function benchIdle(world, log) {
   const cli = join(ROOT, 'dist', 'src', 'cli.js');
   const kinds = {
     registered: [...SERVE_NODE_FLAGS, cli, 'serve'],
+    registeredAfterCall: [...SERVE_NODE_FLAGS, cli, 'serve'],
     plainNode: [cli, 'serve'],
     sdkOnlyRegisteredFlags: [...SERVE_NODE_FLAGS, sdkOnlyFile],
     sdkOnlyPlainNode: [sdkOnlyFile],
@@ -83,7 +92,7 @@ export async function benchIdle(world, log) {
   const samples = Object.fromEntries([...Object.keys(kinds), 'bareNode'].map((kind) => [kind, { rss: [], anon: [], readyMs: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [kind, args] of Object.entries(kinds)) {
-      const measured = await measureMcp(world, args);
+      const measured = await measureMcp(world, args, { call: kind === 'registeredAfterCall' });
       for (const key of ['rss', 'anon', 'readyMs']) samples[kind][key].push(measured[key]);
     }
     const bare = await measureBareNode(world);

@@ -12,7 +12,8 @@
  *   egress    the egress gate: added latency per connection, 100 MB through a tunnel, spawn with the sandbox against without
  *   scale     100 registered agents, 30 live (tmux sessions, worktrees, transcripts): list_agents and read_agent_state
  *             of all through the built server over stdio, and the server's memory
- *   idle      the server's memory after initialize + tools/list, as registered and with plain node, against a bare
+ *   idle      the server's memory after initialize + tools/list (answered by the stdio front, without the MCP SDK), as
+ *             registered, after one tool call, and with plain node, against a bare
  *             node process and the MCP SDK alone (bench/idle.mjs; about 30 s)
  *
  * Every figure is a median over several runs, and each has a baseline
@@ -244,6 +245,7 @@ const idle = results.benchmarks.idle;
 if (idle?.error) failedRow('idle');
 else if (idle) {
   rows.push([`idle: server as registered (${idle.flags.join(' ')})`, fmt(idle.registered.rssMB.median, ' MB', 1), `SDK alone ${fmt(idle.sdkOnlyRegisteredFlags.rssMB.median, ' MB', 1)}`, '', `goal < 60 MB; anonymous ${fmt(idle.registered.anonMB.median, ' MB', 1)} (SDK alone ${fmt(idle.sdkOnlyRegisteredFlags.anonMB.median, ' MB', 1)})`]);
+  rows.push([`idle: server as registered, after one tool call`, fmt(idle.registeredAfterCall.rssMB.median, ' MB', 1), '', '', 'the call loads the MCP SDK and the tools (the server in use)']);
   rows.push([`idle: server with plain node`, fmt(idle.plainNode.rssMB.median, ' MB', 1), `SDK alone ${fmt(idle.sdkOnlyPlainNode.rssMB.median, ' MB', 1)}`, '', `bare node process ${fmt(idle.bareNode.rssMB.median, ' MB', 1)}`]);
 }
 

@@ -2,16 +2,22 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerPrompts } from '../../prompts/index.js';
 import { tools } from '../../tools/index.js';
 import type { Context } from '../core/index.js';
-import { Monitor } from '../fleet/index.js';
-import { Notifier } from '../notify/index.js';
+import type { Monitor } from '../fleet/index.js';
+import { monitorFor } from './monitor.js';
 import { registerResources } from './resources.js';
 import { registerTool } from './tool.js';
 
 export const SERVER_NAME = 'ringmaster';
 export const SERVER_VERSION = '0.1.0';
 
-/** One MCP server over a shared core context; each transport session gets its own. */
-export function createServer(context: Context): McpServer {
+export { monitorFor };
+
+/**
+ * One MCP server over a shared core context; each transport session gets its
+ * own. Its status notifications come from `monitor` (default: the process's
+ * running one).
+ */
+export function createServer(context: Context, monitor: Monitor = monitorFor(context)): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
@@ -23,22 +29,6 @@ export function createServer(context: Context): McpServer {
   );
   for (const tool of tools) registerTool(server, context, tool);
   registerPrompts(server);
-  registerResources(server, context, monitorFor(context));
+  registerResources(server, context, monitor);
   return server;
-}
-
-const monitors = new WeakMap<Context, Monitor>();
-
-/** One status monitor per process and context, shared by every session's server. */
-export function monitorFor(context: Context): Monitor {
-  let monitor = monitors.get(context);
-  if (!monitor) {
-    monitor = new Monitor(context);
-    monitor.setMaxListeners(0);
-    monitor.start();
-    // The human hears about agents that need one, from whichever process sees it first (see src/notify).
-    new Notifier(context, (message) => process.stderr.write(`ringmaster: ${message}\n`)).attach(monitor);
-    monitors.set(context, monitor);
-  }
-  return monitor;
 }

@@ -3,9 +3,7 @@ import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextp
 import type { Context } from '../core/index.js';
 import type { Monitor, StatusChange } from '../fleet/index.js';
 import { agentStatus, agentStatuses, findLiveAgent } from '../state/index.js';
-
-const AGENTS_URI = 'ringmaster://agents';
-const agentUri = (name: string) => `${AGENTS_URI}/${encodeURIComponent(name)}`;
+import { AGENT_TEMPLATE, AGENTS_RESOURCE, AGENTS_URI, agentListEntry, agentUri, statusLogMessage } from './resource-shapes.js';
 
 /**
  * `ringmaster://agents` and `ringmaster://agents/{name}`: live status as JSON,
@@ -16,7 +14,7 @@ export function registerResources(server: McpServer, context: Context, monitor: 
   server.registerResource(
     'agents',
     AGENTS_URI,
-    { title: 'All agents', description: 'Every agent with its live status. Subscribe to hear about status changes.', mimeType: 'application/json' },
+    AGENTS_RESOURCE,
     async (uri) => {
       const records = context.store.listAgents();
       const statuses = await agentStatuses(context, records);
@@ -27,9 +25,9 @@ export function registerResources(server: McpServer, context: Context, monitor: 
   server.registerResource(
     'agent',
     new ResourceTemplate(`${AGENTS_URI}/{name}`, {
-      list: async () => ({ resources: context.store.listAgents().map((record) => ({ uri: agentUri(record.name), name: record.name, mimeType: 'application/json' })) }),
+      list: async () => ({ resources: context.store.listAgents().map(agentListEntry) }),
     }),
-    { title: 'One agent', description: "One agent's live status.", mimeType: 'application/json' },
+    AGENT_TEMPLATE,
     async (uri, variables) => {
       const record = findLiveAgent(context, decodeURIComponent(String(variables.name)));
       const status = await agentStatus(context, record);
@@ -53,11 +51,8 @@ export function registerResources(server: McpServer, context: Context, monitor: 
     for (const uri of [AGENTS_URI, agentUri(change.name)]) {
       if (subscribed.has(uri)) server.server.sendResourceUpdated({ uri }).catch(() => undefined);
     }
-    if (change.from !== null) {
-      server
-        .sendLoggingMessage({ level: change.to.state === 'exited' ? 'warning' : 'info', logger: 'ringmaster', data: `${change.name}: ${change.from} -> ${change.to.state} (${change.to.reason})` })
-        .catch(() => undefined);
-    }
+    const message = statusLogMessage(change);
+    if (message) server.sendLoggingMessage(message).catch(() => undefined);
   };
   monitor.on('change', onChange);
   const previousOnClose = server.server.onclose;

@@ -47,6 +47,7 @@ export async function runDoctor(context: Context, options: DoctorOptions = {}): 
   await attempt('tmux', () => checkTmux(context), 'Install tmux 3.0 or newer (apt-get install tmux, brew install tmux), or set RINGMASTER_TMUX to its path.');
   await attempt('hooks', async () => checkHooks(packageRoot(), options.fix === true), 'Reinstall ringmaster (npm install -g ringmaster), or run `npm run build` in a checkout.');
   await attempt('gate helper', async () => checkGateHelper(context, options.fix === true), 'Install a C compiler (apt-get install gcc) and run `ringmaster doctor --fix`.');
+  await attempt('server front', async () => checkListing(options.fix === true), 'Run `npm run build` in a checkout, or reinstall ringmaster.');
   await attempt('claude', () => checkClaude(context), 'Check that `claude --version` runs in a terminal.');
   await attempt('store', () => checkStore(context, options), `Make ${context.config.home} writable, or set RINGMASTER_HOME to a writable folder.`);
   await attempt('sandbox', async () => checkSandbox(context), `Install ${SANDBOX_PACKAGES} (apt-get install -y ${SANDBOX_PACKAGES}).`);
@@ -117,6 +118,25 @@ export function checkHooks(root: string, fix: boolean): Omit<DoctorCheck, 'name'
     return { ok: false, detail: `not executable: ${notExecutable.join(', ')}`, fix: `Run \`ringmaster doctor --fix\` (or chmod +x ${notExecutable.map((path) => join(root, path)).join(' ')}).` };
   }
   return { ok: true, detail: `${HOOK_FILES.length} hook files present in ${root}` };
+}
+
+/**
+ * The listing the stdio server answers a client's first requests from
+ * (src/server/front.ts). Without one that matches the built code the server
+ * loads the MCP SDK at start: it works the same, with about 10 MB more at
+ * rest, so a missing or stale listing is reported but is not a failure;
+ * --fix writes it again (the same step as `npm run build`).
+ */
+async function checkListing(fix: boolean): Promise<Omit<DoctorCheck, 'name'>> {
+  const { LISTING_FILE, readListing } = await import('../server/listing.js');
+  const found = readListing();
+  if ('listing' in found) return { ok: true, detail: `answers a client's connection without loading the MCP SDK (${LISTING_FILE} matches the build)` };
+  const heavier = 'the stdio server loads the MCP SDK at start (the same answers, about 10 MB more at rest)';
+  if (!fix) return { ok: true, detail: `${found.problem}; until then ${heavier}: run \`ringmaster doctor --fix\`` };
+  await (await import('../server/listing-build.js')).writeListing();
+  const after = readListing();
+  if ('listing' in after) return { ok: true, detail: `answers a client's connection without loading the MCP SDK (${LISTING_FILE} matches the build)`, fixed: `wrote ${LISTING_FILE}` };
+  return { ok: true, detail: `${after.problem}; ${heavier}` };
 }
 
 /**

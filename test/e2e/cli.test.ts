@@ -116,6 +116,8 @@ describe('the ringmaster CLI', () => {
     expect(doctor.stdout).toMatch(/ok   hooks +3 hook files present/);
     // npm run build compiled the hooks (a C compiler is installed here); doctor names the binary.
     expect(doctor.stdout).toMatch(/ok   gate helper +compiled hooks: \S+\/gate-fast-[0-9a-f]{12}\n/);
+    // npm run build wrote the listing the stdio server answers a connection from.
+    expect(doctor.stdout).toMatch(/ok   server front +answers a client's connection without loading the MCP SDK \(\S+\/dist\/src\/server\/listing\.json matches the build\)\n/);
 
     const noTmux = await exec(process.execPath, [CLI, 'doctor'], { env: { ...world.env, RINGMASTER_TMUX: '/nonexistent/tmux' } as NodeJS.ProcessEnv }).catch((error: { stdout: string }) => error);
     expect(noTmux.stdout).toMatch(/FAIL tmux +tmux is not installed or not on PATH/);
