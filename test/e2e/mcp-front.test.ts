@@ -1,7 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -11,7 +12,8 @@ import { Monitor } from '../../src/fleet/index.js';
 import { spawnAgent } from '../../src/fleet/spawn.js';
 import { createServer } from '../../src/server/index.js';
 import { agentStatus, findLiveAgent } from '../../src/state/index.js';
-import { CLI, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { CLAUDE_BIN, CLI, makeRepo, makeWorld, waitUntil, type TestWorld } from '../helpers/fixtures.js';
+import { claudeEnv, isMainConversation, startModelServer } from '../helpers/model-server.js';
 import { resultText } from '../helpers/mcp.js';
 
 /**
@@ -123,6 +125,28 @@ describe('the stdio front', () => {
       await expected.close();
     }
   });
+
+  it('the real Claude Code connects and names the tools to the model, and the server still has not loaded the SDK', async () => {
+    const model = await startModelServer();
+    try {
+      const { args, env, modules } = traced();
+      const config = join(world.dir, 'front-mcp.json');
+      writeFileSync(config, JSON.stringify({ mcpServers: { ringmaster: { command: process.execPath, args, env } } }));
+      const run = await promisify(execFile)(CLAUDE_BIN, ['-p', 'say hi', '--mcp-config', config, '--strict-mcp-config'], {
+        env: { ...world.env, ...claudeEnv(model) } as NodeJS.ProcessEnv,
+        cwd: world.home,
+        timeout: 90_000,
+      });
+      expect(run.stdout.trim()).toBe('ok');
+      // Claude Code asked for the lists on connecting, and told the model of the tools (as deferred tools, by name).
+      const asked = model.messageRequests().find((request) => isMainConversation(request.body));
+      for (const tool of ['spawn_agent', 'read_agent_state', 'wait_for_agents']) expect(JSON.stringify(asked?.body)).toContain(`mcp__ringmaster__${tool}`);
+      expect(modules().length).toBeGreaterThan(20);
+      expect(sdkLoaded(modules())).toBe(false);
+    } finally {
+      await model.close();
+    }
+  }, 120_000);
 
   it('negotiates the protocol version, answers a discover probe before initialize, and hands anything else to the SDK in order', async () => {
     const server = rawServer();
