@@ -10,8 +10,8 @@ import { AGENT_TEMPLATE, agentListEntry, statusLogMessage } from './resource-sha
  * starts (server/discover, initialize, tools/list, prompts/list,
  * resources/list) is answered from the listing the build wrote with the SDK's
  * own answers (listing.ts), so a server that is registered but not used never
- * loads the MCP SDK, zod's v4 schemas or the tools (about 20 MB of a 70 MB
- * process). The status monitor and the human's notifications run from the
+ * loads the MCP SDK, zod's v4 schemas or the tools (11 MB of what was a
+ * 69 MB process). The status monitor and the human's notifications run from the
  * start, and status changes go out as log messages, as the SDK server sends
  * them.
  *
@@ -55,11 +55,6 @@ export class StdioFront {
     this.stdin.on('data', (chunk: Buffer) => this.onData(chunk));
     this.stdin.on('end', () => this.onEnd());
     return this.done;
-  }
-
-  /** Whether the SDK server was loaded. */
-  get woken(): boolean {
-    return this.state !== 'front';
   }
 
   private onData(chunk: Buffer): void {
@@ -190,9 +185,15 @@ export class StdioFront {
     const replayed = new Set<string>();
     const output = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
+        // The SDK writes each message whole, one write each: until the replayed requests are answered, each is looked at,
+        // and only their answers are dropped (a log message may come between them).
         if (replayed.size > 0) {
-          // Only the answers to the replayed requests are dropped; they come first, each in a write of its own.
-          const id = (JSON.parse(chunk.toString('utf8')) as { id?: unknown; method?: unknown }).id;
+          let id: unknown;
+          try {
+            id = (JSON.parse(chunk.toString('utf8')) as { id?: unknown }).id;
+          } catch {
+            id = undefined;
+          }
           if (typeof id === 'string' && replayed.delete(id)) return callback();
         }
         this.stdout.write(chunk, () => callback());
