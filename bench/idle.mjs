@@ -15,12 +15,14 @@
  *   the MCP SDK's McpServer with one zod tool over stdio (the SDK, zod, its
  *   JSON Schema converters and ajv, which it loads at import), with the same flags.
  *
- * Rounds alternate between the kinds, so load swings hit them alike. The
- * world (HOME, RINGMASTER_HOME, tmux socket) is the benchmark's temp world:
- * the store is empty, so this is the server's floor.
+ * Rounds alternate between the kinds, so load swings hit them alike. HOME
+ * is the benchmark's temp world; RINGMASTER_HOME and the tmux socket are this
+ * benchmark's own, so the store is empty (the benchmarks before it leave
+ * agents behind) and this is the server's floor. The scale benchmark reports
+ * the idle server over its fleet of 100.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -48,7 +50,10 @@ function memory(pid) {
 }
 
 async function measureMcp(world, args, { call = false } = {}) {
-  const env = Object.fromEntries(Object.entries(world.env).filter(([, value]) => value !== undefined));
+  // A home and tmux server of its own: the benchmarks before this one leave agents in the world's store.
+  const home = join(world.root, 'idle-home');
+  mkdirSync(home, { recursive: true });
+  const env = Object.fromEntries(Object.entries({ ...world.env, RINGMASTER_HOME: home, RINGMASTER_TMUX_SOCKET: `${world.socket}-idle` }).filter(([, value]) => value !== undefined));
   const transport = new StdioClientTransport({ command: process.execPath, args, env, cwd: ROOT, stderr: 'pipe' });
   const client = new Client({ name: 'bench-idle', version: '1' });
   const started = performance.now();
