@@ -16,6 +16,10 @@
  *             (PostToolUse only for Agent/Task calls, so none here) and the
  *             recording gate on PreToolUse, as a real child gets it (the
  *             compiled helper when this machine can build it)
+ *   turn      `all` without SessionStart and SessionEnd: what one turn of an
+ *             interactive child pays (those two fire once per session, at its
+ *             start and exit; `claude -p` wraps a session around its one turn,
+ *             so `all` counts them in every run)
  *   allBash   the same with the bash scripts (no C compiler)
  *   allExec   `all` in exec form (`command` + `args`, no shell; the gate with
  *             onFailure "block"), compiled helper only: what dropping the
@@ -36,7 +40,7 @@ import { ratio, round, summarize } from './stats.mjs';
 
 const TOOL_CALLS = 20;
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const RUNS = 5;
+const RUNS = 7;
 
 export async function benchHooks(world, log) {
   const model = await startModelServer(({ body }) => {
@@ -66,6 +70,7 @@ export async function benchHooks(world, log) {
       recorder: { hooks: { PreToolUse: [{ hooks: [recorderHook] }], PostToolUse: [{ hooks: [recorderHook] }] } },
       gate: { hooks: { PreToolUse: [{ hooks: [gateHook] }] } },
       all: full,
+      turn: { ...full, hooks: Object.fromEntries(Object.entries(full.hooks).filter(([event]) => event !== 'SessionStart' && event !== 'SessionEnd')) },
       // The same without the compiled helper: the bash scripts, as on a machine with no C compiler (and as before issue 13's helper).
       allBash: childSettings(spool, worktreeRoot),
     };
@@ -110,7 +115,7 @@ export async function benchHooks(world, log) {
       if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
       if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
       // Every call's PreToolUse, and the turn's own events (prompt, Stop); no PostToolUse for Bash (see childSettings).
-      if ((name === 'all' || name === 'allBash' || name === 'allExec') && spooled < TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${TOOL_CALLS + 2}`);
+      if ((name === 'all' || name === 'turn' || name === 'allBash' || name === 'allExec') && spooled < TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
       return { ms: result.ms, cpuMs, spooled };
     };
