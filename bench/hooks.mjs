@@ -15,15 +15,13 @@
  *   all       childSettings unchanged: the recorder on every other event
  *             (PostToolUse only for Agent/Task calls, so none here) and the
  *             recording gate on PreToolUse, as a real child gets it (the
- *             compiled helper when this machine can build it)
+ *             compiled helper when this machine can build it, each hook in
+ *             exec form: Claude starts it with no shell)
  *   turn      `all` without SessionStart and SessionEnd: what one turn of an
  *             interactive child pays (those two fire once per session, at its
  *             start and exit; `claude -p` wraps a session around its one turn,
  *             so `all` counts them in every run)
  *   allBash   the same with the bash scripts (no C compiler)
- *   allExec   `all` in exec form (`command` + `args`, no shell; the gate with
- *             onFailure "block"), compiled helper only: what dropping the
- *             shell per hook would save
  * One warm-up run, then RUNS rounds; each round runs every setting once, in a
  * rotating order. Medians of the wall time of the whole `claude -p` process,
  * and, where /usr/bin/time exists, of its CPU time with every process it
@@ -74,13 +72,6 @@ export async function benchHooks(world, log) {
       // The same without the compiled helper: the bash scripts, as on a machine with no C compiler (and as before issue 13's helper).
       allBash: childSettings(spool, worktreeRoot),
     };
-    if (gateHelper) {
-      const execRecord = { type: 'command', command: gateHelper, args: ['--record', spool], timeout: 10 };
-      const execGate = { type: 'command', command: gateHelper, args: [process.execPath, join(process.cwd(), 'dist', 'src', 'hooks', 'gate.js'), worktreeRoot, spool], timeout: gateHook.timeout, onFailure: 'block' };
-      // The same events and matchers as `all`, each hook in exec form.
-      const execHooks = Object.fromEntries(Object.entries(full.hooks).map(([event, [entry]]) => [event, [{ ...entry, hooks: [event === 'PreToolUse' ? execGate : execRecord] }]]));
-      settings.allExec = { ...full, hooks: execHooks };
-    }
     const files = {};
     for (const [name, value] of Object.entries(settings)) {
       files[name] = join(dir, `settings-${name}.json`);
@@ -115,7 +106,7 @@ export async function benchHooks(world, log) {
       if (name === 'recorder' && spooled !== 2 * TOOL_CALLS) problems.push(`recorder spooled ${spooled} events, expected ${2 * TOOL_CALLS}`);
       if (name === 'gate' && spooled !== TOOL_CALLS) problems.push(`the gate recorded ${spooled} events, expected ${TOOL_CALLS}`);
       // Every call's PreToolUse, and the turn's own events (prompt, Stop); no PostToolUse for Bash (see childSettings).
-      if ((name === 'all' || name === 'turn' || name === 'allBash' || name === 'allExec') && spooled < TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${TOOL_CALLS + 2}`);
+      if ((name === 'all' || name === 'turn' || name === 'allBash') && spooled < TOOL_CALLS + 2) problems.push(`all hooks spooled ${spooled} events, expected at least ${TOOL_CALLS + 2}`);
       if (problems.length) throw new Error(`hooks bench, settings "${name}": ${problems.join('; ')}`);
       return { ms: result.ms, cpuMs, spooled };
     };
@@ -153,8 +144,8 @@ export async function benchHooks(world, log) {
       cpuMs: TIME ? cpuStats : null,
       cpuRatioAgainstNone: TIME ? Object.fromEntries(names.filter((name) => name !== 'none').map((name) => [name, ratio(cpuStats[name].median, cpuStats.none.median)])) : null,
       eventsSpooledPerRun: { recorder: spooled.recorder, all: spooled.all },
-      recorderCommand: recorderHook.command.replaceAll(spool, '<spool>'),
-      gateCommand: gateHook.command.replaceAll(spool, '<spool>'),
+      recorderHook: JSON.stringify(recorderHook).replaceAll(spool, '<spool>'),
+      gateHook: JSON.stringify(gateHook).replaceAll(spool, '<spool>'),
       gateHelper: gateHelper ? 'compiled' : 'none (gate.sh)',
     };
   } finally {

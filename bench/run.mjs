@@ -172,7 +172,7 @@ if (hooks?.error) failedRow('hooks');
 else if (hooks) {
   const base = hooks.wallMs.none.median;
   rows.push([`hooks: claude -p, ${hooks.toolCallsPerRun} Bash calls, no hooks`, fmt(base, ' ms', 0), '', '', 'baseline']);
-  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'what a child gets: gate + recorder (no Post for Bash)', turn: "a child's turn: the same without the once-per-session SessionStart/End", allBash: 'the same in bash (no compiler)', allExec: 'all, exec form (no shell)' };
+  const labels = { true: 'Pre+Post `true`', recorder: 'Pre+Post recorder', gate: 'PreToolUse gate (ordinary call)', all: 'what a child gets: gate + recorder (no Post for Bash)', turn: "a child's turn: the same without the once-per-session SessionStart/End", allBash: 'the same in bash (no compiler)' };
   for (const key of Object.keys(labels).filter((key) => hooks.wallMs[key])) {
     rows.push([
       `hooks: ${labels[key]}`,

@@ -15,7 +15,7 @@ import {
   claudeSandboxSettings,
   closeEgress,
   type EgressPorts,
-  ensureGateHelper,
+  pinnedGateHelper,
   loadPolicy,
   MAX_WAIT_SECONDS,
   openEgress,
@@ -341,7 +341,7 @@ function prepareLaunch(context: Context, input: SpawnInput, plan: CheckedSpawn, 
     childEnv,
     sandbox: kind === 'claude' && egress ? claudeSandboxSettings({ ports: egress, ringmasterHome: config.home, home: childEnv.HOME, allowWrite: plan.policy.sandbox.allowWrite }) : {},
     worktreeRoot,
-    gateHelper: kind === 'claude' ? ensureGateHelper(config.home, context.env) : undefined,
+    gateHelper: kind === 'claude' ? pinnedGateHelper(config.home, context.env) : undefined,
   });
   const plain = buildLaunchPlan({
     kind,
@@ -529,43 +529,52 @@ export const RECORDED_HOOK_EVENTS = [
 
 /**
  * Child-only Claude settings, passed with --settings: the hook events of
- * RECORDED_HOOK_EVENTS are spooled for ringmaster's status
- * (src/hooks/record-event.sh; PostToolUse only for POST_TOOL_USE_MATCHER),
- * every tool call passes the permission gate first (src/hooks/gate.sh), and `extra`
- * adds the sandbox (see gate/sandbox.ts). The gate's hook timeout outlasts
- * the longest wait any policy may set, and its onFailure is "block", so a
- * gate hook that times out, cannot start or is killed blocks the call (by
- * default Claude lets it through); "disableAllHooks": false keeps a repository's own
- * settings from switching these hooks off (FACTS.md). With `gateHelper` (the
- * compiled hooks, gate/gate-helper.ts) every hook runs it (the gate's fast
- * path, or `--record` for the other events), and gate.sh / record-event.sh
- * when that file is gone.
+ * RECORDED_HOOK_EVENTS are spooled for ringmaster's status (PostToolUse only
+ * for POST_TOOL_USE_MATCHER), every tool call passes the permission gate
+ * first (which records its PreToolUse itself), and `extra` adds the sandbox
+ * (see gate/sandbox.ts). The gate's hook timeout outlasts the longest wait
+ * any policy may set, and its onFailure is "block", so a gate hook that
+ * times out, cannot start, is killed or fails blocks the call (by default
+ * Claude lets it through); "disableAllHooks": false keeps a repository's own
+ * settings from switching these hooks off (FACTS.md).
+ *
+ * With `gateHelper` (the compiled hooks, pinned under RINGMASTER_HOME by
+ * gate/gate-helper.ts `pinnedGateHelper`) every hook is that program in
+ * exec form (`command` + `args`): Claude starts it with no shell in front,
+ * one process per hook instead of two (bench/hooks.mjs). Without one, the
+ * hooks are the bash scripts, and the gate's shell prints a deny itself when
+ * gate.sh cannot run at all.
  */
-/** What the gate's hook command prints when neither the compiled gate nor gate.sh could decide. */
+/** What the gate's hook command prints when gate.sh could not decide. */
 const GATE_FAILED_DENY = JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: 'ringmaster gate could not run; the call is denied (fail-closed).' } });
 
 export function childSettings(spool: string, worktreeRoot: string, extra: Record<string, unknown> = {}, gateHelper?: string): Record<string, unknown> & { hooks: Record<string, unknown> } {
   const root = packageRoot();
-  const recordSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`;
-  const record = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then exec ${shellQuote(gateHelper)} --record ${shellQuote(spool)}; fi; exec ${recordSh}` : recordSh;
-  const gateArgs = `${shellQuote(process.execPath)} ${shellQuote(join(root, 'dist', 'src', 'hooks', 'gate.js'))} ${shellQuote(worktreeRoot)} ${shellQuote(spool)}`;
-  // Not exec'd: when the gate cannot run at all (a damaged helper, no bash) the shell prints the deny itself,
-  // since Claude runs a call whose hook merely failed. Both gates exit 0 whatever they decide.
-  const orDeny = `|| printf '%s\\n' ${shellQuote(GATE_FAILED_DENY)}`;
-  const gateSh = `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${gateArgs} ${orDeny}`;
-  const gate = gateHelper ? `if [ -x ${shellQuote(gateHelper)} ]; then ${shellQuote(gateHelper)} ${gateArgs} ${orDeny}; exit 0; fi; ${gateSh}` : gateSh;
+  const gateJs = join(root, 'dist', 'src', 'hooks', 'gate.js');
+  const gateTimeout = { timeout: GATE_HOOK_TIMEOUT_SECONDS, onFailure: 'block' };
+  let record: Record<string, unknown>;
+  let gate: Record<string, unknown>;
+  if (gateHelper) {
+    record = { type: 'command', command: gateHelper, args: ['--record', spool], timeout: 10 };
+    // The helper exits 0 whatever it decides; a helper that cannot start, dies or exits otherwise blocks the call.
+    gate = { type: 'command', command: gateHelper, args: [process.execPath, gateJs, worktreeRoot, spool], ...gateTimeout };
+  } else {
+    record = { type: 'command', command: `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'record-event.sh'))} ${shellQuote(spool)}`, timeout: 10 };
+    // Not exec'd: when gate.sh cannot run at all (no bash) the shell prints the deny itself. gate.sh exits 0 whatever it decides.
+    const gateArgs = [process.execPath, gateJs, worktreeRoot, spool].map(shellQuote).join(' ');
+    gate = { type: 'command', command: `/bin/bash ${shellQuote(join(root, 'src', 'hooks', 'gate.sh'))} ${gateArgs} || printf '%s\\n' ${shellQuote(GATE_FAILED_DENY)}`, ...gateTimeout };
+  }
   const hooks: Record<string, unknown> = {};
-  for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [{ type: 'command', command: record, timeout: 10 }] }];
+  for (const event of RECORDED_HOOK_EVENTS) hooks[event] = [{ hooks: [record] }];
   // PostToolUse only where it says something no other signal does: that an Agent call went to the background
   // (tool_response.isAsync). Claude spends about as much on a hook as a tool call's own overhead, so a hook after
   // every call was a sixth of a busy child's turn (bench/hooks.mjs). A call's end is read from its tool result in
   // the transcript (toolFinished), a backgrounded command from its PreToolUse and the Stop's task list, an egress
-  // refusal is told at the next PreToolUse or at the Stop (gate.sh, record-event.sh).
-  hooks.PostToolUse = [{ matcher: POST_TOOL_USE_MATCHER, hooks: [{ type: 'command', command: record, timeout: 10 }] }];
+  // refusal is told at the next PreToolUse or at the Stop (the gate and the recorder).
+  hooks.PostToolUse = [{ matcher: POST_TOOL_USE_MATCHER, hooks: [record] }];
   // The gate records the PreToolUse payload itself: one hook process per call before the tool runs.
-  // onFailure "block": a gate hook that cannot start, times out, dies by a signal or exits other than 0 or 2
-  // blocks the call (Claude's default lets it go ahead; checked on 2.1.329, see CLAUDE.md).
-  hooks.PreToolUse = [{ hooks: [{ type: 'command', command: gate, timeout: GATE_HOOK_TIMEOUT_SECONDS, onFailure: 'block' }] }];
+  // onFailure "block": checked on 2.1.329, see CLAUDE.md and e2e/claude-gate.test.ts.
+  hooks.PreToolUse = [{ hooks: [gate] }];
   return { ...extra, disableAllHooks: false, hooks };
 }
 

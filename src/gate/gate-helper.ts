@@ -16,8 +16,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, copyFileSync, chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 
 const built = new Map<string, string | undefined>();
@@ -115,6 +115,39 @@ export function ensureGateHelper(ringmasterHome?: string, env: NodeJS.ProcessEnv
   }
   built.set(key, result);
   return result;
+}
+
+/**
+ * The helper a child's hooks run, under `<RINGMASTER_HOME>/bin/` (a hard link
+ * to the built one, or a copy across file systems), or undefined when there
+ * is none (the hooks then run the bash scripts). Children's settings name
+ * this path and Claude starts it directly, with no shell in front that could
+ * fall back to gate.sh, so it must outlive the package folder: reinstalling
+ * or upgrading ringmaster replaces `<package>/dist/bin`, never this folder,
+ * and nothing deletes from it. Children cannot write it (`bin` is one of the
+ * sandbox's protected state paths).
+ */
+export function pinnedGateHelper(ringmasterHome: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const built = ensureGateHelper(ringmasterHome, env);
+  if (!built) return undefined;
+  const pinned = join(ringmasterHome, 'bin', basename(built));
+  if (built === pinned || executable(pinned)) return pinned;
+  const temp = join(dirname(pinned), `.${basename(pinned)}.${process.pid}.${Date.now()}`);
+  try {
+    mkdirSync(dirname(pinned), { recursive: true });
+    try {
+      linkSync(built, temp);
+    } catch {
+      copyFileSync(built, temp);
+      chmodSync(temp, 0o755);
+    }
+    renameSync(temp, pinned);
+    return pinned;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 function helperPlaces(ringmasterHome?: string): { source: string; name: string; dirs: string[] } {

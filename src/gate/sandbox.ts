@@ -44,7 +44,7 @@ export function isCredentialVariable(name: string): boolean {
 
 /** The paths under $RINGMASTER_HOME a child must never write, with any tool (its worktree lives there too). */
 export function protectedStatePaths(ringmasterHome: string): string[] {
-  return ['state.db', 'state.db-wal', 'state.db-shm', 'policy.json', 'config.json', 'agents', 'egress'].map((entry) => join(ringmasterHome, entry));
+  return ['state.db', 'state.db-wal', 'state.db-shm', 'policy.json', 'config.json', 'agents', 'egress', 'bin'].map((entry) => join(ringmasterHome, entry));
 }
 
 /**

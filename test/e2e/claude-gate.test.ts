@@ -129,16 +129,47 @@ describe('the gate in a real Claude Code child', () => {
   it('a gate hook killed while it holds a call blocks the call (onFailure "block"), and the command never runs', async () => {
     const runsBefore = ran().split('\n').filter((line) => line.startsWith('terraform')).length;
     const request = await held('terraform apply -auto-approve -lock=false');
-    // The hook as Claude started it: a shell running `if [ -x <gate-fast> ]; then … <spool of this agent> …`, the process Claude waits for.
-    const shells = execFileSync('pgrep', ['-f', `if \\[ -x .*agents/${agent().id}/`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-    expect(shells.length).toBeGreaterThan(0);
-    for (const pid of shells) process.kill(Number(pid), 'SIGKILL');
+    // The hook as Claude started it (the compiled gate, given this agent's spool; and the gate.js it runs for the full check).
+    const gates = execFileSync('pgrep', ['-f', `agents/${agent().id}/events`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    expect(gates.length).toBeGreaterThan(0);
+    for (const pid of gates) process.kill(Number(pid), 'SIGKILL');
     const answer = await toolError('blocking because onFailure is "block"');
     expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toContain('PreToolUse:Bash hook error');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(ran().split('\n').filter((line) => line.startsWith('terraform')).length).toBe(runsBefore);
     // The orphaned gate process still waits on the request; a human's later yes must not run anything either.
     decide(world.context.store, request.id, { approve: false, actor: 'human (test)', note: 'the hook was killed' });
+  });
+
+  it('a compiled gate that is gone or damaged cannot start, and Claude blocks every call (onFailure "block"), ordinary ones too', async () => {
+    const settings = JSON.parse(readFileSync(join(world.env.RINGMASTER_HOME!, 'agents', agent().id, 'settings.json'), 'utf8')) as { hooks: { PreToolUse: Array<{ hooks: Array<{ command: string; args?: string[] }> }> } };
+    const gate = settings.hooks.PreToolUse[0]!.hooks[0]!;
+    // Pinned under RINGMASTER_HOME, where no reinstall of the package removes it, and started with no shell.
+    expect(gate.command).toMatch(new RegExp(`^${world.env.RINGMASTER_HOME}/bin/gate-fast-[0-9a-f]{12}$`));
+    expect(gate.args).toContain(join(world.env.RINGMASTER_HOME!, 'agents', agent().id, 'events'));
+    const aside = `${gate.command}.aside`;
+    renameSync(gate.command, aside);
+    try {
+      for (const [damage, marker] of [['gone', 'gate-gone.txt'], ['damaged', 'gate-damaged.txt']] as const) {
+        if (damage === 'damaged') writeFileSync(gate.command, Buffer.concat([Buffer.from('\x7fELF'), Buffer.alloc(64)]), { mode: 0o755 });
+        await idle();
+        const before = model.messageRequests().length;
+        // The recorders are the same program: the prompt goes in, but its UserPromptSubmit is not recorded to prove it.
+        const sent = await sendPrompt(world.context, { name: 'gated', text: `RUN touch ${marker}`, timeoutMs: 5_000 });
+        expect(sent.delivered).not.toBe(true);
+        const answer = await waitUntil(
+          () => model.messageRequests().slice(before).find((request) => lastToolResult(request.body as MessagesRequestBody)?.isError),
+          30_000,
+          `the model to hear the ${damage} gate's error`,
+        );
+        expect(lastToolResult(answer.body as MessagesRequestBody)!.text).toMatch(/PreToolUse:Bash hook error[\s\S]*blocking because onFailure is "block"/);
+        expect(existsSync(join(agent().worktreePath, marker)), damage).toBe(false);
+      }
+    } finally {
+      rmSync(gate.command, { force: true });
+      renameSync(aside, gate.command);
+    }
+    await idle();
   });
 
   it('a denial reaches the model as a clear tool error, and the command never runs', async () => {

@@ -23,9 +23,12 @@ let helper: string | undefined;
 
 /** Runs the event's hooks exactly as Claude Code would, with the payload on stdin (PreToolUse: the gate, which records it too); returns what they print. */
 function fireHook(agentDirectory: string, payload: Record<string, unknown>): string {
-  const settings = childSettings(spoolDir(agentDirectory), join(dir, 'worktrees'), {}, helper) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
+  const settings = childSettings(spoolDir(agentDirectory), join(dir, 'worktrees'), {}, helper) as { hooks: Record<string, Array<{ hooks: Array<{ command: string; args?: string[] }> }>> };
   let stdout = '';
-  for (const hook of settings.hooks[String(payload.hook_event_name)]![0]!.hooks) stdout += execFileSync('sh', ['-c', hook.command], { input: JSON.stringify(payload), encoding: 'utf8' });
+  // As Claude starts a hook: the exec form directly, a command string with sh -c.
+  for (const hook of settings.hooks[String(payload.hook_event_name)]![0]!.hooks) {
+    stdout += hook.args ? execFileSync(hook.command, hook.args, { input: JSON.stringify(payload), encoding: 'utf8' }) : execFileSync('sh', ['-c', hook.command], { input: JSON.stringify(payload), encoding: 'utf8' });
+  }
   return stdout;
 }
 
@@ -72,11 +75,12 @@ describe.each(['bash', 'compiled'])('hook events: the recorder and ingestion (%s
   });
 
   it('never fails the hook, even when the spool is gone', () => {
-    const settings = childSettings(join(dir, 'missing', 'events'), join(dir, 'worktrees'), {}, helper) as { hooks: Record<string, Array<{ hooks: Array<{ command: string }> }>> };
-    const command = settings.hooks.Stop![0]!.hooks[0]!.command;
-    expect(() => execFileSync('sh', ['-c', command], { input: '{}' })).not.toThrow();
-    expect(command).toContain(join(ROOT, 'src/hooks/record-event.sh'));
-    if (helper) expect(command).toContain(`${helper} --record`);
+    const settings = childSettings(join(dir, 'missing', 'events'), join(dir, 'worktrees'), {}, helper) as { hooks: Record<string, Array<{ hooks: Array<{ command: string; args?: string[] }> }>> };
+    const hook = settings.hooks.Stop![0]!.hooks[0]!;
+    // As Claude starts it: the exec form directly, a command string with sh -c.
+    expect(() => (hook.args ? execFileSync(hook.command, hook.args, { input: '{}' }) : execFileSync('sh', ['-c', hook.command], { input: '{}' }))).not.toThrow();
+    if (helper) expect(hook).toEqual({ type: 'command', command: helper, args: ['--record', join(dir, 'missing', 'events')], timeout: 10 });
+    else expect(hook.command).toContain(join(ROOT, 'src/hooks/record-event.sh'));
   });
 
   it("tells the agent why the egress gate refused a connection, once: after an Agent call, at the next call's gate, or at the end of the turn", () => {

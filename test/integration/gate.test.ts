@@ -13,10 +13,20 @@ const home = join(dir, 'ringmaster');
 let store: Store;
 // Which gate the hook command runs: gate.sh, or the compiled helper (built here as spawn builds it) with gate.sh behind it.
 let helper: string | undefined;
-const gateCommand = () => {
-  const settings = childSettings(join(dir, 'spool'), join(home, 'worktrees'), {}, helper) as { hooks: { PreToolUse: Array<{ hooks: Array<{ command: string; timeout: number }> }> } };
-  return settings.hooks.PreToolUse[0]!.hooks.find((hook) => hook.command.includes('gate.sh'))!;
+interface GateHook {
+  command: string;
+  args?: string[];
+  timeout: number;
+  onFailure?: string;
+}
+const gateHook = (): GateHook => {
+  const settings = childSettings(join(dir, 'spool'), join(home, 'worktrees'), {}, helper) as { hooks: { PreToolUse: Array<{ hooks: GateHook[] }> } };
+  return settings.hooks.PreToolUse[0]!.hooks[0]!;
 };
+/** The hook with every word of it (the shell command, or the exec form's command and arguments) passed through `change`. */
+const changed = (hook: GateHook, change: (text: string) => string): GateHook => ({ ...hook, command: change(hook.command), ...(hook.args && { args: hook.args.map(change) }) });
+/** Starts a hook as Claude Code does: the exec form directly, a command string with `sh -c`. */
+const startHook = (hook: GateHook, env: NodeJS.ProcessEnv) => (hook.args ? spawn(hook.command, hook.args, { env }) : spawn('sh', ['-c', hook.command], { env }));
 
 /** A fresh home and store for each gate under test: grants and audits of one run must not leak into the next. */
 function freshStore(): void {
@@ -36,13 +46,10 @@ interface GateRun {
   output: Promise<{ stdout: string; code: number | null; ms: number }>;
 }
 
-/** Runs the gate exactly as Claude Code does: `sh -c <command>` with the hook payload on stdin. */
+/** Runs the gate exactly as Claude Code does (startHook) with the hook payload on stdin. */
 function runGate(command: string, env: Record<string, string> = {}, toolName = 'Bash'): GateRun {
   const started = Date.now();
-  const child = spawn('sh', ['-c', gateCommand().command], {
-    env: { ...process.env, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_gate', RINGMASTER_AGENT_NAME: 'gated-agent', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = startHook(gateHook(), { ...process.env, RINGMASTER_HOME: home, RINGMASTER_AGENT_ID: 'ag_gate', RINGMASTER_AGENT_NAME: 'gated-agent', ...env });
   const input = toolName === 'Bash' ? { command } : JSON.parse(command);
   // A hook may answer without reading its input (a gate that cannot run at all): the write then meets a closed pipe, as Claude's would.
   child.stdin.on('error', () => undefined);
@@ -135,9 +142,9 @@ describe.each(['gate.sh', 'gate-fast'])('the PreToolUse gate (%s)', (implementat
     expect(denial((await runGate('aws s3 ls', { RINGMASTER_HOME: brokenHome }).output).stdout).permissionDecisionReason).toMatch(/fail-closed/);
     expect((await runGate('echo ordinary', { RINGMASTER_HOME: brokenHome }).output).stdout).toBe('');
 
-    const command = gateCommand().command.replaceAll('/dist/src/hooks/gate.js', '/dist/src/hooks/missing-gate.js');
-    expect(command).toContain('missing-gate.js');
-    const child = spawn('sh', ['-c', command], { env: { ...process.env, RINGMASTER_HOME: home } });
+    const missing = changed(gateHook(), (text) => text.replaceAll('/dist/src/hooks/gate.js', '/dist/src/hooks/missing-gate.js'));
+    expect(JSON.stringify(missing)).toContain('missing-gate.js');
+    const child = startHook(missing, { ...process.env, RINGMASTER_HOME: home });
     child.stdin.end(JSON.stringify({ tool_name: 'Bash', tool_input: { command: 'aws s3 ls' }, tool_use_id: 'x' }));
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -147,9 +154,9 @@ describe.each(['gate.sh', 'gate-fast'])('the PreToolUse gate (%s)', (implementat
 
   it('decides ordinary calls in bash alone, and sends anything that could be gated to the full check', async () => {
     // With Node replaced by `false`, a call that reaches the slow path is denied; one the fast path allows is not.
-    const fastOnly = gateCommand().command.replaceAll(shellQuoted(process.execPath), '/bin/false');
+    const fastOnly = changed(gateHook(), (text) => (text === process.execPath ? '/bin/false' : text.replaceAll(shellQuoted(process.execPath), '/bin/false')));
     const decide = async (command: string, toolName = 'Bash') => {
-      const child = spawn('sh', ['-c', fastOnly], { env: { ...process.env, RINGMASTER_HOME: home } });
+      const child = startHook(fastOnly, { ...process.env, RINGMASTER_HOME: home });
       const input = toolName === 'Bash' ? { command, description: 'd' } : JSON.parse(command);
       child.stdin.end(JSON.stringify({ session_id: 's', transcript_path: join(home, 't.jsonl'), cwd: join(home, 'worktrees', 'app', 'a'), hook_event_name: 'PreToolUse', tool_name: toolName, tool_input: input, tool_use_id: 'tu' }));
       let stdout = '';
@@ -167,7 +174,9 @@ describe.each(['gate.sh', 'gate-fast'])('the PreToolUse gate (%s)', (implementat
   });
 
   it("gives Claude's hook a timeout longer than the gate's own wait", () => {
-    expect(gateCommand().timeout).toBeGreaterThan(600);
+    expect(gateHook().timeout).toBeGreaterThan(600);
+    // A gate hook that cannot start, dies or fails blocks the call (Claude's default would run it).
+    expect(gateHook().onFailure).toBe('block');
   });
 
   it('records the PreToolUse payload in the spool, named by time and pid like every hook event', async () => {
@@ -181,37 +190,47 @@ describe.each(['gate.sh', 'gate-fast'])('the PreToolUse gate (%s)', (implementat
   });
 });
 
-describe('the gate hook with a compiled helper that is gone', () => {
+describe('a gate hook that cannot run', () => {
   beforeAll(freshStore);
-  it('runs gate.sh instead: ordinary calls pass, gated calls reach the full check', async () => {
-    helper = join(dir, 'no-such-helper');
-    try {
-      expect(gateCommand().command).toContain('no-such-helper');
-      expect(await runGate('ls -la').output).toMatchObject({ stdout: '', code: 0 });
-      const run = runGate('aws s3 ls');
-      const request = await waitUntil(() => pendingForAgent(store, 'ag_gate'), 10_000, 'a pending request');
-      decide(store, request.id, { approve: false, actor: 'human (test)', note: 'no' });
-      expect(denial((await run.output).stdout).permissionDecision).toBe('deny');
-    } finally {
-      helper = undefined;
+  it('without a compiled helper, the shell denies every call itself when gate.sh cannot run (fail-closed)', async () => {
+    helper = undefined;
+    const broken = changed(gateHook(), (text) => text.replaceAll('/src/hooks/gate.sh', '/src/hooks/missing-gate.sh'));
+    expect(broken.command).toContain('missing-gate.sh');
+    for (const command of ['ls -la', 'aws s3 ls']) {
+      const child = startHook(broken, { ...process.env, RINGMASTER_HOME: home });
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(JSON.stringify({ tool_name: 'Bash', tool_input: { command }, tool_use_id: 'x' }));
+      let stdout = '';
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code, command).toBe(0);
+      expect(denial(stdout), command).toMatchObject({ permissionDecision: 'deny', permissionDecisionReason: expect.stringContaining('could not run') });
     }
   });
-});
 
-describe('the gate hook with a compiled helper that cannot run', () => {
-  beforeAll(freshStore);
-  it('denies every call, ordinary ones too (fail-closed), rather than letting Claude run it', async () => {
-    // A damaged binary: executable, but no program the kernel or the shell can run.
-    helper = join(dir, 'gate-fast-damaged');
-    writeFileSync(helper, Buffer.concat([Buffer.from('\x7fELF'), Buffer.alloc(64)]), { mode: 0o755 });
-    try {
-      for (const command of ['ls -la', 'aws s3 ls']) {
-        const { stdout, code } = await runGate(command).output;
-        expect(code, command).toBe(0);
-        expect(denial(stdout), command).toMatchObject({ permissionDecision: 'deny', permissionDecisionReason: expect.stringContaining('could not run') });
+  it('a compiled helper that is gone or damaged cannot be started: Claude blocks the call (onFailure "block", e2e/claude-gate.test.ts)', async () => {
+    const damaged = join(dir, 'gate-fast-damaged');
+    // Executable, but no program the kernel can run.
+    writeFileSync(damaged, Buffer.concat([Buffer.from('\x7fELF'), Buffer.alloc(64)]), { mode: 0o755 });
+    for (const path of [join(dir, 'no-such-helper'), damaged]) {
+      helper = path;
+      try {
+        const hook = gateHook();
+        expect(hook).toMatchObject({ command: path, onFailure: 'block' });
+        // It never starts, or (execvp hands a file it cannot load to sh) it fails: either way Claude blocks the call.
+        const outcome = await new Promise<string>((resolve) => {
+          const child = startHook(hook, { ...process.env, RINGMASTER_HOME: home });
+          let stdout = '';
+          child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          child.stdin!.on('error', () => undefined);
+          child.stdin!.end(JSON.stringify({ tool_name: 'Bash', tool_input: { command: 'ls' }, tool_use_id: 'x' }));
+          child.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+          child.on('close', (code) => resolve(`exit ${code}${stdout ? ` ${stdout}` : ''}`));
+        });
+        expect(outcome, path).toMatch(/^(error (ENOENT|ENOEXEC|EACCES)|exit (12[0-9]|1))$/);
+      } finally {
+        helper = undefined;
       }
-    } finally {
-      helper = undefined;
     }
   });
 });
