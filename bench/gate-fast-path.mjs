@@ -5,10 +5,11 @@
  * stdin, in one run: `node bench/gate-fast-path.mjs [rounds] [old-gate.sh]`
  * after `npm run build`.
  *
- * Each call runs the hook command exactly as spawn configures it (childSettings:
- * `sh -c 'if [ -x gate-fast ]; then exec gate-fast <node> gate.js <worktrees>
- * <spool>; fi; exec /bin/bash gate.sh …'`: it records the payload too, the
- * Claude payload on stdin, the real Node slow path); `gate` is that command
+ * Each call runs the hook exactly as spawn configures it and Claude starts it
+ * (childSettings: with the compiled helper, `gate-fast <node> gate.js
+ * <worktrees> <spool>` in exec form, no shell; without it `sh -c '/bin/bash
+ * gate.sh …'`; it records the payload too, the Claude payload on stdin, the
+ * real Node slow path); `gate` is that hook
  * with the compiled helper (built here if missing) and no classifier service,
  * `service` the same helper with the egress gate's process up for its home
  * (what it cannot decide goes to POST /classify there before Node), `bash`
@@ -51,18 +52,25 @@ const spool = join(dir, 'spool');
 mkdirSync(spool, { recursive: true });
 const helper = ensureGateHelper(home);
 if (!helper) throw new Error('the compiled gate helper could not be built here (no C compiler?)');
-const hookCommand = (gateHelper) => childSettings(spool, worktreeRoot, {}, gateHelper).hooks.PreToolUse[0].hooks[0].command;
+/** The gate hook as childSettings writes it: `{ command, args }` (exec form) or `{ command }` (a shell command). */
+const gateHook = (gateHelper) => {
+  const { command, args } = childSettings(spool, worktreeRoot, {}, gateHelper).hooks.PreToolUse[0].hooks[0];
+  return { command, args };
+};
+/** The hook with each word (the shell command, or the exec form's command and arguments) passed through `change`. */
+const changed = (hook, change) => ({ command: change(hook.command), args: hook.args?.map(change) });
 const gateShPath = join(ROOT, 'src', 'hooks', 'gate.sh');
-const variants = { true: 'true', gate: hookCommand(helper), service: hookCommand(helper), bash: hookCommand(undefined) };
+const variants = { true: { command: 'true' }, gate: gateHook(helper), service: gateHook(helper), bash: gateHook(undefined) };
 const envOf = (name) => (name === 'service' ? env : quietEnv);
-if (oldGate) variants.old = variants.bash.replaceAll(shellQuote(gateShPath), shellQuote(oldGate));
+if (oldGate) variants.old = changed(variants.bash, (text) => text.replaceAll(shellQuote(gateShPath), shellQuote(oldGate)));
 // Node replaced by `false`: a call that reaches the full check prints a deny.
-const fastOnly = (command) => command.replaceAll(shellQuote(process.execPath), '/bin/false');
+const fastOnly = (hook) => changed(hook, (text) => (text === process.execPath ? '/bin/false' : text.replaceAll(shellQuote(process.execPath), '/bin/false')));
 
-function run(command, stdin, runEnv = quietEnv) {
+/** Starts a hook as Claude does: the exec form directly, a command string with `sh -c`. */
+function run(hook, stdin, runEnv = quietEnv) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('sh', ['-c', command], { env: runEnv, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = hook.args ? spawn(hook.command, hook.args, { env: runEnv, stdio: ['pipe', 'pipe', 'ignore'] }) : spawn('sh', ['-c', hook.command], { env: runEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     child.stdin.on('error', () => {});
     child.stdin.end(stdin);
     let stdout = '';
