@@ -31,7 +31,7 @@ import { Tmux } from '../dist/src/adapters/tmux.js';
 import { agentStatuses, limiter, readAgentState } from '../dist/src/state/state.js';
 import { readAgentStateTool } from '../dist/tools/read_agent_state.js';
 import { gitSummary, GitSummaryCache } from '../dist/src/state/git-summary.js';
-import { refreshTranscripts } from '../dist/src/state/transcripts.js';
+import { refreshFleetTranscripts, refreshTranscripts } from '../dist/src/state/transcripts.js';
 import { loadFleetView } from '../dist/src/dashboard/fleet.js';
 import { fleetRow } from '../dist/src/dashboard/views.js';
 import { SpendHistory } from '../dist/src/dashboard/costs.js';
@@ -271,6 +271,24 @@ export async function benchScale(world, log) {
     const toolInProcessMs = handleMs + parseMs + stringifyMs;
     log(`scale: in-process read_agent_state ${Math.round(readInProcessMs)} ms; the tool ${Math.round(toolInProcessMs)} ms: handler ${Math.round(handleMs)}, output schema ${Math.round(parseMs)}, JSON text ${Math.round(stringifyMs)} ms (${Math.round(text.length / 1024)} KB)`);
     log(`scale: in-process parts: statuses ${Math.round(statusesMs)} ms, transcripts ${Math.round(transcriptsMs)} ms, git summaries ${Math.round(gitMs)} ms uncached, ${gitCachedMs.toFixed(1)} ms from the cache`);
+    // After appends, in this process (no monitor beside it): the whole tool, and the fleet's transcript fold alone.
+    const afterAppendsMs = [];
+    const foldAfterAppendsMs = [];
+    for (let rep = 0; rep < 3; rep++) {
+      for (const agent of live) appendTranscript(agent.path, agent.writer, APPEND_BYTES);
+      started = performance.now();
+      const folded = refreshFleetTranscripts(parts, config, records.flatMap((record) => {
+        const session = parts.claudeSession(record.id);
+        return session.transcriptPath ? [[record.id, session.transcriptPath]] : [];
+      }));
+      foldAfterAppendsMs.push(performance.now() - started);
+      if (folded.size === 0) throw new Error('no transcripts folded');
+      for (const agent of live) appendTranscript(agent.path, agent.writer, APPEND_BYTES);
+      started = performance.now();
+      JSON.stringify(await readAgentStateTool.handle(context, {}, {}));
+      afterAppendsMs.push(performance.now() - started);
+    }
+    log(`scale: in-process after appends: the tool ${afterAppendsMs.map((ms) => Math.round(ms)).join(', ')} ms; the fleet's transcript fold alone ${foldAfterAppendsMs.map((ms) => Math.round(ms)).join(', ')} ms`);
 
     parts.close();
 
@@ -297,6 +315,7 @@ export async function benchScale(world, log) {
         readAgentStateMs: summarize(unflagged.read, 1),
         registered: { serverMB: flaggedAfter.rssMB, listAgentsMs: summarize(flagged.list, 1), readAgentStateMs: summarize(flagged.read, 1) },
       },
+      partsAfterAppendsMs: { tool: summarize(afterAppendsMs, 1), transcriptFold: summarize(foldAfterAppendsMs, 1) },
       partsMs: { readAgentState: round(readInProcessMs, 1), tool: round(toolInProcessMs, 1), toolHandler: round(handleMs, 1), toolOutputSchema: round(parseMs, 1), toolJsonText: round(stringifyMs, 1), statuses: round(statusesMs, 1), transcripts: round(transcriptsMs, 1), gitSummaries: round(gitMs, 1), gitSummariesCached: round(gitCachedMs, 2) },
       dashboardMs: { feedLookFirst: round(fleetLookMs[0], 1), feedLook: summarize(fleetLookMs.slice(1), 1), costsHistoryCold: round(spendColdMs, 1), costsHistoryAgain: round(spendWarmMs, 1) },
       reps: REPS,
