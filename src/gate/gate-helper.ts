@@ -74,18 +74,28 @@ function selfTest(binary: string, dir: string): boolean {
 }
 
 function buildInto(dir: string, source: string, name: string, compiler: string): string | undefined {
-  const target = join(dir, name);
-  if (executable(target)) return target;
-  const temp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
-  try {
-    mkdirSync(dir, { recursive: true });
+  return placeExecutable(join(dir, name), (temp) => {
     // Static when the C library allows it: no dynamic loader, a little less to start on every hook.
     try {
       execFileSync(compiler, ['-O2', '-static', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
     } catch {
       execFileSync(compiler, ['-O2', '-o', temp, source], { stdio: 'ignore', timeout: 120_000 });
     }
-    if (!selfTest(temp, dir)) return undefined;
+    return selfTest(temp, dir);
+  });
+}
+
+/**
+ * `target` as it is when already executable; otherwise `make` fills a temp
+ * file beside it (true: use it), which is renamed into place, so no hook ever
+ * runs a half-written program. Undefined when that fails.
+ */
+function placeExecutable(target: string, make: (temp: string) => boolean): string | undefined {
+  if (executable(target)) return target;
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}`);
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+    if (!make(temp)) return undefined;
     renameSync(temp, target);
     return target;
   } catch {
@@ -131,23 +141,16 @@ export function pinnedGateHelper(ringmasterHome: string, env: NodeJS.ProcessEnv 
   const built = ensureGateHelper(ringmasterHome, env);
   if (!built) return undefined;
   const pinned = join(ringmasterHome, 'bin', basename(built));
-  if (built === pinned || executable(pinned)) return pinned;
-  const temp = join(dirname(pinned), `.${basename(pinned)}.${process.pid}.${Date.now()}`);
-  try {
-    mkdirSync(dirname(pinned), { recursive: true });
+  if (built === pinned) return pinned;
+  return placeExecutable(pinned, (temp) => {
     try {
       linkSync(built, temp);
     } catch {
       copyFileSync(built, temp);
       chmodSync(temp, 0o755);
     }
-    renameSync(temp, pinned);
-    return pinned;
-  } catch {
-    return undefined;
-  } finally {
-    rmSync(temp, { force: true });
-  }
+    return true;
+  });
 }
 
 function helperPlaces(ringmasterHome?: string): { source: string; name: string; dirs: string[] } {
