@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, listAudit, listRequests, pendingForAgent } from '../../src/gate/permissions.js';
 import { childSettings } from '../../src/fleet/spawn.js';
-import { ensureGateHelper } from '../../src/gate/gate-helper.js';
+import { ensureGateHelper, pinnedGateHelper } from '../../src/gate/gate-helper.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir, waitUntil } from '../helpers/fixtures.js';
 
@@ -38,7 +38,7 @@ function freshStore(): void {
   store.insertAgent({ id: 'ag_gate', name: 'gated-agent', repo: '/r', baseRef: 'main', baseCommit: 'c', branch: 'agent/g', worktreePath: dir, tmuxSocket: null, tmuxSession: 'ringmaster-gated-agent', agentKind: 'claude', model: null, task: 't', taskPreview: 't' });
 }
 afterAll(() => {
-  store.close();
+  store?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -232,5 +232,22 @@ describe('a gate hook that cannot run', () => {
         helper = undefined;
       }
     }
+  });
+});
+
+describe('the helper a child runs, pinned under RINGMASTER_HOME', () => {
+  it('is the built program, in $RINGMASTER_HOME/bin under its own name, and pinning it again changes nothing', () => {
+    const pinHome = join(dir, 'pin-home');
+    const built = ensureGateHelper(pinHome)!;
+    expect(built, 'the compiled gate helper could not be built (is a C compiler on PATH?)').toBeDefined();
+    const pinned = pinnedGateHelper(pinHome)!;
+    expect(pinned).toBe(join(pinHome, 'bin', built.split('/').pop()!));
+    accessSync(pinned, constants.X_OK);
+    expect(readFileSync(pinned).equals(readFileSync(built))).toBe(true);
+    const before = statSync(pinned);
+    expect(pinnedGateHelper(pinHome)).toBe(pinned);
+    expect(statSync(pinned).ino).toBe(before.ino);
+    // Nothing half-made is left beside it.
+    expect(readdirSync(join(pinHome, 'bin'))).toEqual([built.split('/').pop()]);
   });
 });
