@@ -5,7 +5,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from '../core/index.js';
 import { Dashboard } from '../dashboard/index.js';
-import { createServer, monitorFor } from './index.js';
+import { createServer } from './index.js';
+import { monitorFor } from './monitor.js';
 
 export interface HttpServerHandle {
   url: string;

@@ -10,8 +10,6 @@ import { registerTool } from './tool.js';
 export const SERVER_NAME = 'ringmaster';
 export const SERVER_VERSION = '0.1.0';
 
-export { monitorFor };
-
 /**
  * One MCP server over a shared core context; each transport session gets its
  * own. Its status notifications come from `monitor` (default: the process's

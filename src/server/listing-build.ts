@@ -24,31 +24,36 @@ export async function buildListing(): Promise<Listing> {
     const server = createServer(context, new Monitor(context));
     const input = new PassThrough();
     const output = new PassThrough();
-    const answers = new Map<string | number, Record<string, unknown>>();
-    let buffered = '';
-    output.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let end: number;
-      while ((end = buffered.indexOf('\n')) >= 0) {
-        const message = JSON.parse(buffered.slice(0, end)) as Record<string, unknown>;
-        buffered = buffered.slice(end + 1);
-        if (message.id !== undefined) answers.set(message.id as string | number, message);
-      }
-    });
-    await server.connect(new StdioServerTransport(input, output));
     const requests: Array<[string, Record<string, unknown> | undefined]> = [
       ['initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'ringmaster-listing', version: '1' } }],
       ...STATIC_METHODS.map((method) => [method, undefined] as [string, undefined]),
       ['resources/list', undefined],
     ];
+    const answers = new Map<string | number, Record<string, unknown>>();
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the server answered ${answers.size} of ${requests.length} listing requests within 30 s`)), 30_000);
+      let buffered = '';
+      output.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let end: number;
+        while ((end = buffered.indexOf('\n')) >= 0) {
+          const message = JSON.parse(buffered.slice(0, end)) as Record<string, unknown>;
+          buffered = buffered.slice(end + 1);
+          if (message.id !== undefined) answers.set(message.id as string | number, message);
+        }
+        if (answers.size === requests.length) resolve();
+      });
+    });
+    await server.connect(new StdioServerTransport(input, output));
     requests.forEach(([method, params], id) => {
       input.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, ...(params && { params }) })}\n`);
       if (method === 'initialize') input.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     });
-    const deadline = Date.now() + 30_000;
-    while (answers.size < requests.length) {
-      if (Date.now() > deadline) throw new Error(`the server answered ${answers.size} of ${requests.length} listing requests within 30 s`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    try {
+      await answered;
+    } finally {
+      clearTimeout(timer);
     }
     await server.close();
     const answerOf = (id: number) => answers.get(id)!;

@@ -129,13 +129,14 @@ export function checkHooks(root: string, fix: boolean): Omit<DoctorCheck, 'name'
  */
 async function checkListing(fix: boolean): Promise<Omit<DoctorCheck, 'name'>> {
   const { LISTING_FILE, readListing } = await import('../server/listing.js');
+  const matches = `answers a client's connection without loading the MCP SDK (${LISTING_FILE} matches the build)`;
   const found = readListing();
-  if ('listing' in found) return { ok: true, detail: `answers a client's connection without loading the MCP SDK (${LISTING_FILE} matches the build)` };
+  if ('listing' in found) return { ok: true, detail: matches };
   const heavier = 'the stdio server loads the MCP SDK at start (the same answers, about 10 MB more at rest)';
   if (!fix) return { ok: true, detail: `${found.problem}; until then ${heavier}: run \`ringmaster doctor --fix\`` };
   await (await import('../server/listing-build.js')).writeListing();
   const after = readListing();
-  if ('listing' in after) return { ok: true, detail: `answers a client's connection without loading the MCP SDK (${LISTING_FILE} matches the build)`, fixed: `wrote ${LISTING_FILE}` };
+  if ('listing' in after) return { ok: true, detail: matches, fixed: `wrote ${LISTING_FILE}` };
   return { ok: true, detail: `${after.problem}; ${heavier}` };
 }
 
