@@ -136,3 +136,8 @@ export async function waitUntil<T>(probe: () => T | undefined | false | Promise<
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** How Claude Code starts a hook: the exec form (`command` + `args`) directly, a command string with `sh -c`. */
+export function hookArgv(hook: { command: string; args?: string[] }): [string, string[]] {
+  return hook.args ? [hook.command, hook.args] : ['sh', ['-c', hook.command]];
+}

@@ -6,7 +6,7 @@ import { ingestEvents, spoolDir } from '../../src/state/events.js';
 import { childSettings } from '../../src/fleet/spawn.js';
 import { ensureGateHelper } from '../../src/gate/gate-helper.js';
 import { Store } from '../../src/store/store.js';
-import { ROOT, tempDir } from '../helpers/fixtures.js';
+import { hookArgv, ROOT, tempDir } from '../helpers/fixtures.js';
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +27,7 @@ function fireHook(agentDirectory: string, payload: Record<string, unknown>): str
   let stdout = '';
   // As Claude starts a hook: the exec form directly, a command string with sh -c.
   for (const hook of settings.hooks[String(payload.hook_event_name)]![0]!.hooks) {
-    stdout += hook.args ? execFileSync(hook.command, hook.args, { input: JSON.stringify(payload), encoding: 'utf8' }) : execFileSync('sh', ['-c', hook.command], { input: JSON.stringify(payload), encoding: 'utf8' });
+    stdout += execFileSync(...hookArgv(hook), { input: JSON.stringify(payload), encoding: 'utf8' });
   }
   return stdout;
 }
@@ -78,7 +78,7 @@ describe.each(['bash', 'compiled'])('hook events: the recorder and ingestion (%s
     const settings = childSettings(join(dir, 'missing', 'events'), join(dir, 'worktrees'), {}, helper) as { hooks: Record<string, Array<{ hooks: Array<{ command: string; args?: string[] }> }>> };
     const hook = settings.hooks.Stop![0]!.hooks[0]!;
     // As Claude starts it: the exec form directly, a command string with sh -c.
-    expect(() => (hook.args ? execFileSync(hook.command, hook.args, { input: '{}' }) : execFileSync('sh', ['-c', hook.command], { input: '{}' }))).not.toThrow();
+    expect(() => execFileSync(...hookArgv(hook), { input: '{}' })).not.toThrow();
     if (helper) expect(hook).toEqual({ type: 'command', command: helper, args: ['--record', join(dir, 'missing', 'events')], timeout: 10 });
     else expect(hook.command).toContain(join(ROOT, 'src/hooks/record-event.sh'));
   });

@@ -6,7 +6,7 @@ import { decide, listAudit, listRequests, pendingForAgent } from '../../src/gate
 import { childSettings } from '../../src/fleet/spawn.js';
 import { ensureGateHelper, pinnedGateHelper } from '../../src/gate/gate-helper.js';
 import { Store } from '../../src/store/store.js';
-import { tempDir, waitUntil } from '../helpers/fixtures.js';
+import { hookArgv, tempDir, waitUntil } from '../helpers/fixtures.js';
 
 const dir = tempDir();
 const home = join(dir, 'ringmaster');
@@ -26,7 +26,7 @@ const gateHook = (): GateHook => {
 /** The hook with every word of it (the shell command, or the exec form's command and arguments) passed through `change`. */
 const changed = (hook: GateHook, change: (text: string) => string): GateHook => ({ ...hook, command: change(hook.command), ...(hook.args && { args: hook.args.map(change) }) });
 /** Starts a hook as Claude Code does: the exec form directly, a command string with `sh -c`. */
-const startHook = (hook: GateHook, env: NodeJS.ProcessEnv) => (hook.args ? spawn(hook.command, hook.args, { env }) : spawn('sh', ['-c', hook.command], { env }));
+const startHook = (hook: GateHook, env: NodeJS.ProcessEnv) => spawn(...hookArgv(hook), { env });
 
 /** A fresh home and store for each gate under test: grants and audits of one run must not leak into the next. */
 function freshStore(): void {
