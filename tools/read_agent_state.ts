@@ -5,7 +5,6 @@ import { readAgentStateAnywhere } from '../src/hosts/index.js';
 import { defineTool } from '../src/server/tool.js';
 import { budgetLook, budgetReport, listQueue, noteTranscriptUsage } from '../src/fleet/index.js';
 
-/** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
 /** What a read of all agents keeps of each transcript summary (one agent by name gets everything). */
 const COMPACT = { toolCalls: 3, editedFiles: 10, textChars: 600, errorChars: 300 } as const;
 /**
@@ -19,6 +18,7 @@ const TIGHT = { toolCalls: 1, editedFiles: 3, textChars: 200, errorChars: 150 } 
 const FLEET_JSON_BUDGET = 45_000;
 type Limits = typeof COMPACT | typeof TIGHT;
 
+/** A spawn waiting in the queue (src/fleet/queue.ts), or one that failed to start from it. */
 export const queuedSpawnSchema = z.object({
   queue_id: z.number(),
   id: z.string().describe('The id the agent gets when it starts.'),
